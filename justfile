@@ -1,0 +1,28 @@
+# Recipes for building, testing and running the project. On a fresh machine run them through
+# tools/just (it installs `just` and the pinned tools first): `tools/just test`.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+target := "x86_64-unknown-linux-gnu"
+task_binary := "target/" + target + "/release/servicefull"
+export PATH := justfile_directory() + "/.venv/bin:" + env_var("PATH")
+
+# List the recipes.
+default:
+    @just --list
+
+# Install the pinned tools (moto, cfn-lint, just, docker-registry); idempotent.
+setup:
+    tools/setup
+
+# Build the task binary statically (runs FROM scratch), with the fargateTask entry point.
+build-task:
+    CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
+      cargo build --release --locked --target {{target}} -p service --features lambdabinary
+    @ls -l {{task_binary}}
+
+# Run every test: unit, template checks, container and local-cloud tests.
+test: setup
+    cargo nextest run --workspace --all-features --locked --no-fail-fast
+    # The binary built without `lambdabinary` must not offer fargateTask.
+    cargo nextest run -p service --locked

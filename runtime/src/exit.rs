@@ -1,0 +1,96 @@
+//! Exit codes, and the error a subcommand returns to choose one. The codes let a caller (ECS, the
+//! state machine's Catch, a shell) tell bad input apart from a task that failed while working.
+
+use std::fmt;
+
+/// The process exit codes of a task binary. Input errors use the BSD sysexits values so that they
+/// never collide with a task's own failure (1) or clap's usage error (2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    /// The task ran and failed.
+    TaskFailed,
+    /// The command line was wrong (unknown subcommand, bad flag): clap's own code.
+    Usage,
+    /// The input was present but not what the task accepts (malformed JSON, wrong shape).
+    BadInput,
+    /// The input the state machine should have handed in is absent.
+    MissingInput,
+    /// SIGTERM arrived (Fargate stopping the task) and the task stopped, or was cut off.
+    Terminated,
+}
+
+impl Exit {
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::TaskFailed => 1,
+            Exit::Usage => 2,
+            Exit::BadInput => 65,     // EX_DATAERR
+            Exit::MissingInput => 66, // EX_NOINPUT
+            Exit::Terminated => 143,  // 128 + SIGTERM, what a shell reports
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit.code())
+    }
+}
+
+/// What a subcommand returns when it does not succeed: the exit code and a message for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Self { exit, message: message.into() }
+    }
+
+    pub fn task_failed(message: impl Into<String>) -> Self {
+        Self::new(Exit::TaskFailed, message)
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(Exit::BadInput, message)
+    }
+
+    pub fn terminated(message: impl Into<String>) -> Self {
+        Self::new(Exit::Terminated, message)
+    }
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_has_its_own_code() {
+        let all = [
+            Exit::Success,
+            Exit::TaskFailed,
+            Exit::Usage,
+            Exit::BadInput,
+            Exit::MissingInput,
+            Exit::Terminated,
+        ];
+        let mut codes: Vec<u8> = all.iter().map(|e| e.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len(), "exit codes collide: {codes:?}");
+        assert_eq!(Exit::Success.code(), 0);
+        assert_eq!(Exit::Terminated.code(), 143);
+    }
+}

@@ -1,0 +1,15 @@
+//! The shared runtime of a Fargate task binary: the root command dispatcher a binary extends with
+//! its own subcommands, logging set up for CloudWatch, the task context handed in by ECS and the
+//! state machine, SIGTERM handling with a grace period, and exit codes. No AWS SDK lives here: a
+//! task binary links only what it calls.
+
+pub mod cli;
+pub mod exit;
+pub mod logging;
+pub mod shutdown;
+pub mod task;
+
+pub use cli::{CommandFuture, Invocation, Root};
+pub use exit::{CommandError, Exit};
+pub use shutdown::Shutdown;
+pub use task::{InputError, TaskContext};

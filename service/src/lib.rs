@@ -1,0 +1,22 @@
+//! The sample service. This is the crate a forking user edits: the task body (`task`, built only
+//! with the `lambdabinary` feature) and the binary's entry point.
+
+/// The service's name: the binary, the image repository and every stack resource derive from it.
+pub const SERVICE_NAME: &str = "servicefull";
+
+#[cfg(feature = "lambdabinary")]
+pub mod task;
+
+/// The root command of the binary, with the task subcommand when this build has it.
+pub fn root() -> runtime::Root {
+    let root = runtime::Root::new(SERVICE_NAME, "The sample Fargate task service");
+    #[cfg(feature = "lambdabinary")]
+    let root = root.add_command(task::command(), task::handler);
+    #[cfg(not(feature = "lambdabinary"))]
+    let root = root.unavailable(
+        "fargateTask",
+        "this binary was built without the cargo feature `lambdabinary`; \
+         rebuild it with `cargo build -p service --features lambdabinary`",
+    );
+    root
+}

@@ -1,0 +1,154 @@
+//! The body of the Fargate task (`fargateTask`). It reads its input, does its work, logs one
+//! structured line and writes one JSON result line on stdout. Input `{"fail": true}` makes it fail
+//! on purpose, so the workflow's failure path can be exercised end to end.
+
+use std::time::{Duration, Instant};
+
+use clap::Command;
+use runtime::{CommandError, CommandFuture, Invocation, TaskContext};
+use serde::{Deserialize, Serialize};
+
+pub const COMMAND: &str = "fargateTask";
+
+/// The input this task accepts. Unknown fields are kept (the state machine may add its own).
+#[derive(Debug, Default, Deserialize)]
+pub struct Input {
+    /// Who to greet.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Text whose words the task counts: the stand-in for real work.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Fail on purpose, to exercise the failure path.
+    #[serde(default)]
+    pub fail: bool,
+    /// Simulated long work, in seconds; a SIGTERM cuts it short.
+    #[serde(default)]
+    pub work_seconds: Option<f64>,
+}
+
+/// The one JSON line the task writes on stdout.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct Output {
+    pub service: String,
+    pub greeting: String,
+    pub words: usize,
+    pub task_arn: Option<String>,
+    pub elapsed_ms: u128,
+}
+
+pub fn command() -> Command {
+    Command::new(COMMAND).about(
+        "Run the Fargate task: reads JSON input from TASK_INPUT, writes one JSON result line on stdout",
+    )
+}
+
+pub fn handler(invocation: Invocation) -> CommandFuture {
+    Box::pin(async move {
+        let context = TaskContext::from_env(invocation.shutdown)?;
+        let output = run(&context).await?;
+        let line = serde_json::to_string(&output)
+            .map_err(|e| CommandError::task_failed(format!("could not encode the result: {e}")))?;
+        println!("{line}");
+        Ok(())
+    })
+}
+
+/// The task itself, separate from process I/O so it can be tested directly.
+pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
+    let started = Instant::now();
+    let input: Input = context.input_as()?;
+    let task_arn = match context.task_arn().await {
+        Ok(arn) => arn,
+        Err(problem) => {
+            // The ARN is informative only: a task must not fail because metadata is unreachable.
+            tracing::warn!(%problem, "task metadata unavailable");
+            None
+        }
+    };
+    tracing::info!(
+        service = crate::SERVICE_NAME,
+        task_arn = task_arn.as_deref().unwrap_or("-"),
+        name = input.name.as_deref().unwrap_or("world"),
+        fail = input.fail,
+        "task started"
+    );
+    if input.fail {
+        return Err(CommandError::task_failed(
+            "the task failed on purpose: its input holds \"fail\": true",
+        ));
+    }
+    if let Some(seconds) = input.work_seconds {
+        let duration = Duration::try_from_secs_f64(seconds).map_err(|_| {
+            CommandError::bad_input(format!(
+                "work_seconds must be a non-negative number of seconds, got {seconds}"
+            ))
+        })?;
+        if !context.shutdown().sleep(duration).await {
+            return Err(CommandError::terminated(format!(
+                "stopped by SIGTERM after {} ms of {} s of work",
+                started.elapsed().as_millis(),
+                seconds
+            )));
+        }
+    }
+    let words = input.text.as_deref().map_or(0, |t| t.split_whitespace().count());
+    let output = Output {
+        service: crate::SERVICE_NAME.to_owned(),
+        greeting: format!("Hello, {}!", input.name.as_deref().unwrap_or("world")),
+        words,
+        task_arn,
+        elapsed_ms: started.elapsed().as_millis(),
+    };
+    tracing::info!(words = output.words, elapsed_ms = output.elapsed_ms as u64, "task succeeded");
+    Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runtime::{Exit, Shutdown};
+
+    fn context(input: &str) -> TaskContext {
+        let input = input.to_owned();
+        TaskContext::from_lookup(move |name| (name == "TASK_INPUT").then(|| input.clone()), Shutdown::new()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn greets_and_counts_words() {
+        let out = run(&context(r#"{"name":"Ada","text":"one two  three"}"#)).await.unwrap();
+        assert_eq!(out.greeting, "Hello, Ada!");
+        assert_eq!(out.words, 3);
+        assert_eq!(out.service, "servicefull");
+        assert_eq!(out.task_arn, None);
+    }
+
+    #[tokio::test]
+    async fn fail_true_fails_with_a_clear_message() {
+        let err = run(&context(r#"{"fail":true}"#)).await.unwrap_err();
+        assert_eq!(err.exit, Exit::TaskFailed);
+        assert!(err.message.contains("\"fail\": true"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn a_wrongly_typed_field_is_bad_input() {
+        let err = run(&context(r#"{"fail":"yes"}"#)).await.unwrap_err();
+        assert_eq!(err.exit, Exit::BadInput);
+        assert!(err.message.contains("TASK_INPUT"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn negative_work_seconds_is_bad_input() {
+        let err = run(&context(r#"{"work_seconds":-1}"#)).await.unwrap_err();
+        assert_eq!(err.exit, Exit::BadInput);
+        assert!(err.message.contains("-1"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn a_stop_request_cuts_the_work_short() {
+        let ctx = context(r#"{"work_seconds":30}"#);
+        ctx.shutdown().request();
+        let err = run(&ctx).await.unwrap_err();
+        assert_eq!(err.exit, Exit::Terminated);
+    }
+}
