@@ -1,1 +1,3 @@
-//! placeholder
+//! The deploy engine behind the `provisioner` CLI: each concern in its own module.
+
+pub mod cmd;

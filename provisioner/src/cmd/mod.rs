@@ -1,0 +1,1 @@
+//! One module per CLI subcommand: its clap arguments and what it runs. main.rs only dispatches.
