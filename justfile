@@ -26,3 +26,15 @@ test: setup
     cargo nextest run --workspace --all-features --locked --no-fail-fast
     # The binary built without `lambdabinary` must not offer fargateTask.
     cargo nextest run -p service --locked
+
+# Start the local cloud on loopback (AWS endpoint :4566, registry :5055); idempotent. Then: . .localcloud/env
+up *ARGS:
+    cargo run -q -p localcloud -- up {{ARGS}}
+
+# Stop the local cloud: only the processes `up` recorded. Logs and registry storage stay.
+down *ARGS:
+    cargo run -q -p localcloud -- down {{ARGS}}
+
+# What runs, where, its logs and the env file (`just status --json` for scripts).
+status *ARGS:
+    cargo run -q -p localcloud -- status {{ARGS}}
