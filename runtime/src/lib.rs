@@ -8,6 +8,7 @@ pub mod exit;
 pub mod logging;
 pub mod shutdown;
 pub mod task;
+pub mod template;
 
 pub use cli::{CommandFuture, Invocation, Root};
 pub use exit::{CommandError, Exit};
