@@ -7,6 +7,7 @@ pub mod cli;
 pub mod exit;
 pub mod logging;
 pub mod shutdown;
+pub mod states;
 pub mod task;
 pub mod template;
 
