@@ -1,3 +1,5 @@
 //! The deploy engine behind the `provisioner` CLI: each concern in its own module.
 
 pub mod cmd;
+pub mod decorators;
+pub mod image;

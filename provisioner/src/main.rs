@@ -14,12 +14,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the stack's CloudFormation template (JSON or YAML), with no AWS access.
+    Template(provisioner::cmd::template::TemplateArgs),
+    /// Compile the task binary statically and build its image (Docker engine or daemonless OCI).
+    Build(provisioner::cmd::image::BuildArgs),
+    /// Build, then push the image to ECR (or --registry) and print its URI pinned by digest.
+    Push(provisioner::cmd::image::PushArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome: anyhow::Result<()> = match cli.command {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: could not start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
     };
+    let outcome: anyhow::Result<()> = runtime.block_on(async {
+        match cli.command {
+            Command::Template(args) => provisioner::cmd::template::run(args),
+            Command::Build(args) => provisioner::cmd::image::build(args).await,
+            Command::Push(args) => provisioner::cmd::image::push(args).await,
+        }
+    });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -1,1 +1,3 @@
 //! One module per CLI subcommand: its clap arguments and what it runs. main.rs only dispatches.
+pub mod image;
+pub mod template;

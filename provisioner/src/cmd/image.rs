@@ -1,0 +1,90 @@
+//! `provisioner build` and `provisioner push`: the image pipeline's CLI. Both compile the task
+//! binary and build the image; push then sends it to ECR (created when missing) or to --registry,
+//! and prints the image URI pinned by digest (with --json, one machine-readable summary).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::image::inputs::DEFAULT_CA_CERTIFICATES;
+use crate::image::pipeline::{self, BuildOptions, Destination};
+use crate::image::progress::Progress;
+use crate::image::reference::{ImageRef, validate_registry};
+use crate::image::{Builder, binary};
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// How to build the image: the Docker engine from the Dockerfile, or daemonless OCI.
+    #[arg(long, value_enum, default_value = "docker")]
+    pub builder: Builder,
+    /// With --builder oci: a linux/amd64 image (REGISTRY/NAME:TAG) to put the task layer on, for
+    /// tasks that need native tools such as ffmpeg.
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
+    /// The CA certificates bundle copied into the image.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CA_CERTIFICATES)]
+    pub ca_certificates: PathBuf,
+    /// Print one JSON summary on stdout instead of progress.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Push to this registry (HOST:PORT) instead of ECR; plain HTTP is used for loopback only.
+    #[arg(long, value_name = "HOST:PORT", env = "PROVISIONER_REGISTRY")]
+    pub registry: Option<String>,
+}
+
+impl BuildArgs {
+    fn options(&self) -> anyhow::Result<BuildOptions> {
+        let base = self.base.as_deref().map(ImageRef::parse).transpose()?;
+        Ok(BuildOptions {
+            workspace: binary::workspace_root(),
+            builder: self.builder,
+            base,
+            ca_certificates: self.ca_certificates.clone(),
+        })
+    }
+}
+
+pub async fn build(args: BuildArgs) -> anyhow::Result<()> {
+    let options = args.options()?;
+    let progress = Progress::auto(args.json);
+    let outcome = pipeline::build(&options, &progress).await?;
+    drop(progress);
+    let summary = outcome.summary();
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!("{}", summary.image);
+    }
+    Ok(())
+}
+
+pub async fn push(args: PushArgs) -> anyhow::Result<()> {
+    // Check everything that needs no work before the minutes of compiling.
+    let options = args.build.options()?;
+    let destination = match &args.registry {
+        Some(registry) => {
+            validate_registry(registry)?;
+            Destination::Registry(registry.clone())
+        }
+        None => Destination::Ecr(aws_config::load_from_env().await),
+    };
+    let progress = Progress::auto(args.build.json);
+    let outcome = pipeline::build(&options, &progress).await?;
+    let summary = pipeline::push(&outcome, &destination, &crate::image::ecr::lifecycle_policy(), &progress)
+        .await
+        .context("push failed; nothing was tagged (the manifest goes last)")?;
+    drop(progress);
+    if args.build.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!("{}", summary.image_uri);
+    }
+    Ok(())
+}

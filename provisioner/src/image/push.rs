@@ -1,0 +1,198 @@
+//! Pushing an OCI image to a registry with the distribution API (oci-client): every blob is
+//! checked first and only missing ones are uploaded, monolithically (ECR's chunked upload differs
+//! from the spec); base-image layers are mounted from their repository when they live in the
+//! same registry and copied otherwise; the manifest goes last, so a failure leaves no tag pointing
+//! at an incomplete image.
+
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, RegistryOperation};
+
+use super::oci::{Descriptor, OciImage};
+use super::progress::Progress;
+use super::reference::ImageRef;
+use super::{ImageError, Result};
+
+/// What a push did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushReport {
+    pub uploaded_blobs: usize,
+    pub skipped_blobs: usize,
+    pub uploaded_bytes: u64,
+}
+
+pub struct Registry {
+    client: Client,
+    auth: RegistryAuth,
+    registry: String,
+}
+
+impl Registry {
+    /// A client for `registry`: plain HTTP for a loopback registry, HTTPS for every other.
+    pub fn new(registry: &str, auth: RegistryAuth) -> Self {
+        let protocol = if super::reference::is_loopback_registry(registry) {
+            ClientProtocol::HttpsExcept(vec![registry.to_owned()])
+        } else {
+            ClientProtocol::Https
+        };
+        let config = ClientConfig {
+            protocol,
+            use_monolithic_push: true,
+            connect_timeout: Some(std::time::Duration::from_secs(5)),
+            read_timeout: Some(std::time::Duration::from_secs(300)),
+            ..Default::default()
+        };
+        Self { client: Client::new(config), auth, registry: registry.to_owned() }
+    }
+
+    fn error(&self, what: &str, err: OciDistributionError) -> ImageError {
+        classify(&self.registry, what, err)
+    }
+
+    /// Authenticates for `operation` on `image`, which also proves the registry answers.
+    pub async fn login(&self, image: &ImageRef, operation: RegistryOperation) -> Result<()> {
+        self.client
+            .auth(&image.to_oci(), &self.auth, operation)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("the login", e))
+    }
+
+    pub async fn blob_exists(&self, image: &ImageRef, digest: &str) -> Result<bool> {
+        self.client.blob_exists(&image.to_oci(), digest).await.map_err(|e| self.error(&format!("the check for blob {digest}"), e))
+    }
+
+    /// Pushes `image` to `target` (which carries the tag) and returns what was uploaded.
+    pub async fn push(&self, image: &OciImage, target: &ImageRef, progress: &Progress) -> Result<PushReport> {
+        self.login(target, RegistryOperation::Push).await?;
+        let mut report = PushReport::default();
+        let mut blobs: Vec<(&Descriptor, Option<&[u8]>)> = Vec::new();
+        let own = image.own_layer().map(|d| d.digest.clone());
+        for layer in &image.layers {
+            let data = (Some(&layer.digest) == own.as_ref()).then_some(image.layer_data.as_slice());
+            blobs.push((layer, data));
+        }
+        blobs.push((&image.config, Some(image.config_data.as_slice())));
+        let total: u64 = blobs.iter().map(|(d, _)| d.size).sum();
+        let bar = progress.bytes(&format!("pushing {target}"), total);
+        for (descriptor, data) in blobs {
+            if self.blob_exists(target, &descriptor.digest).await? {
+                report.skipped_blobs += 1;
+                bar.inc(descriptor.size);
+                continue;
+            }
+            bar.note(&descriptor.digest);
+            match data {
+                Some(data) => self.upload(target, &descriptor.digest, data.to_vec()).await?,
+                None => self.copy_base_layer(image, target, descriptor).await?,
+            }
+            report.uploaded_blobs += 1;
+            report.uploaded_bytes += descriptor.size;
+            bar.inc(descriptor.size);
+        }
+        let content_type = super::oci::MANIFEST_MEDIA_TYPE
+            .parse()
+            .map_err(|_| ImageError::Registry { registry: self.registry.clone(), what: "the manifest".into(), detail: "bad media type".into() })?;
+        self.client
+            .push_manifest_raw(&target.to_oci(), image.manifest.clone(), content_type)
+            .await
+            .map_err(|e| self.error("the manifest", e))?;
+        Ok(report)
+    }
+
+    async fn upload(&self, target: &ImageRef, digest: &str, data: Vec<u8>) -> Result<()> {
+        self.client
+            .push_blob(&target.to_oci(), data, digest)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(&format!("the upload of blob {digest}"), e))
+    }
+
+    /// A base layer missing from the target: mount it when the base lives in the same registry,
+    /// else fetch it from the base's registry and upload it.
+    async fn copy_base_layer(&self, image: &OciImage, target: &ImageRef, layer: &Descriptor) -> Result<()> {
+        let Some(base) = &image.base else {
+            return Err(ImageError::Registry {
+                registry: self.registry.clone(),
+                what: format!("blob {}", layer.digest),
+                detail: "the image has a layer with no data and no base image to take it from".into(),
+            });
+        };
+        if base.reference.registry == target.registry
+            && self.client.mount_blob(&target.to_oci(), &base.reference.to_oci(), &layer.digest).await.is_ok()
+        {
+            return Ok(());
+        }
+        let source = Registry::new(&base.reference.registry, RegistryAuth::Anonymous);
+        source.login(&base.reference, RegistryOperation::Pull).await?;
+        let mut data = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0));
+        let oci_layer = oci_client::manifest::OciDescriptor {
+            media_type: layer.media_type.clone(),
+            digest: layer.digest.clone(),
+            size: i64::try_from(layer.size).unwrap_or(i64::MAX),
+            ..Default::default()
+        };
+        source
+            .client
+            .pull_blob(&base.reference.to_oci(), &oci_layer, &mut data)
+            .await
+            .map_err(|e| ImageError::BaseImage { reference: base.reference.to_string(), detail: format!("fetching layer {}: {}", layer.digest, chain(&e)) })?;
+        self.upload(target, &layer.digest, data).await
+    }
+
+    /// Reads an image's manifest and config (a base image, or an image read back after a push).
+    pub async fn manifest_and_config(&self, image: &ImageRef) -> Result<(oci_client::manifest::OciImageManifest, String, String)> {
+        self.client
+            .pull_manifest_and_config(&image.to_oci(), &self.auth)
+            .await
+            .map_err(|e| self.error(&format!("reading {image}"), e))
+    }
+}
+
+/// Reads a base image from its registry (anonymous access) for the OCI builder.
+pub async fn fetch_base(reference: &ImageRef) -> Result<super::oci::BaseImage> {
+    let registry = Registry::new(&reference.registry, RegistryAuth::Anonymous);
+    let (manifest, _digest, config) = registry.manifest_and_config(reference).await.map_err(|e| ImageError::BaseImage {
+        reference: reference.to_string(),
+        detail: e.to_string(),
+    })?;
+    let config = serde_json::from_str(&config).map_err(|e| ImageError::BaseImage {
+        reference: reference.to_string(),
+        detail: format!("its config is not JSON: {e}"),
+    })?;
+    let layers = manifest
+        .layers
+        .iter()
+        .map(|l| Descriptor { media_type: l.media_type.clone(), digest: l.digest.clone(), size: u64::try_from(l.size).unwrap_or(0) })
+        .collect();
+    Ok(super::oci::BaseImage { reference: reference.clone(), layers, config })
+}
+
+/// An error with its causes, for messages (reqwest hides the useful part in `source`).
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn classify(registry: &str, what: &str, err: OciDistributionError) -> ImageError {
+    let detail = chain(&err);
+    match &err {
+        OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
+            ImageError::RegistryUnreachable { registry: registry.to_owned(), detail }
+        }
+        OciDistributionError::AuthenticationFailure(_) | OciDistributionError::UnauthorizedError { .. } => {
+            ImageError::AuthRefused { registry: registry.to_owned(), detail }
+        }
+        _ => ImageError::Registry { registry: registry.to_owned(), what: what.to_owned(), detail },
+    }
+}
