@@ -4,6 +4,8 @@
 /// The service's name: the binary, the image repository and every stack resource derive from it.
 pub const SERVICE_NAME: &str = "servicefull";
 
+pub mod description;
+
 #[cfg(feature = "lambdabinary")]
 pub mod task;
 

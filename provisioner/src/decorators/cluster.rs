@@ -1,0 +1,24 @@
+//! The ECS cluster the task runs in, named after the service.
+
+use runtime::template::{Expr, Resource, Template};
+
+use super::context::Cluster;
+use super::{Decorator, DecoratorContext, DecoratorError, logical_id};
+
+pub const CLUSTER: &str = "Cluster";
+
+pub struct ClusterDecorator;
+
+impl Decorator for ClusterDecorator {
+    fn name(&self) -> &str {
+        "cluster"
+    }
+
+    fn decorate(&self, ctx: &mut DecoratorContext, template: &mut Template) -> Result<(), DecoratorError> {
+        let id = logical_id(CLUSTER)?;
+        let name = ctx.service.cluster_name().to_owned();
+        template.add_resource(&id, Resource::new("AWS::ECS::Cluster").property("ClusterName", name.as_str()))?;
+        ctx.cluster = Some(Cluster { name, arn: Expr::get_att(&id, "Arn") });
+        Ok(())
+    }
+}

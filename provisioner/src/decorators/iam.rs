@@ -1,0 +1,46 @@
+//! IAM policy documents as the decorators write them: a role an AWS service assumes, with inline
+//! policies of explicit actions on explicit resources (no managed policies, whose wildcards grant
+//! more than a task needs).
+
+use runtime::template::Resource;
+use serde_json::{Value, json};
+
+pub const POLICY_VERSION: &str = "2012-10-17";
+
+/// One Allow statement.
+pub fn allow(actions: &[&str], resources: impl Into<Value>) -> Value {
+    json!({ "Effect": "Allow", "Action": actions, "Resource": resources.into() })
+}
+
+/// One Allow statement with a condition block.
+pub fn allow_if(actions: &[&str], resources: impl Into<Value>, condition: Value) -> Value {
+    json!({ "Effect": "Allow", "Action": actions, "Resource": resources.into(), "Condition": condition })
+}
+
+/// An `AWS::IAM::Role` that `service_principal` (e.g. `ecs-tasks.amazonaws.com`) may assume,
+/// with the given inline policies (name, statements); none is a role with no permissions.
+pub fn service_role(service_principal: &str, description: &str, policies: Vec<(&str, Vec<Value>)>) -> Resource {
+    let role = Resource::new("AWS::IAM::Role")
+        .property("Description", description)
+        .property(
+            "AssumeRolePolicyDocument",
+            json!({
+                "Version": POLICY_VERSION,
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "Service": service_principal },
+                    "Action": "sts:AssumeRole",
+                }],
+            }),
+        );
+    if policies.is_empty() {
+        return role;
+    }
+    let policies: Vec<Value> = policies
+        .into_iter()
+        .map(|(name, statements)| {
+            json!({ "PolicyName": name, "PolicyDocument": { "Version": POLICY_VERSION, "Statement": statements } })
+        })
+        .collect();
+    role.property("Policies", policies)
+}

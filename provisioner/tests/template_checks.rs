@@ -1,0 +1,325 @@
+//! What the assembled template must say, checked on the template itself (moto loses or ignores
+//! several of these properties, so a deployed stack cannot show them): the network's two zones,
+//! the security group the task really uses, least-privilege roles, the Fargate task settings, the
+//! outputs; and the errors for a bad task size, a bad name, a duplicate logical ID, a mis-ordered
+//! chain and an unsubstituted placeholder.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use provisioner::cmd::template::{Format, TemplateArgs, render};
+use provisioner::decorators::{
+    self, Decorator, DecoratorChain, DecoratorContext, DecoratorError, cluster, image, state_machine,
+};
+use runtime::states::{StateMachine, Succeed};
+use runtime::template::{LogicalId, Resource, Template};
+use serde_json::{Value, json};
+use service::description::{self, WorkflowResources};
+
+fn template_value() -> Value {
+    let (template, _) = decorators::assemble(description::describe().unwrap(), Some("example/image:1".into())).unwrap();
+    serde_json::from_str(&template.to_json().unwrap()).unwrap()
+}
+
+fn statements(role: &Value) -> Vec<Value> {
+    role["Properties"]["Policies"]
+        .as_array()
+        .map(|policies| {
+            policies.iter().flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone()).collect()
+        })
+        .unwrap_or_default()
+}
+
+fn args() -> TemplateArgs {
+    TemplateArgs { format: Format::Json, image: None, service_name: None, cpu: None, memory: None, merge: Vec::new() }
+}
+
+#[test]
+fn the_two_subnets_are_in_different_zones_and_public() {
+    let t = template_value();
+    let resources = &t["Resources"];
+    assert_eq!(resources["PublicSubnet1"]["Properties"]["AvailabilityZone"], json!({"Fn::Select": [0, {"Fn::GetAZs": ""}]}));
+    assert_eq!(resources["PublicSubnet2"]["Properties"]["AvailabilityZone"], json!({"Fn::Select": [1, {"Fn::GetAZs": ""}]}));
+    assert_ne!(resources["PublicSubnet1"]["Properties"]["CidrBlock"], resources["PublicSubnet2"]["Properties"]["CidrBlock"]);
+    assert_eq!(resources["Vpc"]["Properties"]["EnableDnsHostnames"], true);
+    assert_eq!(resources["Vpc"]["Properties"]["EnableDnsSupport"], true);
+    assert_eq!(resources["PublicDefaultRoute"]["Properties"]["DestinationCidrBlock"], "0.0.0.0/0");
+    assert_eq!(resources["PublicDefaultRoute"]["DependsOn"], json!(["InternetGatewayAttachment"]));
+    for n in [1, 2] {
+        let association = &resources[format!("PublicSubnet{n}RouteTableAssociation")]["Properties"];
+        assert_eq!(association["SubnetId"], json!({"Ref": format!("PublicSubnet{n}")}));
+        assert_eq!(association["RouteTableId"], json!({"Ref": "PublicRouteTable"}));
+    }
+}
+
+#[test]
+fn the_task_runs_in_the_egress_only_security_group() {
+    let t = template_value();
+    let group = &t["Resources"]["TaskSecurityGroup"]["Properties"];
+    assert!(group.get("SecurityGroupIngress").is_none());
+    assert_eq!(group["SecurityGroupEgress"][0]["CidrIp"], "0.0.0.0/0");
+    let sub = &t["Resources"]["StateMachine"]["Properties"]["DefinitionString"]["Fn::Sub"];
+    let definition: Value = serde_json::from_str(sub[0].as_str().unwrap()).unwrap();
+    let vpc = &definition["States"]["RunTask"]["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"];
+    assert_eq!(vpc["SecurityGroups"], json!(["${SecurityGroupId}"]));
+    assert_eq!(vpc["Subnets"], json!(["${Subnet1}", "${Subnet2}"]));
+    assert_eq!(vpc["AssignPublicIp"], "ENABLED");
+    assert_eq!(sub[1]["SecurityGroupId"], json!({"Fn::GetAtt": ["TaskSecurityGroup", "GroupId"]}));
+    assert_eq!(sub[1]["Subnet1"], json!({"Ref": "PublicSubnet1"}));
+    assert_eq!(sub[1]["Subnet2"], json!({"Ref": "PublicSubnet2"}));
+    assert_eq!(sub[1]["ClusterArn"], json!({"Fn::GetAtt": ["Cluster", "Arn"]}));
+    assert_eq!(sub[1]["TaskDefinitionArn"], json!({"Ref": "TaskDefinition"}));
+    assert_eq!(sub[1]["TopicArn"], json!({"Ref": "NotificationTopic"}));
+}
+
+#[test]
+fn no_partition_is_hard_coded_in_the_definition() {
+    let t = template_value();
+    let text = t["Resources"]["StateMachine"]["Properties"]["DefinitionString"]["Fn::Sub"][0].as_str().unwrap();
+    assert!(!text.contains("arn:aws:"), "{text}");
+    assert!(text.contains("arn:${AWS::Partition}:states:::ecs:runTask.sync"), "{text}");
+    assert!(text.contains("arn:${AWS::Partition}:states:::sns:publish"), "{text}");
+}
+
+#[test]
+fn the_task_definition_is_fargate_with_container_memory_and_logs() {
+    let t = template_value();
+    let props = &t["Resources"]["TaskDefinition"]["Properties"];
+    assert_eq!(props["NetworkMode"], "awsvpc");
+    assert_eq!(props["RequiresCompatibilities"], json!(["FARGATE"]));
+    assert_eq!(props["Cpu"], description::CPU.to_string());
+    assert_eq!(props["Memory"], description::MEMORY_MIB.to_string());
+    assert_eq!(props["ExecutionRoleArn"], json!({"Fn::GetAtt": ["TaskExecutionRole", "Arn"]}));
+    assert_eq!(props["TaskRoleArn"], json!({"Fn::GetAtt": ["TaskRole", "Arn"]}));
+    let container = &props["ContainerDefinitions"][0];
+    assert_eq!(container["Memory"], description::MEMORY_MIB);
+    assert_eq!(container["Image"], json!({"Ref": "ImageUri"}));
+    assert_eq!(container["Environment"], json!([{"Name": "RUST_LOG", "Value": "info"}]));
+    let logs = &container["LogConfiguration"];
+    assert_eq!(logs["LogDriver"], "awslogs");
+    assert_eq!(logs["Options"]["awslogs-group"], json!({"Ref": "TaskLogGroup"}));
+    assert_eq!(logs["Options"]["awslogs-region"], json!({"Ref": "AWS::Region"}));
+    let group = &t["Resources"]["TaskLogGroup"];
+    assert_eq!(group["Properties"]["RetentionInDays"], description::LOG_RETENTION_DAYS);
+    assert!(group["DeletionPolicy"].is_string() && group["UpdateReplacePolicy"].is_string(), "{group}");
+    assert_eq!(t["Parameters"]["ImageUri"]["Default"], "example/image:1");
+}
+
+#[test]
+fn the_execution_role_only_pulls_this_image_and_writes_these_logs() {
+    let t = template_value();
+    let role = &t["Resources"]["TaskExecutionRole"];
+    assert!(role["Properties"].get("ManagedPolicyArns").is_none());
+    assert_eq!(role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"], "ecs-tasks.amazonaws.com");
+    for statement in statements(role) {
+        let actions: Vec<&str> = statement["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert!(actions.iter().all(|a| !a.contains('*')), "{statement}");
+        if statement["Resource"] == "*" {
+            assert_eq!(actions, ["ecr:GetAuthorizationToken"], "only the token may be on *: {statement}");
+        } else if actions.iter().any(|a| a.starts_with("ecr:")) {
+            assert_eq!(
+                statement["Resource"],
+                json!({"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/servicefull"})
+            );
+        } else {
+            assert_eq!(statement["Resource"], json!({"Fn::GetAtt": ["TaskLogGroup", "Arn"]}));
+        }
+    }
+}
+
+#[test]
+fn the_task_role_starts_empty() {
+    let t = template_value();
+    let role = &t["Resources"]["TaskRole"];
+    assert!(role["Properties"].get("Policies").is_none() && role["Properties"].get("ManagedPolicyArns").is_none());
+    assert_ne!(t["Resources"]["TaskRole"], t["Resources"]["TaskExecutionRole"]);
+}
+
+#[test]
+fn the_state_machine_role_is_least_privilege() {
+    let t = template_value();
+    let role = &t["Resources"]["StateMachineRole"];
+    assert!(role["Properties"].get("ManagedPolicyArns").is_none());
+    let by_action: Vec<(BTreeSet<String>, Value)> = statements(role)
+        .into_iter()
+        .map(|s| (s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect(), s))
+        .collect();
+    let find = |action: &str| {
+        by_action.iter().find(|(actions, _)| actions.contains(action)).map(|(_, s)| s.clone()).unwrap_or_else(|| panic!("{action} missing"))
+    };
+    let run = find("ecs:RunTask");
+    assert_eq!(run["Resource"], json!({"Ref": "TaskDefinition"}));
+    assert_eq!(run["Condition"]["ArnEquals"]["ecs:cluster"], json!({"Fn::GetAtt": ["Cluster", "Arn"]}));
+    let describe = find("ecs:DescribeTasks");
+    assert!(find("ecs:StopTask") == describe);
+    assert_eq!(describe["Resource"], json!({"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/servicefull/*"}));
+    let pass = find("iam:PassRole");
+    assert_eq!(
+        pass["Resource"],
+        json!([{"Fn::GetAtt": ["TaskExecutionRole", "Arn"]}, {"Fn::GetAtt": ["TaskRole", "Arn"]}])
+    );
+    let events = find("events:PutTargets");
+    assert_eq!(
+        events["Action"],
+        json!(["events:PutTargets", "events:PutRule", "events:DescribeRule"])
+    );
+    assert_eq!(
+        events["Resource"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/StepFunctionsGetEventsForECSTaskRule"})
+    );
+    assert_eq!(find("sns:Publish")["Resource"], json!({"Ref": "NotificationTopic"}));
+    assert_eq!(by_action.len(), 5);
+    let all: usize = by_action.iter().map(|(a, _)| a.len()).sum();
+    assert_eq!(all, 1 + 2 + 1 + 3 + 1, "no action beyond the listed ones");
+    for (_, statement) in &by_action {
+        assert_ne!(statement["Resource"], "*", "{statement}");
+    }
+}
+
+#[test]
+fn every_output_is_exported_under_the_stack_name() {
+    let t = template_value();
+    let outputs = t["Outputs"].as_object().unwrap();
+    for name in [
+        "ClusterArn", "TaskDefinitionArn", "StateMachineArn", "TopicArn", "LogGroupName", "Subnet1Id", "Subnet2Id",
+        "SecurityGroupId", "VpcId", "TaskRoleArn", "ContainerName",
+    ] {
+        let output = outputs.get(name).unwrap_or_else(|| panic!("output {name} missing"));
+        assert_eq!(output["Export"]["Name"], json!({"Fn::Sub": format!("${{AWS::StackName}}-{name}")}));
+    }
+}
+
+#[test]
+fn every_name_derives_from_the_service_name() {
+    let mut a = args();
+    a.service_name = Some("billing-report".into());
+    let t: Value = serde_json::from_str(&render(&a).unwrap().text).unwrap();
+    let text = t.to_string();
+    assert!(!text.contains("servicefull"), "{text}");
+    let r = &t["Resources"];
+    assert_eq!(r["Cluster"]["Properties"]["ClusterName"], "billing-report");
+    assert_eq!(r["TaskDefinition"]["Properties"]["Family"], "billing-report");
+    assert_eq!(r["TaskLogGroup"]["Properties"]["LogGroupName"], "/ecs/billing-report");
+    assert_eq!(r["NotificationTopic"]["Properties"]["TopicName"], "billing-report-notifications");
+    assert_eq!(r["StateMachine"]["Properties"]["StateMachineName"], "billing-report-workflow");
+}
+
+#[test]
+fn an_invalid_task_size_is_an_error_naming_the_pair_and_choices() {
+    let mut a = args();
+    a.cpu = Some(1024);
+    a.memory = Some(512);
+    let err = format!("{:#}", render(&a).err().unwrap());
+    assert!(err.contains("cpu 1024 with memory 512"), "{err}");
+    assert!(err.contains("2048, 3072, 4096, 5120, 6144, 7168, 8192"), "{err}");
+    a.cpu = Some(100);
+    let err = format!("{:#}", render(&a).err().unwrap());
+    assert!(err.contains("cpu 100 is not a Fargate task size"), "{err}");
+    a.cpu = Some(16384);
+    a.memory = Some(122880);
+    render(&a).unwrap();
+}
+
+#[test]
+fn an_invalid_service_name_is_an_error_naming_it() {
+    for bad in ["Service", "my_service", "9lives", "x", "a--b", "has space"] {
+        let mut a = args();
+        a.service_name = Some(bad.into());
+        let err = format!("{:#}", render(&a).err().unwrap());
+        assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
+    }
+}
+
+struct Duplicate;
+impl Decorator for Duplicate {
+    fn name(&self) -> &str {
+        "duplicate"
+    }
+    fn decorate(&self, _: &mut DecoratorContext, template: &mut Template) -> Result<(), DecoratorError> {
+        template.add_resource(&LogicalId::new(cluster::CLUSTER)?, Resource::new("AWS::ECS::Cluster"))?;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_decorator_adding_a_duplicate_logical_id_fails_naming_both() {
+    let chain = DecoratorChain::new().with(cluster::ClusterDecorator).with(Duplicate);
+    let mut ctx = DecoratorContext::new(description::describe().unwrap());
+    let err = chain.run(&mut ctx, &mut Template::new()).unwrap_err().to_string();
+    assert!(err.contains("\"duplicate\"") && err.contains("duplicate logical ID \"Cluster\""), "{err}");
+}
+
+#[test]
+fn a_merged_fragment_with_a_duplicate_logical_id_fails_naming_it() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join("duplicate-fragment.json");
+    std::fs::write(&path, r#"{"Resources": {"TaskRole": {"Type": "AWS::IAM::Role"}}}"#).unwrap();
+    let mut a = args();
+    a.merge = vec![path];
+    let err = format!("{:#}", render(&a).err().unwrap());
+    assert!(err.contains("duplicate logical ID \"TaskRole\""), "{err}");
+}
+
+#[test]
+fn a_merged_fragment_adds_its_resources() {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("extra-fragment.yaml");
+    std::fs::write(
+        &path,
+        "Resources:\n  ReportBucket:\n    Type: AWS::S3::Bucket\nOutputs:\n  ReportBucketName:\n    Value:\n      Ref: ReportBucket\n",
+    )
+    .unwrap();
+    let mut a = args();
+    a.merge = vec![path];
+    a.format = Format::Yaml;
+    let text = render(&a).unwrap().text;
+    let t = Template::from_yaml(&text).unwrap();
+    assert!(t.resource(&LogicalId::new("ReportBucket").unwrap()).is_some());
+}
+
+#[test]
+fn a_chain_missing_a_step_names_the_decorator_it_needs() {
+    let chain = DecoratorChain::new().with(image::ImageDecorator { image_uri: None }).with(state_machine::StateMachineDecorator);
+    let mut ctx = DecoratorContext::new(description::describe().unwrap());
+    let err = chain.run(&mut ctx, &mut Template::new()).unwrap_err().to_string();
+    assert!(err.contains("\"state-machine\"") && err.contains("\"network\" decorator"), "{err}");
+}
+
+fn stray_placeholder(_: &WorkflowResources) -> StateMachine {
+    StateMachine::new("Done").with_state("Done", Succeed { comment: Some("costs ${Price}".into()), ..Succeed::default() })
+}
+
+#[test]
+fn a_placeholder_nothing_provides_is_refused() {
+    let service = description::describe().unwrap().with_workflow(stray_placeholder);
+    let err = decorators::assemble(service, None).unwrap_err().to_string();
+    assert!(err.contains("${Price}") && err.contains("${!Price}"), "{err}");
+}
+
+fn invalid_workflow(_: &WorkflowResources) -> StateMachine {
+    StateMachine::new("Missing").with_state("Done", Succeed::default())
+}
+
+#[test]
+fn an_invalid_workflow_is_refused_before_the_template_is_written() {
+    let service = description::describe().unwrap().with_workflow(invalid_workflow);
+    let err = decorators::assemble(service, None).unwrap_err().to_string();
+    assert!(err.contains("\"state-machine\"") && err.contains("Missing"), "{err}");
+}
+
+#[test]
+fn the_standard_chain_runs_in_the_documented_order() {
+    assert_eq!(
+        DecoratorChain::standard(None).names(),
+        ["image", "ecr", "network", "cluster", "logs", "task-definition", "topic", "state-machine", "outputs"]
+    );
+}
+
+#[test]
+fn without_an_image_the_placeholder_is_marked() {
+    let rendered = render(&args()).unwrap();
+    let uri = rendered.placeholder_image.unwrap();
+    assert!(uri.starts_with("placeholder.invalid/"), "{uri}");
+    let t: Value = serde_json::from_str(&rendered.text).unwrap();
+    assert_eq!(t["Parameters"]["ImageUri"]["Default"], uri);
+    assert!(t["Parameters"]["ImageUri"]["Description"].as_str().unwrap().contains("PLACEHOLDER"));
+}
