@@ -71,28 +71,9 @@ pub async fn ensure_repository(client: &aws_sdk_ecr::Client, name: &str, lifecyc
     })
 }
 
-/// How many tagged images the repository keeps; untagged ones expire after a day.
-pub const KEEP_IMAGES: u32 = 10;
-
-/// The repository's lifecycle policy document.
+/// The repository's lifecycle policy: the one the stack's decorators define.
 pub fn lifecycle_policy() -> String {
-    serde_json::json!({
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": "Expire untagged images after a day",
-                "selection": { "tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1 },
-                "action": { "type": "expire" }
-            },
-            {
-                "rulePriority": 2,
-                "description": format!("Keep the last {KEEP_IMAGES} images"),
-                "selection": { "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES },
-                "action": { "type": "expire" }
-            }
-        ]
-    })
-    .to_string()
+    crate::decorators::ecr::lifecycle_policy_json(crate::decorators::ecr::KEEP_IMAGES)
 }
 
 /// Registry credentials from GetAuthorizationToken.

@@ -190,9 +190,61 @@ fn classify(registry: &str, what: &str, err: OciDistributionError) -> ImageError
         OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
             ImageError::RegistryUnreachable { registry: registry.to_owned(), detail }
         }
+        OciDistributionError::RequestError(e)
+            if e.status().is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
+        {
+            ImageError::AuthRefused { registry: registry.to_owned(), detail }
+        }
         OciDistributionError::AuthenticationFailure(_) | OciDistributionError::UnauthorizedError { .. } => {
             ImageError::AuthRefused { registry: registry.to_owned(), detail }
         }
         _ => ImageError::Registry { registry: registry.to_owned(), what: what.to_owned(), detail },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A registry that refuses every request with 401, as one does for wrong credentials.
+    async fn refusing_registry() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf).await;
+                    let reply = "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Basic realm=\"test\"\r\n\
+                                 content-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn refused_credentials_are_reported_as_such() {
+        let registry = refusing_registry().await;
+        let client = Registry::new(&registry, RegistryAuth::Basic("AWS".into(), "wrong".into()));
+        let image = ImageRef::new(&registry, "servicefull").unwrap().with_tag("t");
+        let err = client.blob_exists(&image, "sha256:00").await.unwrap_err();
+        assert!(matches!(err, ImageError::AuthRefused { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&registry) && text.contains("refused our credentials"), "{text}");
+        assert!(!text.contains("wrong"), "the password leaked into the message: {text}");
+    }
+
+    #[tokio::test]
+    async fn a_registry_that_does_not_answer_is_named() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let registry = format!("127.0.0.1:{port}");
+        let client = Registry::new(&registry, RegistryAuth::Anonymous);
+        let image = ImageRef::new(&registry, "servicefull").unwrap().with_tag("t");
+        let err = client.login(&image, RegistryOperation::Push).await.unwrap_err();
+        assert!(matches!(err, ImageError::RegistryUnreachable { .. }), "{err:?}");
+        assert!(err.to_string().contains(&registry), "{err}");
     }
 }
