@@ -38,3 +38,13 @@ down *ARGS:
 # What runs, where, its logs and the env file (`just status --json` for scripts).
 status *ARGS:
     cargo run -q -p localcloud -- status {{ARGS}}
+
+# Print the stack's CloudFormation template, no AWS access (e.g. just template --format yaml --image URI).
+template *ARGS:
+    cargo run -q --locked -p provisioner -- template {{ARGS}}
+
+# Lint the generated template with the pinned cfn-lint, informational checks included.
+lint-template: setup
+    mkdir -p target/template
+    cargo run -q --locked -p provisioner -- template > target/template/stack.json
+    cfn-lint --include-checks I -- target/template/stack.json

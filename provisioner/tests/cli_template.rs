@@ -13,7 +13,11 @@ fn stderr(output: &Output) -> String {
 
 fn assert_fails_cleanly(output: &Output, needles: &[&str]) {
     assert!(!output.status.success(), "expected failure, stderr: {}", stderr(output));
-    assert!(output.stdout.is_empty(), "stdout must be empty on error, got: {}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.stdout.is_empty(),
+        "stdout must be empty on error, got: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     for needle in needles {
         assert!(stderr(output).contains(needle), "{needle} missing from stderr: {}", stderr(output));
     }

@@ -38,9 +38,18 @@ fn args() -> TemplateArgs {
 fn the_two_subnets_are_in_different_zones_and_public() {
     let t = template_value();
     let resources = &t["Resources"];
-    assert_eq!(resources["PublicSubnet1"]["Properties"]["AvailabilityZone"], json!({"Fn::Select": [0, {"Fn::GetAZs": ""}]}));
-    assert_eq!(resources["PublicSubnet2"]["Properties"]["AvailabilityZone"], json!({"Fn::Select": [1, {"Fn::GetAZs": ""}]}));
-    assert_ne!(resources["PublicSubnet1"]["Properties"]["CidrBlock"], resources["PublicSubnet2"]["Properties"]["CidrBlock"]);
+    assert_eq!(
+        resources["PublicSubnet1"]["Properties"]["AvailabilityZone"],
+        json!({"Fn::Select": [0, {"Fn::GetAZs": ""}]})
+    );
+    assert_eq!(
+        resources["PublicSubnet2"]["Properties"]["AvailabilityZone"],
+        json!({"Fn::Select": [1, {"Fn::GetAZs": ""}]})
+    );
+    assert_ne!(
+        resources["PublicSubnet1"]["Properties"]["CidrBlock"],
+        resources["PublicSubnet2"]["Properties"]["CidrBlock"]
+    );
     assert_eq!(resources["Vpc"]["Properties"]["EnableDnsHostnames"], true);
     assert_eq!(resources["Vpc"]["Properties"]["EnableDnsSupport"], true);
     assert_eq!(resources["PublicDefaultRoute"]["Properties"]["DestinationCidrBlock"], "0.0.0.0/0");
@@ -110,7 +119,10 @@ fn the_execution_role_only_pulls_this_image_and_writes_these_logs() {
     let t = template_value();
     let role = &t["Resources"]["TaskExecutionRole"];
     assert!(role["Properties"].get("ManagedPolicyArns").is_none());
-    assert_eq!(role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"], "ecs-tasks.amazonaws.com");
+    assert_eq!(
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "ecs-tasks.amazonaws.com"
+    );
     for statement in statements(role) {
         let actions: Vec<&str> = statement["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
         assert!(actions.iter().all(|a| !a.contains('*')), "{statement}");
@@ -145,24 +157,28 @@ fn the_state_machine_role_is_least_privilege() {
         .map(|s| (s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect(), s))
         .collect();
     let find = |action: &str| {
-        by_action.iter().find(|(actions, _)| actions.contains(action)).map(|(_, s)| s.clone()).unwrap_or_else(|| panic!("{action} missing"))
+        by_action
+            .iter()
+            .find(|(actions, _)| actions.contains(action))
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| panic!("{action} missing"))
     };
     let run = find("ecs:RunTask");
     assert_eq!(run["Resource"], json!({"Ref": "TaskDefinition"}));
     assert_eq!(run["Condition"]["ArnEquals"]["ecs:cluster"], json!({"Fn::GetAtt": ["Cluster", "Arn"]}));
     let describe = find("ecs:DescribeTasks");
     assert!(find("ecs:StopTask") == describe);
-    assert_eq!(describe["Resource"], json!({"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/servicefull/*"}));
+    assert_eq!(
+        describe["Resource"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/servicefull/*"})
+    );
     let pass = find("iam:PassRole");
     assert_eq!(
         pass["Resource"],
         json!([{"Fn::GetAtt": ["TaskExecutionRole", "Arn"]}, {"Fn::GetAtt": ["TaskRole", "Arn"]}])
     );
     let events = find("events:PutTargets");
-    assert_eq!(
-        events["Action"],
-        json!(["events:PutTargets", "events:PutRule", "events:DescribeRule"])
-    );
+    assert_eq!(events["Action"], json!(["events:PutTargets", "events:PutRule", "events:DescribeRule"]));
     assert_eq!(
         events["Resource"],
         json!({"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/StepFunctionsGetEventsForECSTaskRule"})
@@ -181,8 +197,17 @@ fn every_output_is_exported_under_the_stack_name() {
     let t = template_value();
     let outputs = t["Outputs"].as_object().unwrap();
     for name in [
-        "ClusterArn", "TaskDefinitionArn", "StateMachineArn", "TopicArn", "LogGroupName", "Subnet1Id", "Subnet2Id",
-        "SecurityGroupId", "VpcId", "TaskRoleArn", "ContainerName",
+        "ClusterArn",
+        "TaskDefinitionArn",
+        "StateMachineArn",
+        "TopicArn",
+        "LogGroupName",
+        "Subnet1Id",
+        "Subnet2Id",
+        "SecurityGroupId",
+        "VpcId",
+        "TaskRoleArn",
+        "ContainerName",
     ] {
         let output = outputs.get(name).unwrap_or_else(|| panic!("output {name} missing"));
         assert_eq!(output["Export"]["Name"], json!({"Fn::Sub": format!("${{AWS::StackName}}-{name}")}));
@@ -278,14 +303,17 @@ fn a_merged_fragment_adds_its_resources() {
 
 #[test]
 fn a_chain_missing_a_step_names_the_decorator_it_needs() {
-    let chain = DecoratorChain::new().with(image::ImageDecorator { image_uri: None }).with(state_machine::StateMachineDecorator);
+    let chain = DecoratorChain::new()
+        .with(image::ImageDecorator { image_uri: None })
+        .with(state_machine::StateMachineDecorator);
     let mut ctx = DecoratorContext::new(description::describe().unwrap());
     let err = chain.run(&mut ctx, &mut Template::new()).unwrap_err().to_string();
     assert!(err.contains("\"state-machine\"") && err.contains("\"network\" decorator"), "{err}");
 }
 
 fn stray_placeholder(_: &WorkflowResources) -> StateMachine {
-    StateMachine::new("Done").with_state("Done", Succeed { comment: Some("costs ${Price}".into()), ..Succeed::default() })
+    StateMachine::new("Done")
+        .with_state("Done", Succeed { comment: Some("costs ${Price}".into()), ..Succeed::default() })
 }
 
 #[test]

@@ -101,7 +101,11 @@ pub fn workflow(resources: &WorkflowResources) -> StateMachine {
         .with_state("NotifyFailure", notify_failure)
         .with_state(
             "Failed",
-            Fail { error_path: Some("$.error.Error".into()), cause_path: Some("$.error.Cause".into()), ..Fail::default() },
+            Fail {
+                error_path: Some("$.error.Error".into()),
+                cause_path: Some("$.error.Cause".into()),
+                ..Fail::default()
+            },
         )
 }
 
@@ -320,7 +324,10 @@ mod tests {
         let run = &definition["States"]["RunTask"];
         assert!(run["Resource"].as_str().unwrap().ends_with(":states:::ecs:runTask.sync"), "{run}");
         assert_eq!(run["Retry"][0]["ErrorEquals"], json!(["ECS.AmazonECSException", "ECS.ServerException"]));
-        assert_eq!(run["Catch"][0], json!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}));
+        assert_eq!(
+            run["Catch"][0],
+            json!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"})
+        );
         assert_eq!(definition["States"]["NotifyFailure"]["Parameters"]["Message"]["cause.$"], "$.error.Cause");
         assert_eq!(definition["States"]["Failed"]["Type"], "Fail");
         assert_eq!(definition["States"]["Succeeded"]["Type"], "Succeed");

@@ -79,7 +79,8 @@ pub fn render(args: &TemplateArgs) -> anyhow::Result<Rendered> {
 }
 
 fn read_fragment(path: &Path) -> anyhow::Result<Template> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("could not read the fragment {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("could not read the fragment {}", path.display()))?;
     let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
     let fragment = if yaml { Template::from_yaml(&text) } else { Template::from_json(&text) };
     fragment.with_context(|| format!("the fragment {}", path.display()))

@@ -20,19 +20,17 @@ pub fn allow_if(actions: &[&str], resources: impl Into<Value>, condition: Value)
 /// An `AWS::IAM::Role` that `service_principal` (e.g. `ecs-tasks.amazonaws.com`) may assume,
 /// with the given inline policies (name, statements); none is a role with no permissions.
 pub fn service_role(service_principal: &str, description: &str, policies: Vec<(&str, Vec<Value>)>) -> Resource {
-    let role = Resource::new("AWS::IAM::Role")
-        .property("Description", description)
-        .property(
-            "AssumeRolePolicyDocument",
-            json!({
-                "Version": POLICY_VERSION,
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": { "Service": service_principal },
-                    "Action": "sts:AssumeRole",
-                }],
-            }),
-        );
+    let role = Resource::new("AWS::IAM::Role").property("Description", description).property(
+        "AssumeRolePolicyDocument",
+        json!({
+            "Version": POLICY_VERSION,
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "Service": service_principal },
+                "Action": "sts:AssumeRole",
+            }],
+        }),
+    );
     if policies.is_empty() {
         return role;
     }

@@ -115,7 +115,10 @@ impl DecoratorChain {
 }
 
 /// The template of `service` through the standard chain.
-pub fn assemble(service: ServiceDescription, image_uri: Option<String>) -> Result<(Template, DecoratorContext), DecoratorError> {
+pub fn assemble(
+    service: ServiceDescription,
+    image_uri: Option<String>,
+) -> Result<(Template, DecoratorContext), DecoratorError> {
     let mut template = Template::new().with_description(format!(
         "{}: a Fargate task run by a Step Functions state machine that reports to an SNS topic",
         service.name()

@@ -7,7 +7,12 @@ use super::{Decorator, DecoratorContext, DecoratorError, logical_id};
 
 pub struct OutputsDecorator;
 
-fn add(template: &mut Template, id: &str, description: &str, value: impl Into<serde_json::Value>) -> Result<(), DecoratorError> {
+fn add(
+    template: &mut Template,
+    id: &str,
+    description: &str,
+    value: impl Into<serde_json::Value>,
+) -> Result<(), DecoratorError> {
     let id: LogicalId = logical_id(id)?;
     let export = Expr::sub(format!("${{AWS::StackName}}-{id}"));
     template.add_output(&id, Output::new(value).description(description).export(export))?;
@@ -25,7 +30,12 @@ impl Decorator for OutputsDecorator {
             add(template, "VpcId", "The VPC the task runs in", &network.vpc_id)?;
             for (i, subnet) in network.subnet_ids.iter().enumerate() {
                 let n = i + 1;
-                add(template, &format!("Subnet{n}Id"), &format!("Public subnet {n} (its own availability zone)"), subnet)?;
+                add(
+                    template,
+                    &format!("Subnet{n}Id"),
+                    &format!("Public subnet {n} (its own availability zone)"),
+                    subnet,
+                )?;
             }
             add(template, "SecurityGroupId", "The task's egress-only security group", &network.security_group_id)?;
         }
@@ -37,8 +47,18 @@ impl Decorator for OutputsDecorator {
         }
         if let Some(task_definition) = &ctx.task_definition {
             add(template, "TaskDefinitionArn", "The Fargate task definition", &task_definition.arn)?;
-            add(template, "ContainerName", "The task's container (log streams are <prefix>/<container>/<task id>)", task_definition.container_name.as_str())?;
-            add(template, "TaskRoleArn", "The role the task's code runs as; attach its permissions here", &task_definition.task_role_arn)?;
+            add(
+                template,
+                "ContainerName",
+                "The task's container (log streams are <prefix>/<container>/<task id>)",
+                task_definition.container_name.as_str(),
+            )?;
+            add(
+                template,
+                "TaskRoleArn",
+                "The role the task's code runs as; attach its permissions here",
+                &task_definition.task_role_arn,
+            )?;
         }
         if let Some(topic) = &ctx.topic {
             add(template, "TopicArn", "The SNS topic the workflow reports to", &topic.arn)?;

@@ -112,8 +112,10 @@ impl Decorator for StateMachineDecorator {
         let task_definition = needed(&ctx.task_definition, "task definition", "task-definition")?;
         let topic = needed(&ctx.topic, "SNS topic", "topic")?;
 
-        let tasks_of_this_cluster =
-            Expr::sub(format!("arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task/{}/*", cluster.name));
+        let tasks_of_this_cluster = Expr::sub(format!(
+            "arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task/{}/*",
+            cluster.name
+        ));
         let role = logical_id(STATE_MACHINE_ROLE)?;
         template.add_resource(
             &role,

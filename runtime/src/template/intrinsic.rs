@@ -88,13 +88,27 @@ impl RefTarget {
 pub enum Expr {
     Literal(Value),
     Ref(RefTarget),
-    GetAtt { logical_id: LogicalId, attribute: String },
+    GetAtt {
+        logical_id: LogicalId,
+        attribute: String,
+    },
     /// `Fn::Sub`; with no variables it serialises to the string form.
-    Sub { template: String, variables: BTreeMap<String, Expr> },
-    Join { delimiter: String, values: Vec<Expr> },
-    Select { index: u32, list: Box<Expr> },
+    Sub {
+        template: String,
+        variables: BTreeMap<String, Expr>,
+    },
+    Join {
+        delimiter: String,
+        values: Vec<Expr>,
+    },
+    Select {
+        index: u32,
+        list: Box<Expr>,
+    },
     /// `Fn::GetAZs`; `None` is the stack's own region (the empty string).
-    GetAzs { region: Option<Box<Expr>> },
+    GetAzs {
+        region: Option<Box<Expr>>,
+    },
     ImportValue(Box<Expr>),
 }
 
@@ -125,11 +139,11 @@ impl Expr {
     }
 
     /// `{"Fn::Sub": [template, {name: value, ...}]}`.
-    pub fn sub_with<K: Into<String>>(template: impl Into<String>, variables: impl IntoIterator<Item = (K, Expr)>) -> Expr {
-        Expr::Sub {
-            template: template.into(),
-            variables: variables.into_iter().map(|(k, v)| (k.into(), v)).collect(),
-        }
+    pub fn sub_with<K: Into<String>>(
+        template: impl Into<String>,
+        variables: impl IntoIterator<Item = (K, Expr)>,
+    ) -> Expr {
+        Expr::Sub { template: template.into(), variables: variables.into_iter().map(|(k, v)| (k.into(), v)).collect() }
     }
 
     /// `{"Fn::Join": [delimiter, [values...]]}`.
@@ -261,7 +275,10 @@ mod tests {
         assert_eq!(Expr::ref_to(&id("Vpc")).to_value(), json!({"Ref": "Vpc"}));
         assert_eq!(Expr::pseudo(Pseudo::UrlSuffix).to_value(), json!({"Ref": "AWS::URLSuffix"}));
         assert_eq!(Expr::get_att(&id("Cluster"), "Arn").to_value(), json!({"Fn::GetAtt": ["Cluster", "Arn"]}));
-        assert_eq!(Expr::sub("arn:${AWS::Partition}:s3:::b").to_value(), json!({"Fn::Sub": "arn:${AWS::Partition}:s3:::b"}));
+        assert_eq!(
+            Expr::sub("arn:${AWS::Partition}:s3:::b").to_value(),
+            json!({"Fn::Sub": "arn:${AWS::Partition}:s3:::b"})
+        );
         assert_eq!(
             Expr::sub_with("${A}-${B}", [("A", Expr::ref_to(&id("Topic"))), ("B", Expr::literal("x"))]).to_value(),
             json!({"Fn::Sub": ["${A}-${B}", {"A": {"Ref": "Topic"}, "B": "x"}]})
@@ -271,10 +288,7 @@ mod tests {
             json!({"Fn::Join": [",", ["a", {"Ref": "AWS::Region"}]]})
         );
         assert_eq!(Expr::select(1, Expr::get_azs()).to_value(), json!({"Fn::Select": [1, {"Fn::GetAZs": ""}]}));
-        assert_eq!(
-            Expr::get_azs_in(Pseudo::Region.into()).to_value(),
-            json!({"Fn::GetAZs": {"Ref": "AWS::Region"}})
-        );
+        assert_eq!(Expr::get_azs_in(Pseudo::Region.into()).to_value(), json!({"Fn::GetAZs": {"Ref": "AWS::Region"}}));
         assert_eq!(
             Expr::import_value(Expr::sub("${AWS::StackName}-X")).to_value(),
             json!({"Fn::ImportValue": {"Fn::Sub": "${AWS::StackName}-X"}})

@@ -349,7 +349,9 @@ fn check_value(value: &Value, at: &str, names: &Names<'_>, problems: &mut Vec<St
             if let Some(target) = map.get("Ref") {
                 match target.as_str() {
                     Some(name) if Pseudo::from_name(name).is_some() || names.refs.contains(name) => {}
-                    Some(name) => problems.push(format!("{at}: Ref names {name:?}, which is not a parameter or resource")),
+                    Some(name) => {
+                        problems.push(format!("{at}: Ref names {name:?}, which is not a parameter or resource"))
+                    }
                     None => problems.push(format!("{at}: Ref takes a logical ID string, got {target}")),
                 }
             } else if let Some(args) = map.get("Fn::GetAtt") {
@@ -536,7 +538,10 @@ mod tests {
             Resource::new("AWS::SNS::Subscription")
                 .property("TopicArn", json!({"Ref": "Topik"}))
                 .property("Endpoint", json!({"Fn::GetAtt": ["Nowhere", "Arn"]}))
-                .property("Protocol", Expr::sub_with("${Known}-${Unknown}-${!Literal}-${AWS::Region}", [("Known", Expr::literal("k"))]))
+                .property(
+                    "Protocol",
+                    Expr::sub_with("${Known}-${Unknown}-${!Literal}-${AWS::Region}", [("Known", Expr::literal("k"))]),
+                )
                 .property("Region", json!({"Fn::Sub": "${Missing.Arn}"}))
                 .depends_on(&id("Ghost")),
         )

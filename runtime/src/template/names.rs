@@ -3,9 +3,13 @@
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
-    #[error("{value:?} is not a valid CloudFormation stack name: {reason}. A stack name starts with a letter and holds only letters, digits and hyphens, at most 128 characters")]
+    #[error(
+        "{value:?} is not a valid CloudFormation stack name: {reason}. A stack name starts with a letter and holds only letters, digits and hyphens, at most 128 characters"
+    )]
     StackName { value: String, reason: String },
-    #[error("{value:?} is not a valid ECR repository name: {reason}. A repository name is 2 to 256 characters of lowercase letters, digits and . _ - /, with a letter or digit on each side of every separator")]
+    #[error(
+        "{value:?} is not a valid ECR repository name: {reason}. A repository name is 2 to 256 characters of lowercase letters, digits and . _ - /, with a letter or digit on each side of every separator"
+    )]
     RepositoryName { value: String, reason: String },
 }
 
@@ -70,9 +74,15 @@ mod tests {
         for ok in ["servicefull", "team/service-a", "a.b_c-d", "ab"] {
             check_repository_name(ok).unwrap();
         }
-        for (bad, needle) in
-            [("a", "1 characters"), ("Service", "uppercase"), ("a b", "' '"), ("-ab", "separator"), ("ab-", "separator"), ("a//b", "separator"), ("a..b", "separator")]
-        {
+        for (bad, needle) in [
+            ("a", "1 characters"),
+            ("Service", "uppercase"),
+            ("a b", "' '"),
+            ("-ab", "separator"),
+            ("ab-", "separator"),
+            ("a//b", "separator"),
+            ("a..b", "separator"),
+        ] {
             let err = check_repository_name(bad).unwrap_err().to_string();
             assert!(err.contains(needle) && err.contains(&format!("{bad:?}")), "{bad}: {err}");
         }

@@ -30,12 +30,7 @@ pub struct Resource {
     pub resource_type: String,
     #[serde(rename = "Properties", default, skip_serializing_if = "Map::is_empty")]
     pub properties: Map<String, Value>,
-    #[serde(
-        rename = "DependsOn",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "one_or_many"
-    )]
+    #[serde(rename = "DependsOn", default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
     pub depends_on: Vec<LogicalId>,
     #[serde(rename = "DeletionPolicy", default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
