@@ -1,1 +1,245 @@
-//! placeholder
+//! The test harness's view of the cloud: [`LocalCloud`] brings moto and the registry up for a test
+//! run, in a temporary state directory on free ports (so runs coexist and never touch the
+//! checkout's `.localcloud/`), shares them between the tests of one process, and stops exactly
+//! those processes when the last test lets go. With `AWS_ENDPOINT_URL` and/or `LOCALCLOUD_REGISTRY`
+//! in the environment it starts nothing and points the same tests at those endpoints (LocalStack,
+//! a running `just up`, or real AWS).
+//!
+//! ```no_run
+//! # async fn example() {
+//! use integration_tests::LocalCloud;
+//! let cloud = LocalCloud::start().await;
+//! let ecr = aws_sdk_ecr::Client::new(cloud.sdk_config());
+//! ecr.create_repository().repository_name("servicefull").send().await.unwrap();
+//! let image = format!("{}/servicefull:latest", cloud.registry());
+//! # }
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::config::Credentials;
+use localcloud::{Config, Lifetime, REGION, REGISTRY_ENV};
+
+/// One test's handle on the cloud. Cheap to start a second time in the same process while a first
+/// handle lives: the processes are shared, only the SDK configuration is built anew (an SDK
+/// client's connection pool belongs to the tokio runtime it was made on, and every `#[tokio::test]`
+/// has its own).
+pub struct LocalCloud {
+    target: Target,
+    sdk_config: SdkConfig,
+    /// Keeps our own processes up while this handle lives; None for an external cloud.
+    own: Option<Arc<OwnCloud>>,
+}
+
+/// Where the tests point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Start our own local cloud.
+    Own,
+    /// Endpoints from the environment. `aws_endpoint_url` is None for real AWS.
+    External { aws_endpoint_url: Option<String>, registry: String },
+}
+
+impl Target {
+    /// Reads the choice from variables (`lookup` is `std::env::var` in use, a map in tests).
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Target, String> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        match (get("AWS_ENDPOINT_URL"), get(REGISTRY_ENV)) {
+            (None, None) => Ok(Target::Own),
+            (endpoint, Some(registry)) => Ok(Target::External { aws_endpoint_url: endpoint, registry }),
+            (Some(endpoint), None) => Err(format!(
+                "AWS_ENDPOINT_URL is set ({endpoint}) but {REGISTRY_ENV} is not: set {REGISTRY_ENV} to the \
+                 registry's host:port as well (`. .localcloud/env` sets both), or unset AWS_ENDPOINT_URL \
+                 to let the tests start their own local cloud"
+            )),
+        }
+    }
+}
+
+/// Our own moto and registry, stopped when the last handle drops.
+struct OwnCloud {
+    state_dir: PathBuf,
+    aws_endpoint_url: String,
+    registry: String,
+}
+
+impl Drop for OwnCloud {
+    fn drop(&mut self) {
+        // down() signals only the PIDs recorded in our own state directory.
+        if let Err(err) = localcloud::down(&self.state_dir, Duration::from_secs(5)) {
+            eprintln!("LocalCloud teardown: {err}");
+        }
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+/// The processes every live handle in this process shares, or the one being started: the lock is
+/// held while starting so concurrent tests wait for one start instead of each making their own.
+fn shared_own() -> Arc<OwnCloud> {
+    static SHARED: OnceLock<Mutex<Weak<OwnCloud>>> = OnceLock::new();
+    let mut slot = SHARED.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(own) = slot.upgrade() {
+        return own;
+    }
+    let own = Arc::new(start_own());
+    *slot = Arc::downgrade(&own);
+    own
+}
+
+impl LocalCloud {
+    /// The cloud for this test, started if needed. Panics with the reason (and what to do) when it
+    /// cannot start: a test fixture has no one to return an error to.
+    pub async fn start() -> LocalCloud {
+        let target = Target::from_env(|name| std::env::var(name).ok()).unwrap_or_else(|e| panic!("{e}"));
+        match target {
+            Target::Own => {
+                // Starting blocks for about a second (moto's Python start-up).
+                let own = match tokio::task::spawn_blocking(shared_own).await {
+                    Ok(own) => own,
+                    Err(join) => std::panic::resume_unwind(join.into_panic()),
+                };
+                let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+                    .endpoint_url(&own.aws_endpoint_url)
+                    .region(Region::new(REGION))
+                    // moto accepts any credentials; fixed ones keep a developer's real profile out
+                    // of the local run.
+                    .credentials_provider(Credentials::new("test", "test", None, None, "localcloud"))
+                    .load()
+                    .await;
+                LocalCloud { target: Target::Own, sdk_config, own: Some(own) }
+            }
+            external => {
+                // The standard chain reads AWS_ENDPOINT_URL (and its per-service variants) itself.
+                let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+                LocalCloud { target: external, sdk_config, own: None }
+            }
+        }
+    }
+
+    /// The one AWS endpoint (`http://127.0.0.1:PORT`); None when pointed at real AWS.
+    pub fn endpoint_url(&self) -> Option<&str> {
+        match (&self.own, &self.target) {
+            (Some(own), _) => Some(&own.aws_endpoint_url),
+            (None, Target::External { aws_endpoint_url, .. }) => aws_endpoint_url.as_deref(),
+            (None, Target::Own) => None,
+        }
+    }
+
+    /// The registry as image references name it (`127.0.0.1:PORT`).
+    pub fn registry(&self) -> &str {
+        match (&self.own, &self.target) {
+            (Some(own), _) => &own.registry,
+            (None, Target::External { registry, .. }) => registry,
+            (None, Target::Own) => "",
+        }
+    }
+
+    /// Configuration for any aws-sdk-* client, built through the standard aws-config chain.
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk_config
+    }
+
+    /// True when this run started its own moto: tests that pin a moto gap only hold there.
+    pub fn is_own_moto(&self) -> bool {
+        self.own.is_some()
+    }
+
+    /// Our own state directory (PID files, logs/moto.log, logs/registry.log); None when external.
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.own.as_ref().map(|own| own.state_dir.as_path())
+    }
+}
+
+/// Starts moto and the registry in a fresh temporary state directory on free ports, tied to this
+/// process so a test run that is killed leaves nothing behind.
+fn start_own() -> OwnCloud {
+    static RUN: AtomicU32 = AtomicU32::new(0);
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    let mut last_error = String::new();
+    // A free port can be taken between our probe and the server's bind; a new pair then does.
+    for _ in 0..3 {
+        let state_dir = std::env::temp_dir().join(format!(
+            "localcloud-test-{}-{}",
+            std::process::id(),
+            RUN.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut config = Config::for_checkout(checkout);
+        config.state_dir = state_dir.clone();
+        config.aws_port = Some(free_port());
+        config.registry_port = Some(free_port());
+        config.lifetime = Lifetime::TiedToThisProcess;
+        match localcloud::up(&config) {
+            Ok(up) => {
+                return OwnCloud {
+                    state_dir,
+                    aws_endpoint_url: up.endpoints.aws_endpoint_url,
+                    registry: up.endpoints.registry,
+                };
+            }
+            Err(err @ (localcloud::Error::PortTaken { .. } | localcloud::Error::Exited { .. })) => {
+                last_error = err.to_string();
+                let _ = localcloud::down(&state_dir, Duration::from_secs(2));
+                let _ = std::fs::remove_dir_all(&state_dir);
+            }
+            Err(err) => {
+                let _ = std::fs::remove_dir_all(&state_dir);
+                panic!("the local cloud for this test run did not start: {err}");
+            }
+        }
+    }
+    panic!("the local cloud for this test run did not start after 3 tries: {last_error}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn nothing_set_starts_our_own() {
+        assert_eq!(Target::from_env(env(&[])), Ok(Target::Own));
+        assert_eq!(Target::from_env(env(&[("AWS_ENDPOINT_URL", " ")])), Ok(Target::Own));
+    }
+
+    #[test]
+    fn an_endpoint_and_a_registry_point_at_them() {
+        let target = Target::from_env(env(&[
+            ("AWS_ENDPOINT_URL", "http://localhost:4566"),
+            ("LOCALCLOUD_REGISTRY", "localhost:5055"),
+        ]));
+        assert_eq!(
+            target,
+            Ok(Target::External {
+                aws_endpoint_url: Some("http://localhost:4566".into()),
+                registry: "localhost:5055".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_registry_alone_is_real_aws() {
+        let target = Target::from_env(env(&[("LOCALCLOUD_REGISTRY", "1.dkr.ecr.eu-west-1.amazonaws.com")]));
+        assert!(matches!(target, Ok(Target::External { aws_endpoint_url: None, .. })), "{target:?}");
+    }
+
+    #[test]
+    fn an_endpoint_without_a_registry_says_which_variable_is_missing() {
+        let err = Target::from_env(env(&[("AWS_ENDPOINT_URL", "http://localhost:4566")])).unwrap_err();
+        assert!(err.contains("LOCALCLOUD_REGISTRY") && err.contains("http://localhost:4566"), "{err}");
+    }
+}
