@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use base64::Engine;
+
 use integration_tests::LocalCloud;
 
 /// A repository name no other test (or earlier run against a shared endpoint) uses.
@@ -47,7 +49,9 @@ async fn ecr_creates_a_repository_and_hands_out_an_authorization_token() {
 
     let token = ecr.get_authorization_token().send().await.unwrap();
     let data = token.authorization_data().first().expect("one authorization entry");
-    assert!(data.authorization_token().is_some_and(|t| !t.is_empty()), "{data:?}");
+    // What `docker login` and oci-client take apart: base64 of "AWS:<password>".
+    let decoded = base64::engine::general_purpose::STANDARD.decode(data.authorization_token().unwrap()).unwrap();
+    assert!(decoded.starts_with(b"AWS:") && decoded.len() > 4, "{}", String::from_utf8_lossy(&decoded));
     assert!(data.proxy_endpoint().is_some(), "{data:?}");
 
     ecr.delete_repository().repository_name(&name).force(true).send().await.unwrap();
