@@ -48,3 +48,7 @@ lint-template: setup
     mkdir -p target/template
     cargo run -q --locked -p provisioner -- template > target/template/stack.json
     cfn-lint --include-checks I -- target/template/stack.json
+
+# Measure the image pipeline: OCI vs docker build+push of the same binary, image vs binary size.
+bench: setup
+    cargo run -q --locked -p integration-tests --bin bench

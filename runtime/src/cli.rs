@@ -10,7 +10,6 @@ use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use crate::exit::{CommandError, Exit};
@@ -74,8 +73,16 @@ impl Root {
 
     /// Declares a subcommand this build does not have (a cargo feature left out): it is not
     /// offered, and asking for it prints `reason` instead of clap's "unrecognized subcommand".
-    pub fn unavailable(mut self, name: &str, reason: &str) -> Self {
+    pub fn unavailable(mut self, name: &'static str, reason: &str) -> Self {
         self.unavailable.insert(name.to_owned(), reason.to_owned());
+        // Registered hidden, taking any arguments, so clap routes it here whatever else the binary
+        // offers (with no other subcommand clap would call it an "unexpected argument").
+        self.command = self.command.subcommand(
+            Command::new(name)
+                .hide(true)
+                .disable_help_flag(true)
+                .arg(Arg::new("args").num_args(0..).trailing_var_arg(true).allow_hyphen_values(true)),
+        );
         self
     }
 
@@ -100,6 +107,12 @@ impl Root {
             Ok(matches) => matches,
             Err(err) => return self.report_parse_error(err),
         };
+        if let Some((asked, _)) = matches.subcommand()
+            && let Some(reason) = self.unavailable.get(asked)
+        {
+            eprintln!("error: the subcommand '{asked}' is not available in this build: {reason}");
+            return Exit::Usage.code();
+        }
         let level = matches.get_one::<String>("log-level").map_or("info", String::as_str);
         let format = matches.get_one::<LogFormat>("log-format").copied().unwrap_or(LogFormat::Auto);
         if let Err(message) = logging::init(level, format) {
@@ -133,13 +146,6 @@ impl Root {
     }
 
     fn report_parse_error(&self, err: clap::Error) -> u8 {
-        if err.kind() == ErrorKind::InvalidSubcommand
-            && let Some(ContextValue::String(asked)) = err.get(ContextKind::InvalidSubcommand)
-            && let Some(reason) = self.unavailable.get(asked)
-        {
-            eprintln!("error: the subcommand '{asked}' is not available in this build: {reason}");
-            return Exit::Usage.code();
-        }
         let _ = err.print();
         // clap uses 0 for --help/--version and 2 for usage errors.
         u8::try_from(err.exit_code()).unwrap_or(Exit::Usage.code())
@@ -228,8 +234,14 @@ mod tests {
         let root = root.unavailable("fargateTask", "rebuild with --features lambdabinary");
         let help = root.command.clone().render_help().to_string();
         assert!(!help.contains("fargateTask"), "{help}");
-        assert_eq!(root.run_from(["demo", "fargateTask"]), Exit::Usage.code());
+        assert_eq!(root.run_from(["demo", "fargateTask", "--anything", "x"]), Exit::Usage.code());
         assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn an_unavailable_subcommand_is_explained_even_when_nothing_else_is_offered() {
+        let root = Root::new("bare", "no subcommands").unavailable("fargateTask", "rebuild with --features lambdabinary");
+        assert_eq!(root.run_from(["bare", "fargateTask"]), Exit::Usage.code());
     }
 
     #[test]

@@ -20,8 +20,9 @@ pub async fn connect() -> Result<Docker> {
     docker.negotiate_version().await.map_err(|e| ImageError::DockerUnavailable { detail: e.to_string() })
 }
 
-/// Builds the image and tags it `local_tag`; returns the image ID.
-pub async fn build(docker: &Docker, inputs: &ImageInputs, local_tag: &str, progress: &Progress) -> Result<String> {
+/// Builds the image and tags it `local_tag`; returns the image ID. `no_cache` rebuilds every step
+/// (the benchmark's fair comparison; the pipeline uses the cache).
+pub async fn build(docker: &Docker, inputs: &ImageInputs, local_tag: &str, no_cache: bool, progress: &Progress) -> Result<String> {
     let context = inputs.docker_context()?;
     let args = HashMap::from([("TASK_BINARY", "task")]);
     let options = BuildImageOptionsBuilder::default()
@@ -29,6 +30,7 @@ pub async fn build(docker: &Docker, inputs: &ImageInputs, local_tag: &str, progr
         .t(local_tag)
         .rm(true)
         .forcerm(true)
+        .nocache(no_cache)
         .buildargs(&args)
         .build();
     let mut stream = docker.build_image(options, None, Some(bollard::body_full(context.into())));

@@ -125,7 +125,7 @@ pub async fn build(options: &BuildOptions, progress: &Progress) -> Result<BuildO
         Some(docker) => {
             let local_tag = format!("{repository}:{build_id}");
             progress.step(&format!("docker build {local_tag}"));
-            let image_id = super::docker::build(&docker, &inputs, &local_tag, progress).await?;
+            let image_id = super::docker::build(&docker, &inputs, &local_tag, false, progress).await?;
             progress.done(&format!("built {local_tag} ({image_id})"));
             Built::Docker { image_id, local_tag }
         }
