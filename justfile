@@ -3,8 +3,6 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-target := "x86_64-unknown-linux-gnu"
-task_binary := "target/" + target + "/release/servicefull"
 export PATH := justfile_directory() + "/.venv/bin:" + env_var("PATH")
 
 # List the recipes.
@@ -15,11 +13,23 @@ default:
 setup:
     tools/setup
 
-# Build the task binary statically (runs FROM scratch), with the fargateTask entry point.
-build-task:
-    CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
-      cargo build --release --locked --target {{target}} -p service --features lambdabinary
-    @ls -l {{task_binary}}
+# Compile the task binary statically and build its image: `just build --builder oci`, `--json`.
+build *ARGS:
+    cargo run -q --locked -p provisioner -- build {{ARGS}}
+
+# Build and push the image to ECR (or `--registry HOST:PORT`); prints the URI pinned by digest.
+push *ARGS:
+    cargo run -q --locked -p provisioner -- push {{ARGS}}
+
+# The flow so far, for real on this machine: start the local cloud, build the task image without
+# a daemon, push it to the local registry, pull it back and run it with a sample input.
+local-run input='{"name":"local cloud","text":"a task image built, pushed, pulled and run"}': setup up
+    #!/usr/bin/env bash
+    set -euo pipefail
+    . .localcloud/env
+    uri=$(cargo run -q --locked -p provisioner -- push --builder oci --registry "$LOCALCLOUD_REGISTRY")
+    echo "==> running $uri"
+    docker run --rm -e TASK_INPUT='{{input}}' -e LOG_FORMAT=text "$uri"
 
 # Run every test: unit, template checks, container and local-cloud tests.
 test: setup
@@ -28,7 +38,7 @@ test: setup
     cargo nextest run -p service --locked
 
 # Start the local cloud on loopback (AWS endpoint :4566, registry :5055); idempotent. Then: . .localcloud/env
-up *ARGS:
+up *ARGS: setup
     cargo run -q -p localcloud -- up {{ARGS}}
 
 # Stop the local cloud: only the processes `up` recorded. Logs and registry storage stay.
