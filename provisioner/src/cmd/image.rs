@@ -73,7 +73,7 @@ pub async fn push(args: PushArgs) -> anyhow::Result<()> {
             validate_registry(registry)?;
             Destination::Registry(registry.clone())
         }
-        None => Destination::Ecr(aws_config::load_from_env().await),
+        None => Destination::Ecr(Box::new(aws_config::load_from_env().await)),
     };
     let progress = Progress::auto(args.build.json);
     let outcome = pipeline::build(&options, &progress).await?;

@@ -159,7 +159,7 @@ pub async fn build(options: &BuildOptions, progress: &Progress) -> Result<BuildO
 #[derive(Debug, Clone)]
 pub enum Destination {
     /// ECR in the account and region of the standard AWS configuration.
-    Ecr(aws_config::SdkConfig),
+    Ecr(Box<aws_config::SdkConfig>),
     /// A named registry, `HOST:PORT` (plain HTTP for loopback only).
     Registry(String),
 }
