@@ -64,7 +64,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", runtime::exit::error_chain(err.as_ref()));
             ExitCode::FAILURE
         }
     }

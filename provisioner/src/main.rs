@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", runtime::exit::error_chain(err.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -72,9 +72,44 @@ impl fmt::Display for CommandError {
 
 impl std::error::Error for CommandError {}
 
+/// An error and its causes on one line, each cause once: a cause whose text the message already
+/// shows (an error that both prints and chains its source) is not repeated. For the binaries'
+/// edges and for messages that wrap a library's error (reqwest hides the useful part in `source`).
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner detail")]
+    struct Inner;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("outer says: {0}")]
+        Shows(#[from] Inner),
+        #[error("outer hides it")]
+        Hides(#[source] Inner),
+    }
+
+    #[test]
+    fn each_cause_is_shown_once() {
+        assert_eq!(error_chain(&Outer::Shows(Inner)), "outer says: inner detail");
+        assert_eq!(error_chain(&Outer::Hides(Inner)), "outer hides it: inner detail");
+    }
 
     #[test]
     fn every_failure_has_its_own_code() {

@@ -137,7 +137,7 @@ impl Registry {
             .client
             .pull_blob(&base.reference.to_oci(), &oci_layer, &mut data)
             .await
-            .map_err(|e| ImageError::BaseImage { reference: base.reference.to_string(), detail: format!("fetching layer {}: {}", layer.digest, chain(&e)) })?;
+            .map_err(|e| ImageError::BaseImage { reference: base.reference.to_string(), detail: format!("fetching layer {}: {}", layer.digest, runtime::exit::error_chain(&e)) })?;
         self.upload(target, &layer.digest, data).await
     }
 
@@ -169,23 +169,8 @@ pub async fn fetch_base(reference: &ImageRef) -> Result<super::oci::BaseImage> {
     Ok(super::oci::BaseImage { reference: reference.clone(), layers, config })
 }
 
-/// An error with its causes, for messages (reqwest hides the useful part in `source`).
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 fn classify(registry: &str, what: &str, err: OciDistributionError) -> ImageError {
-    let detail = chain(&err);
+    let detail = runtime::exit::error_chain(&err);
     match &err {
         OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
             ImageError::RegistryUnreachable { registry: registry.to_owned(), detail }
