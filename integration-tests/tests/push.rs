@@ -34,6 +34,11 @@ async fn read_back(registry: &str, image_uri: &str) -> (usize, String) {
     (manifest.layers.len(), digest)
 }
 
+async fn registry_target(cloud: &LocalCloud, progress: &Progress) -> pipeline::Target {
+    let destination = Destination::Registry(cloud.registry().to_owned());
+    pipeline::resolve(&destination, "servicefull", &ecr::lifecycle_policy(), progress).await.unwrap()
+}
+
 fn image_of(tag_reference: &str) -> GenericImage {
     let (name, tag) = tag_reference.rsplit_once(':').unwrap();
     GenericImage::new(name, tag)
@@ -44,8 +49,8 @@ async fn oci_push_reads_back_runs_and_does_not_upload_twice() {
     let cloud = LocalCloud::start().await;
     let progress = Progress::quiet();
     let built = pipeline::build(&options(Builder::Oci), &progress).await.unwrap();
-    let destination = Destination::Registry(cloud.registry().to_owned());
-    let first = pipeline::push(&built, &destination, &ecr::lifecycle_policy(), &progress).await.unwrap();
+    let target = registry_target(&cloud, &progress).await;
+    let first = pipeline::push(&built, &target, &progress).await.unwrap();
     assert_eq!(first.uploaded_blobs, Some(2), "one layer and the config: {first:?}");
     assert!(first.image_uri.starts_with(&format!("{}/servicefull@sha256:", cloud.registry())), "{first:?}");
     let (layers, _) = read_back(cloud.registry(), &first.image_uri).await;
@@ -54,7 +59,7 @@ async fn oci_push_reads_back_runs_and_does_not_upload_twice() {
     // The Docker engine never had this image: it pulls it from the registry to run it.
     support::assert_runs_the_task(image_of(&first.tag)).await;
 
-    let again = pipeline::push(&built, &destination, &ecr::lifecycle_policy(), &progress).await.unwrap();
+    let again = pipeline::push(&built, &target, &progress).await.unwrap();
     assert_eq!(again.uploaded_blobs, Some(0), "{again:?}");
     assert_eq!(again.skipped_blobs, Some(2), "{again:?}");
     assert_eq!(again.digest, first.digest);
@@ -77,8 +82,8 @@ async fn docker_push_reads_back_and_the_pulled_image_runs() {
     let cloud = LocalCloud::start().await;
     let progress = Progress::quiet();
     let built = pipeline::build(&options(Builder::Docker), &progress).await.unwrap();
-    let destination = Destination::Registry(cloud.registry().to_owned());
-    let pushed = pipeline::push(&built, &destination, &ecr::lifecycle_policy(), &progress).await.unwrap();
+    let target = registry_target(&cloud, &progress).await;
+    let pushed = pipeline::push(&built, &target, &progress).await.unwrap();
     let (layers, digest) = read_back(cloud.registry(), &pushed.image_uri).await;
     assert_eq!(digest, pushed.digest);
     assert_eq!(layers, 4, "the Dockerfile's four COPY layers");
@@ -129,4 +134,40 @@ async fn an_invalid_repository_name_fails_before_any_call() {
     assert!(err.contains("\"Bad Name\"") && err.contains("lowercase"), "{err}");
     let listed = client.describe_repositories().send().await.unwrap();
     assert!(listed.repositories().iter().all(|r| r.repository_name() != Some("Bad Name")));
+}
+
+#[tokio::test]
+async fn oci_on_a_base_image_keeps_its_layers_mounts_them_and_runs() {
+    use provisioner::image::inputs::ImageFile;
+    use provisioner::image::oci;
+    let cloud = LocalCloud::start().await;
+    let progress = Progress::quiet();
+
+    // A base image with one layer of its own (what a user's ffmpeg image would be), in the registry.
+    let dir = std::env::temp_dir().join(format!("base-image-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("marker"), b"from the base image\n").unwrap();
+    let base_files = [ImageFile { in_image: "/opt/base/marker.txt", in_context: "marker", source: dir.join("marker"), mode: 0o644 }];
+    let base = oci::build(&base_files, None).unwrap();
+    let base_ref = ImageRef::new(cloud.registry(), "test-base").unwrap().with_tag("1");
+    Registry::new(cloud.registry(), oci_client::secrets::RegistryAuth::Anonymous).push(&base, &base_ref, &progress).await.unwrap();
+    let base_layer = base.own_layer().unwrap().digest.clone();
+
+    let mut options = options(Builder::Oci);
+    options.base = Some(base_ref);
+    let built = pipeline::build(&options, &progress).await.unwrap();
+    let target = registry_target(&cloud, &progress).await;
+    let pushed = pipeline::push(&built, &target, &progress).await.unwrap();
+    assert_eq!(pushed.mounted_blobs, Some(1), "the base layer is mounted, not uploaded: {pushed:?}");
+    assert_eq!(pushed.uploaded_blobs, Some(2), "our layer and the config: {pushed:?}");
+
+    let reader = Registry::new(cloud.registry(), oci_client::secrets::RegistryAuth::Anonymous);
+    let (manifest, _, config) = reader.manifest_and_config(&ImageRef::parse(&pushed.image_uri).unwrap()).await.unwrap();
+    assert_eq!(manifest.layers.len(), 2);
+    assert_eq!(manifest.layers[0].digest, base_layer, "the base's layer comes first, unchanged");
+    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+
+    support::assert_runs_the_task(image_of(&pushed.tag)).await;
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -1,5 +1,6 @@
 //! The deploy engine behind the `provisioner` CLI: each concern in its own module.
 
+pub mod aws;
 pub mod cmd;
 pub mod decorators;
 pub mod image;

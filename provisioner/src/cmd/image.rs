@@ -76,8 +76,10 @@ pub async fn push(args: PushArgs) -> anyhow::Result<()> {
         None => Destination::Ecr(Box::new(aws_config::load_from_env().await)),
     };
     let progress = Progress::auto(args.build.json);
+    let target =
+        pipeline::resolve(&destination, service::SERVICE_NAME, &crate::image::ecr::lifecycle_policy(), &progress).await?;
     let outcome = pipeline::build(&options, &progress).await?;
-    let summary = pipeline::push(&outcome, &destination, &crate::image::ecr::lifecycle_policy(), &progress)
+    let summary = pipeline::push(&outcome, &target, &progress)
         .await
         .context("push failed; nothing was tagged (the manifest goes last)")?;
     drop(progress);

@@ -5,7 +5,6 @@
 
 use std::fmt;
 
-use aws_sdk_ecr::error::DisplayErrorContext;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability};
 use base64::Engine;
 
@@ -52,10 +51,7 @@ pub async fn ensure_repository(client: &aws_sdk_ecr::Client, name: &str, lifecyc
         }
         Err(err) => return Err(ecr_error("CreateRepository", &err)),
     };
-    let repository = repository.ok_or_else(|| ImageError::Ecr {
-        operation: "CreateRepository",
-        detail: format!("ECR returned no repository named {name}"),
-    })?;
+    let repository = repository.ok_or_else(|| ImageError::Ecr { detail: format!("CreateRepository returned no repository named {name}") })?;
     client
         .put_lifecycle_policy()
         .repository_name(name)
@@ -110,7 +106,7 @@ impl EcrCredentials {
 
     /// Decodes ECR's `base64(user:password)` token.
     pub fn from_token(registry: &str, token: &str) -> Result<Self> {
-        let bad = |detail: &str| ImageError::Ecr { operation: "GetAuthorizationToken", detail: detail.to_owned() };
+        let bad = |detail: &str| ImageError::Ecr { detail: format!("GetAuthorizationToken: {detail}") };
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(token.trim())
             .map_err(|_| bad("the authorization token is not base64"))?;
@@ -123,27 +119,17 @@ impl EcrCredentials {
 
 pub async fn credentials(client: &aws_sdk_ecr::Client, registry: &str) -> Result<EcrCredentials> {
     let out = client.get_authorization_token().send().await.map_err(|e| ecr_error("GetAuthorizationToken", &e))?;
-    let data = out.authorization_data.and_then(|d| d.into_iter().next()).ok_or_else(|| ImageError::Ecr {
-        operation: "GetAuthorizationToken",
-        detail: "ECR returned no authorization data".to_owned(),
-    })?;
-    let token = data.authorization_token.ok_or_else(|| ImageError::Ecr {
-        operation: "GetAuthorizationToken",
-        detail: "ECR returned no token".to_owned(),
-    })?;
+    let data = out.authorization_data.and_then(|d| d.into_iter().next()).ok_or_else(|| ImageError::Ecr { detail: "GetAuthorizationToken returned no authorization data".to_owned() })?;
+    let token = data.authorization_token.ok_or_else(|| ImageError::Ecr { detail: "GetAuthorizationToken returned no token".to_owned() })?;
     EcrCredentials::from_token(registry, &token)
 }
 
-fn ecr_error<E: std::error::Error + 'static>(operation: &'static str, err: &E) -> ImageError {
-    let detail = DisplayErrorContext(err).to_string();
-    let hint = if detail.contains("dispatch failure") || detail.contains("Connect") || detail.contains("connection") {
-        " (the endpoint did not answer: check AWS_ENDPOINT_URL, or start the local cloud with `just up`)"
-    } else if detail.contains("credentials") || detail.contains("Credentials") {
-        " (no usable AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
-    } else {
-        ""
-    };
-    ImageError::Ecr { operation, detail: format!("{detail}{hint}") }
+fn ecr_error<E, R>(operation: &'static str, err: &aws_sdk_ecr::error::SdkError<E, R>) -> ImageError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    ImageError::Ecr { detail: crate::aws::explain(operation, err) }
 }
 
 #[cfg(test)]

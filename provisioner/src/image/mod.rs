@@ -55,8 +55,8 @@ pub enum ImageError {
     Registry { registry: String, what: String, detail: String },
     #[error("the base image {reference} cannot be used: {detail}")]
     BaseImage { reference: String, detail: String },
-    #[error("ECR {operation} failed: {detail}")]
-    Ecr { operation: &'static str, detail: String },
+    #[error("ECR: {detail}")]
+    Ecr { detail: String },
 }
 
 pub type Result<T> = std::result::Result<T, ImageError>;

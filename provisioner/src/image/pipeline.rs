@@ -176,35 +176,55 @@ pub struct PushSummary {
     pub binary_bytes: u64,
     pub uploaded_blobs: Option<usize>,
     pub skipped_blobs: Option<usize>,
+    pub mounted_blobs: Option<usize>,
     pub repository_created: Option<bool>,
     pub build_seconds: f64,
     pub push_seconds: f64,
 }
 
-pub async fn push(outcome: &BuildOutcome, destination: &Destination, lifecycle_policy: &str, progress: &Progress) -> Result<PushSummary> {
-    let started = Instant::now();
-    let (target, credentials, created) = match destination {
-        Destination::Registry(registry) => (ImageRef::new(registry, &outcome.repository)?, None, None),
-        Destination::Ecr(config) => {
-            progress.step(&format!("ensuring ECR repository {}", outcome.repository));
-            let client = aws_sdk_ecr::Client::new(config);
-            let repository = ecr::ensure_repository(&client, &outcome.repository, lifecycle_policy).await?;
-            let target = repository.image_ref()?;
-            let credentials = ecr::credentials(&client, &target.registry).await?;
-            progress.done(&format!("{} ({})", repository.uri, if repository.created { "created" } else { "exists" }));
-            (target, Some(credentials), Some(repository.created))
+/// Where a push goes, resolved before anything is built: the repository (created in ECR when
+/// missing) and its credentials, so bad AWS configuration fails before minutes of compiling.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `registry/repository`, without tag.
+    pub image: ImageRef,
+    credentials: Option<ecr::EcrCredentials>,
+    pub repository_created: Option<bool>,
+}
+
+pub async fn resolve(destination: &Destination, repository: &str, lifecycle_policy: &str, progress: &Progress) -> Result<Target> {
+    match destination {
+        Destination::Registry(registry) => {
+            Ok(Target { image: ImageRef::new(registry, repository)?, credentials: None, repository_created: None })
         }
-    };
-    let tagged = target.with_tag(&outcome.build_id);
+        Destination::Ecr(config) => {
+            progress.step(&format!("ensuring ECR repository {repository}"));
+            let client = aws_sdk_ecr::Client::new(config);
+            let created = ecr::ensure_repository(&client, repository, lifecycle_policy).await?;
+            let image = created.image_ref()?;
+            let credentials = ecr::credentials(&client, &image.registry).await?;
+            progress.done(&format!("{} ({})", created.uri, if created.created { "created" } else { "exists" }));
+            Ok(Target { image, credentials: Some(credentials), repository_created: Some(created.created) })
+        }
+    }
+}
+
+pub async fn push(outcome: &BuildOutcome, target: &Target, progress: &Progress) -> Result<PushSummary> {
+    let started = Instant::now();
+    let tagged = target.image.with_tag(&outcome.build_id);
     let (digest, report, compressed) = match &outcome.built {
         Built::Oci { image, .. } => {
-            let auth = credentials.as_ref().map_or(oci_client::secrets::RegistryAuth::Anonymous, ecr::EcrCredentials::registry_auth);
-            let registry = Registry::new(&target.registry, auth);
+            let auth = target
+                .credentials
+                .as_ref()
+                .map_or(oci_client::secrets::RegistryAuth::Anonymous, ecr::EcrCredentials::registry_auth);
+            let registry = Registry::new(&target.image.registry, auth);
             let report = registry.push(image, &tagged, progress).await?;
             progress.done(&format!(
-                "{} blob(s) uploaded ({}), {} already present",
+                "{} blob(s) uploaded ({}), {} mounted from the base's repository, {} already present",
                 report.uploaded_blobs,
                 human_bytes(report.uploaded_bytes),
+                report.mounted_blobs,
                 report.skipped_blobs
             ));
             (image.manifest_digest.clone(), Some(report), Some(image.compressed_size()))
@@ -212,13 +232,13 @@ pub async fn push(outcome: &BuildOutcome, destination: &Destination, lifecycle_p
         Built::Docker { local_tag, .. } => {
             progress.step(&format!("docker push {tagged}"));
             let docker = super::docker::connect().await?;
-            let docker_credentials = credentials.as_ref().map(ecr::EcrCredentials::docker_credentials);
+            let docker_credentials = target.credentials.as_ref().map(ecr::EcrCredentials::docker_credentials);
             let digest = super::docker::push(&docker, local_tag, &tagged, docker_credentials, progress).await?;
             progress.done(&format!("pushed {digest}"));
             (digest, None::<PushReport>, None)
         }
     };
-    let pinned = target.with_digest(&digest);
+    let pinned = target.image.with_digest(&digest);
     Ok(PushSummary {
         builder: outcome.builder,
         image_uri: pinned.to_string(),
@@ -228,7 +248,8 @@ pub async fn push(outcome: &BuildOutcome, destination: &Destination, lifecycle_p
         binary_bytes: outcome.binary_bytes,
         uploaded_blobs: report.as_ref().map(|r| r.uploaded_blobs),
         skipped_blobs: report.as_ref().map(|r| r.skipped_blobs),
-        repository_created: created,
+        mounted_blobs: report.as_ref().map(|r| r.mounted_blobs),
+        repository_created: target.repository_created,
         build_seconds: round(outcome.compile_seconds + outcome.image_seconds),
         push_seconds: round(started.elapsed().as_secs_f64()),
     })

@@ -18,6 +18,8 @@ use super::{ImageError, Result};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushReport {
     pub uploaded_blobs: usize,
+    /// Base-image layers mounted from their repository in the same registry (no bytes sent).
+    pub mounted_blobs: usize,
     pub skipped_blobs: usize,
     pub uploaded_bytes: u64,
 }
@@ -83,12 +85,19 @@ impl Registry {
                 continue;
             }
             bar.note(&descriptor.digest);
-            match data {
-                Some(data) => self.upload(target, &descriptor.digest, data.to_vec()).await?,
+            let mounted = match data {
+                Some(data) => {
+                    self.upload(target, &descriptor.digest, data.to_vec()).await?;
+                    false
+                }
                 None => self.copy_base_layer(image, target, descriptor).await?,
+            };
+            if mounted {
+                report.mounted_blobs += 1;
+            } else {
+                report.uploaded_blobs += 1;
+                report.uploaded_bytes += descriptor.size;
             }
-            report.uploaded_blobs += 1;
-            report.uploaded_bytes += descriptor.size;
             bar.inc(descriptor.size);
         }
         let content_type = super::oci::MANIFEST_MEDIA_TYPE
@@ -110,8 +119,8 @@ impl Registry {
     }
 
     /// A base layer missing from the target: mount it when the base lives in the same registry,
-    /// else fetch it from the base's registry and upload it.
-    async fn copy_base_layer(&self, image: &OciImage, target: &ImageRef, layer: &Descriptor) -> Result<()> {
+    /// else fetch it from the base's registry and upload it. Returns true when it was mounted.
+    async fn copy_base_layer(&self, image: &OciImage, target: &ImageRef, layer: &Descriptor) -> Result<bool> {
         let Some(base) = &image.base else {
             return Err(ImageError::Registry {
                 registry: self.registry.clone(),
@@ -122,7 +131,7 @@ impl Registry {
         if base.reference.registry == target.registry
             && self.client.mount_blob(&target.to_oci(), &base.reference.to_oci(), &layer.digest).await.is_ok()
         {
-            return Ok(());
+            return Ok(true);
         }
         let source = Registry::new(&base.reference.registry, RegistryAuth::Anonymous);
         source.login(&base.reference, RegistryOperation::Pull).await?;
@@ -138,7 +147,8 @@ impl Registry {
             .pull_blob(&base.reference.to_oci(), &oci_layer, &mut data)
             .await
             .map_err(|e| ImageError::BaseImage { reference: base.reference.to_string(), detail: format!("fetching layer {}: {}", layer.digest, runtime::exit::error_chain(&e)) })?;
-        self.upload(target, &layer.digest, data).await
+        self.upload(target, &layer.digest, data).await?;
+        Ok(false)
     }
 
     /// Reads an image's manifest and config (a base image, or an image read back after a push).
