@@ -220,11 +220,14 @@ pub async fn push(outcome: &BuildOutcome, target: &Target, progress: &Progress) 
                 .map_or(oci_client::secrets::RegistryAuth::Anonymous, ecr::EcrCredentials::registry_auth);
             let registry = Registry::new(&target.image.registry, auth);
             let report = registry.push(image, &tagged, progress).await?;
+            let mounted = match report.mounted_blobs {
+                0 => String::new(),
+                n => format!(", {n} mounted from the base's repository"),
+            };
             progress.done(&format!(
-                "{} blob(s) uploaded ({}), {} mounted from the base's repository, {} already present",
+                "{} blob(s) uploaded ({}){mounted}, {} already present",
                 report.uploaded_blobs,
                 human_bytes(report.uploaded_bytes),
-                report.mounted_blobs,
                 report.skipped_blobs
             ));
             (image.manifest_digest.clone(), Some(report), Some(image.compressed_size()))

@@ -45,9 +45,10 @@ impl Progress {
         self.finish_current();
         match self.mode {
             Mode::Terminal => {
+                // The title stays on screen; the spinner below it shows the latest detail line.
+                eprintln!("==> {message}");
                 let bar = ProgressBar::new_spinner();
-                bar.set_style(ProgressStyle::with_template("{spinner} {prefix} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
-                bar.set_prefix(message.to_owned());
+                bar.set_style(ProgressStyle::with_template("    {spinner} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
                 bar.enable_steady_tick(Duration::from_millis(120));
                 self.set_current(bar);
             }
@@ -74,13 +75,13 @@ impl Progress {
         self.finish_current();
         match self.mode {
             Mode::Terminal => {
+                eprintln!("==> {message}");
                 let bar = ProgressBar::new(total);
                 bar.set_style(
-                    ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}")
+                    ProgressStyle::with_template("    [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_bar())
                         .progress_chars("=> "),
                 );
-                bar.set_prefix(message.to_owned());
                 self.set_current(bar.clone());
                 Bytes(Some(bar))
             }
