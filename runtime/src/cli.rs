@@ -138,8 +138,11 @@ impl Root {
         let invocation = Invocation { matches: sub_matches.clone(), shutdown: shutdown.clone() };
         let work = handler(invocation);
         let grace = self.grace;
-        let outcome =
-            runtime.block_on(async { shutdown::supervise(&shutdown, grace, shutdown::termination_signal(), work).await });
+        let outcome = runtime.block_on(async {
+            // Handlers first, then the work: see termination_signal.
+            let signal = shutdown::termination_signal();
+            shutdown::supervise(&shutdown, grace, signal, work).await
+        });
         // A task may leave blocking work behind (a stuck read); do not wait for it.
         runtime.shutdown_timeout(Duration::from_millis(100));
         finish(name, outcome, grace)

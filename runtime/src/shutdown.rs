@@ -73,18 +73,23 @@ pub async fn supervise<T>(
     }
 }
 
-/// Completes on SIGTERM or SIGINT. If the handlers cannot be installed (no signal support), it
-/// never completes, which leaves the default disposition in force.
-pub async fn termination_signal() {
+/// Installs SIGTERM and SIGINT handlers now, and returns a future that completes when either
+/// arrives. Installing eagerly matters: a handler installed only when the future is first polled
+/// leaves a window after start-up in which SIGTERM kills the process with no grace at all. Must be
+/// called inside a tokio runtime. If the handlers cannot be installed, the future never completes,
+/// which leaves the default disposition in force.
+pub fn termination_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
-        tracing::warn!("could not install SIGTERM/SIGINT handlers; the task cannot stop gracefully");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::warn!(signal = "SIGTERM", "stop requested"),
-        _ = int.recv() => tracing::warn!(signal = "SIGINT", "stop requested"),
+    let handlers = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            tracing::warn!("could not install SIGTERM/SIGINT handlers; the task cannot stop gracefully");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::warn!(signal = "SIGTERM", "stop requested"),
+            _ = int.recv() => tracing::warn!(signal = "SIGINT", "stop requested"),
+        }
     }
 }
 
@@ -92,6 +97,19 @@ pub async fn termination_signal() {
 mod tests {
     use super::*;
     use tokio::sync::oneshot;
+
+    /// The handler is in place as soon as `termination_signal` returns, before anything polls it:
+    /// a SIGTERM then does not kill the process (which would end this test with it).
+    #[tokio::test]
+    async fn the_handler_is_installed_before_the_future_is_polled() {
+        let signal = termination_signal();
+        let raised = std::process::Command::new("kill")
+            .args(["-TERM", &std::process::id().to_string()])
+            .status()
+            .unwrap();
+        assert!(raised.success());
+        tokio::time::timeout(Duration::from_secs(5), signal).await.expect("the SIGTERM was seen");
+    }
 
     #[tokio::test]
     async fn work_that_finishes_is_not_disturbed() {
