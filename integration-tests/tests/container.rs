@@ -15,6 +15,8 @@ async fn the_dockerfile_image_runs_the_task_as_a_non_root_user() {
     for file in inputs.files() {
         buildable = buildable.with_file(file.source, file.in_context);
     }
+    let directories = provisioner::image::inputs::directories_tar().unwrap();
+    buildable = buildable.with_data(directories, provisioner::image::inputs::DIRECTORIES_TAR);
     let image = buildable.build_image().await.expect("the Dockerfile builds with no network");
 
     let docker = provisioner::image::docker::connect().await.unwrap();

@@ -86,7 +86,7 @@ async fn docker_push_reads_back_and_the_pulled_image_runs() {
     let pushed = pipeline::push(&built, &target, &progress).await.unwrap();
     let (layers, digest) = read_back(cloud.registry(), &pushed.image_uri).await;
     assert_eq!(digest, pushed.digest);
-    assert_eq!(layers, 4, "the Dockerfile's four COPY layers");
+    assert_eq!(layers, 5, "the Dockerfile's four COPY layers and the ADD of its directories");
 
     // Forget the registry tag so the engine pulls what the registry holds.
     let docker = provisioner::image::docker::connect().await.unwrap();
@@ -148,7 +148,7 @@ async fn oci_on_a_base_image_keeps_its_layers_mounts_them_and_runs() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("marker"), b"from the base image\n").unwrap();
     let base_files = [ImageFile { in_image: "/opt/base/marker.txt", in_context: "marker", source: dir.join("marker"), mode: 0o644 }];
-    let base = oci::build(&base_files, None).unwrap();
+    let base = oci::build(&base_files, &[], None).unwrap();
     let base_ref = ImageRef::new(cloud.registry(), "test-base").unwrap().with_tag("1");
     Registry::new(cloud.registry(), oci_client::secrets::RegistryAuth::Anonymous).push(&base, &base_ref, &progress).await.unwrap();
     let base_layer = base.own_layer().unwrap().digest.clone();

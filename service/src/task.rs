@@ -92,7 +92,7 @@ pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
             )));
         }
     }
-    let words = input.text.as_deref().map_or(0, |t| t.split_whitespace().count());
+    let words = count_words_through_a_file(input.text.as_deref().unwrap_or(""))?;
     let output = Output {
         service: crate::SERVICE_NAME.to_owned(),
         greeting: format!("Hello, {}!", input.name.as_deref().unwrap_or("world")),
@@ -102,6 +102,23 @@ pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
     };
     tracing::info!(words = output.words, elapsed_ms = output.elapsed_ms as u64, "task succeeded");
     Ok(output)
+}
+
+/// Counts the words of `text` after a round trip through the temporary directory, as a task that
+/// processes files (ffmpeg's kind) would: proves the image gives the non-root user a writable /tmp.
+fn count_words_through_a_file(text: &str) -> Result<usize, CommandError> {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("{}-{}.txt", crate::SERVICE_NAME, std::process::id()));
+    let unusable = |e: std::io::Error| {
+        CommandError::task_failed(format!(
+            "cannot use the temporary directory {}: {e}; the image must give the task user a writable /tmp",
+            dir.display()
+        ))
+    };
+    std::fs::write(&path, text).map_err(unusable)?;
+    let read = std::fs::read_to_string(&path).map_err(unusable);
+    let _ = std::fs::remove_file(&path);
+    Ok(read?.split_whitespace().count())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::time::Instant;
 use integration_tests::LocalCloud;
 use oci_client::secrets::RegistryAuth;
 use provisioner::image::binary::{TaskBinary, workspace_root};
-use provisioner::image::inputs::{DEFAULT_CA_CERTIFICATES, ImageInputs};
+use provisioner::image::inputs::{DEFAULT_CA_CERTIFICATES, DIRECTORIES, ImageInputs};
 use provisioner::image::progress::{Progress, human_bytes};
 use provisioner::image::push::Registry;
 use provisioner::image::reference::ImageRef;
@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
     for run in 0..runs {
         eprintln!("bench: run {}/{runs}", run + 1);
         let started = Instant::now();
-        let image = oci::build(&inputs.files(), None)?;
+        let image = oci::build(&inputs.files(), &DIRECTORIES, None)?;
         let target = ImageRef::new(&registry, &format!("bench-oci-{run_id}-{run}"))?.with_tag("bench");
         let report = Registry::new(&registry, RegistryAuth::Anonymous).push(&image, &target, &quiet).await?;
         oci_seconds.push(started.elapsed().as_secs_f64());

@@ -16,6 +16,21 @@ pub const ENV: [&str; 1] = ["SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"];
 /// Debian's CA bundle, copied into the image.
 pub const DEFAULT_CA_CERTIFICATES: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// A directory the image needs beyond the files' parents: its path and mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageDir {
+    pub in_image: &'static str,
+    pub mode: u32,
+}
+
+/// A FROM-scratch image has no /tmp, and the non-root task user could not create one: tasks that
+/// write temporary files (ffmpeg's kind) need it world-writable with the sticky bit.
+pub const DIRECTORIES: [ImageDir; 1] = [ImageDir { in_image: "/tmp", mode: 0o1777 }];
+
+/// The Docker build context's archive of DIRECTORIES: `ADD` unpacks a local tar keeping its modes,
+/// which `COPY` of a directory (created 0755 by the classic builder) does not.
+pub const DIRECTORIES_TAR: &str = "directories.tar";
+
 /// One file of the image: its path inside the image, where it comes from, and its mode.
 #[derive(Debug, Clone)]
 pub struct ImageFile {
@@ -109,8 +124,22 @@ impl ImageInputs {
         for file in self.files() {
             add(file.in_context, &file.source, file.mode)?;
         }
+        let directories = directories_tar()?;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(directories.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, DIRECTORIES_TAR, directories.as_slice())
+            .map_err(|source| ImageError::Write { path: PathBuf::from(DIRECTORIES_TAR), source })?;
         builder.into_inner().map_err(|source| ImageError::Write { path: PathBuf::from("build context"), source })
     }
+}
+
+/// The Docker context's `directories.tar`: DIRECTORIES as tar entries, with their modes.
+pub fn directories_tar() -> Result<Vec<u8>> {
+    super::oci::layer_tar(&[], &DIRECTORIES)
 }
 
 pub fn read(path: &Path) -> Result<Vec<u8>> {
@@ -148,6 +177,8 @@ mod tests {
             assert!(copies.contains(&copy.as_str()), "Dockerfile lacks `{copy}`: {copies:?}");
         }
         assert!(instructions.contains(&"ARG TASK_BINARY=task"), "the binary's context name is `task`");
+        let add = format!("ADD {DIRECTORIES_TAR} /");
+        assert!(instructions.contains(&add.as_str()), "Dockerfile lacks `{add}` (the image's directories)");
     }
 
     #[test]
@@ -183,6 +214,7 @@ mod tests {
             vec![
                 ("Dockerfile".to_owned(), 0o644),
                 ("ca-certificates.crt".to_owned(), 0o644),
+                ("directories.tar".to_owned(), 0o644),
                 ("group".to_owned(), 0o644),
                 ("passwd".to_owned(), 0o644),
                 ("task".to_owned(), 0o755),

@@ -5,7 +5,7 @@
 //! registry (for tasks that need ffmpeg or another native tool), whose layers stay in the registry
 //! and are mounted or copied at push time.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::inputs::{self, ENTRYPOINT, ENV, ImageFile, USER};
+use super::inputs::{self, ENTRYPOINT, ENV, ImageDir, ImageFile, USER};
 use super::reference::ImageRef;
 use super::{ImageError, Result};
 
@@ -80,23 +80,28 @@ pub fn sha256(data: &[u8]) -> String {
 }
 
 /// The uncompressed layer tar, deterministic: parents before children, sorted, owned by root,
-/// mtime 0, no user or group names.
-pub fn layer_tar(files: &[ImageFile]) -> Result<Vec<u8>> {
-    let mut dirs: BTreeSet<String> = BTreeSet::new();
-    for file in files {
-        let path = file.in_image.trim_start_matches('/');
+/// mtime 0, no user or group names. Parent directories are 0755; `dirs` adds (or sets the mode of)
+/// directories of their own.
+pub fn layer_tar(files: &[ImageFile], dirs: &[ImageDir]) -> Result<Vec<u8>> {
+    let mut modes: BTreeMap<String, u32> = BTreeMap::new();
+    let paths = files.iter().map(|f| f.in_image).chain(dirs.iter().map(|d| d.in_image));
+    for path in paths {
+        let path = path.trim_start_matches('/');
         let mut prefix = String::new();
         for part in path.split('/').collect::<Vec<_>>().iter().rev().skip(1).rev() {
             prefix.push_str(part);
             prefix.push('/');
-            dirs.insert(prefix.clone());
+            modes.entry(prefix.clone()).or_insert(0o755);
         }
     }
+    for dir in dirs {
+        modes.insert(format!("{}/", dir.in_image.trim_matches('/')), dir.mode);
+    }
     enum Entry<'a> {
-        Dir,
+        Dir(u32),
         File(&'a ImageFile),
     }
-    let mut entries: Vec<(String, Entry)> = dirs.into_iter().map(|d| (d, Entry::Dir)).collect();
+    let mut entries: Vec<(String, Entry)> = modes.into_iter().map(|(d, mode)| (d, Entry::Dir(mode))).collect();
     entries.extend(files.iter().map(|f| (f.in_image.trim_start_matches('/').to_owned(), Entry::File(f))));
     entries.sort_by(|a, b| a.0.cmp(&b.0));
 
@@ -107,9 +112,9 @@ pub fn layer_tar(files: &[ImageFile]) -> Result<Vec<u8>> {
         header.set_gid(0);
         header.set_mtime(0);
         let written = match entry {
-            Entry::Dir => {
+            Entry::Dir(mode) => {
                 header.set_entry_type(tar::EntryType::Directory);
-                header.set_mode(0o755);
+                header.set_mode(mode);
                 header.set_size(0);
                 header.set_cksum();
                 builder.append_data(&mut header, &path, std::io::empty())
@@ -137,9 +142,9 @@ pub fn gzip(data: &[u8]) -> Result<Vec<u8>> {
         .map_err(|source| ImageError::Write { path: "layer.tar.gz".into(), source })
 }
 
-/// Builds the image from `files`, alone or on top of `base`.
-pub fn build(files: &[ImageFile], base: Option<BaseImage>) -> Result<OciImage> {
-    let tar = layer_tar(files)?;
+/// Builds the image from `files` and `dirs`, alone or on top of `base`.
+pub fn build(files: &[ImageFile], dirs: &[ImageDir], base: Option<BaseImage>) -> Result<OciImage> {
+    let tar = layer_tar(files, dirs)?;
     let diff_id = sha256(&tar);
     let layer_data = gzip(&tar)?;
     let own = Descriptor { media_type: LAYER_MEDIA_TYPE.to_owned(), digest: sha256(&layer_data), size: layer_data.len() as u64 };
@@ -232,6 +237,7 @@ pub fn write_layout(image: &OciImage, dir: &Path, tag: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::inputs::DIRECTORIES;
     use std::path::PathBuf;
 
     fn files(dir: &Path, binary: &[u8]) -> Vec<ImageFile> {
@@ -250,13 +256,13 @@ mod tests {
 
     #[test]
     fn the_same_inputs_give_the_same_digest() {
-        let a = build(&files(&temp("a"), b"\x7fELF same"), None).unwrap();
+        let a = build(&files(&temp("a"), b"\x7fELF same"), &DIRECTORIES, None).unwrap();
         // Different directory, different file mtimes: the digest must not care.
         std::thread::sleep(std::time::Duration::from_millis(10));
-        let b = build(&files(&temp("b"), b"\x7fELF same"), None).unwrap();
+        let b = build(&files(&temp("b"), b"\x7fELF same"), &DIRECTORIES, None).unwrap();
         assert_eq!(a.manifest_digest, b.manifest_digest);
         assert_eq!(a.layer_data, b.layer_data);
-        let c = build(&files(&temp("c"), b"\x7fELF other"), None).unwrap();
+        let c = build(&files(&temp("c"), b"\x7fELF other"), &DIRECTORIES, None).unwrap();
         assert_ne!(a.manifest_digest, c.manifest_digest);
         for name in ["a", "b", "c"] {
             let _ = std::fs::remove_dir_all(temp(name));
@@ -266,7 +272,7 @@ mod tests {
     #[test]
     fn the_layer_holds_sorted_root_owned_entries_with_fixed_times() {
         let dir = temp("layer");
-        let tar = layer_tar(&files(&dir, b"bin")).unwrap();
+        let tar = layer_tar(&files(&dir, b"bin"), &DIRECTORIES).unwrap();
         let mut archive = tar::Archive::new(tar.as_slice());
         let entries: Vec<(String, u32, u64, u64)> = archive
             .entries()
@@ -282,18 +288,19 @@ mod tests {
             paths,
             [
                 "etc/", "etc/group", "etc/passwd", "etc/ssl/", "etc/ssl/certs/", "etc/ssl/certs/ca-certificates.crt",
-                "usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/task",
+                "tmp/", "usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/task",
             ]
         );
         assert!(entries.iter().all(|e| e.2 == 0 && e.3 == 0), "{entries:?}");
         assert_eq!(entries.iter().find(|e| e.0 == "usr/local/bin/task").unwrap().1, 0o755);
+        assert_eq!(entries.iter().find(|e| e.0 == "tmp/").unwrap().1, 0o1777, "/tmp is world-writable, sticky");
         let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn the_config_starts_the_task_as_the_non_root_user() {
         let dir = temp("config");
-        let image = build(&files(&dir, b"bin"), None).unwrap();
+        let image = build(&files(&dir, b"bin"), &DIRECTORIES, None).unwrap();
         let config: Value = serde_json::from_slice(&image.config_data).unwrap();
         assert_eq!(config["config"]["Entrypoint"], json!(["/usr/local/bin/task", "fargateTask"]));
         assert_eq!(config["config"]["User"], "10001:10001");
@@ -318,7 +325,7 @@ mod tests {
                 "history": [ { "created_by": "base" } ],
             }),
         };
-        let image = build(&files(&dir, b"bin"), Some(base)).unwrap();
+        let image = build(&files(&dir, b"bin"), &[], Some(base)).unwrap();
         let config: Value = serde_json::from_slice(&image.config_data).unwrap();
         assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
         assert_eq!(config["rootfs"]["diff_ids"][0], "sha256:base");
@@ -341,7 +348,7 @@ mod tests {
             config: json!({ "architecture": "arm64", "os": "linux", "rootfs": { "diff_ids": [] } }),
         };
         let dir = temp("arm");
-        let err = build(&files(&dir, b"bin"), Some(base)).unwrap_err().to_string();
+        let err = build(&files(&dir, b"bin"), &[], Some(base)).unwrap_err().to_string();
         assert!(err.contains("linux/arm64") && err.contains("linux/amd64"), "{err}");
         let _ = std::fs::remove_dir_all(dir);
     }

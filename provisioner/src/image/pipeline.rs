@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::binary::{self, TaskBinary};
 use super::build_id::build_id;
 use super::ecr;
-use super::inputs::ImageInputs;
+use super::inputs::{DIRECTORIES, ImageInputs};
 use super::oci::{self, OciImage};
 use super::progress::{Progress, human_bytes};
 use super::push::{PushReport, Registry};
@@ -131,7 +131,8 @@ pub async fn build(options: &BuildOptions, progress: &Progress) -> Result<BuildO
         }
         None => {
             progress.step("writing the OCI image (one deterministic layer)");
-            let image = oci::build(&inputs.files_for(base.is_some()), base)?;
+            // /tmp goes on a base image too: a base without one would leave the task nowhere to write.
+            let image = oci::build(&inputs.files_for(base.is_some()), &DIRECTORIES, base)?;
             let layout = binary::target_dir(&options.workspace).join("image/oci");
             oci::write_layout(&image, &layout, &build_id)?;
             progress.done(&format!(
