@@ -40,8 +40,8 @@ pub enum ImageError {
     DockerBuild(String),
     #[error("docker push of {reference} failed: {detail}")]
     DockerPush { reference: String, detail: String },
-    #[error("invalid repository name {name:?}: {rule}")]
-    InvalidRepositoryName { name: String, rule: String },
+    #[error(transparent)]
+    RepositoryName(#[from] runtime::template::NameError),
     #[error("invalid registry {registry:?}: {rule}")]
     InvalidRegistry { registry: String, rule: String },
     #[error(

@@ -17,7 +17,8 @@ pub struct ImageRef {
 impl ImageRef {
     pub fn new(registry: &str, repository: &str) -> Result<Self> {
         validate_registry(registry)?;
-        validate_repository(repository)?;
+        // ECR's rule (also the distribution spec's), the one the service description checks too.
+        runtime::template::names::check_repository_name(repository)?;
         Ok(Self { registry: registry.to_owned(), repository: repository.to_owned(), tag: None, digest: None })
     }
 
@@ -54,11 +55,6 @@ impl ImageRef {
         format!("{}/{}", self.registry, self.repository)
     }
 
-    /// True for a registry on this machine, the only place plain HTTP is allowed.
-    pub fn is_loopback(&self) -> bool {
-        is_loopback_registry(&self.registry)
-    }
-
     pub fn to_oci(&self) -> oci_client::Reference {
         match (&self.digest, &self.tag) {
             (Some(digest), _) => oci_client::Reference::with_digest(self.registry.clone(), self.repository.clone(), digest.clone()),
@@ -81,6 +77,7 @@ impl fmt::Display for ImageRef {
     }
 }
 
+/// True for a registry on this machine, the only place plain HTTP is allowed.
 pub fn is_loopback_registry(registry: &str) -> bool {
     let host = host_of(registry);
     host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -114,31 +111,6 @@ pub fn validate_registry(registry: &str) -> Result<()> {
     Ok(())
 }
 
-/// ECR's rule for repository names (also the distribution spec's): 2 to 256 characters, lowercase
-/// letters and digits in components separated by `.`, `_`, `-` or `/`.
-pub fn validate_repository(name: &str) -> Result<()> {
-    let fail = |rule: &str| Err(ImageError::InvalidRepositoryName { name: name.to_owned(), rule: rule.to_owned() });
-    if name.len() < 2 || name.len() > 256 {
-        return fail("it must be 2 to 256 characters long");
-    }
-    if name.chars().any(|c| c.is_ascii_uppercase()) {
-        return fail("it must be lowercase (ECR and the distribution spec reject uppercase)");
-    }
-    for part in name.split('/') {
-        let valid_chars = part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
-        let starts_ends = part.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && part.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
-        let no_double = !part.contains("..") && !part.contains("--") && !part.contains("__") && !part.contains(".-") && !part.contains("-.");
-        if !(valid_chars && starts_ends && no_double) {
-            return fail(&format!(
-                "the component {part:?} must be lowercase letters and digits, separated by single '.', '_' or '-', \
-                 and start and end with a letter or digit"
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,18 +140,20 @@ mod tests {
     #[test]
     fn bad_repository_names_are_refused_with_the_rule() {
         for (name, needle) in [
-            ("A", "2 to 256"),
-            ("MyService", "lowercase"),
-            ("my service", "component"),
-            ("-app", "component"),
-            ("app--x", "component"),
-            ("team//app", "component"),
+            ("A", "it is 1 characters long"),
+            ("MyService", "uppercase letter 'M'"),
+            ("my service", "contains ' '"),
+            ("-app", "begins or ends with a separator"),
+            ("app--x", "has two in a row"),
+            ("team//app", "begins or ends with a separator"),
         ] {
-            let err = validate_repository(name).unwrap_err().to_string();
+            let err = ImageRef::new("127.0.0.1:5000", name).unwrap_err();
+            assert!(matches!(err, ImageError::RepositoryName(_)), "{name}: {err:?}");
+            let err = err.to_string();
             assert!(err.contains(&format!("{name:?}")) && err.contains(needle), "{name}: {err}");
         }
         for good in ["servicefull", "team/app-1", "a.b_c"] {
-            validate_repository(good).unwrap();
+            ImageRef::new("127.0.0.1:5000", good).unwrap();
         }
     }
 
