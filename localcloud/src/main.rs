@@ -1,7 +1,7 @@
 //! The `localcloud` CLI: `up`, `down`, `status` over the library, with paths and ports from flags
 //! or the environment. Only parsing, printing and exit codes live here.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -75,7 +75,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(dir) => dir,
         None => {
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            find_checkout(&cwd).unwrap_or(cwd)
+            runtime::workspace::find_root(&cwd).unwrap_or(cwd)
         }
     };
     let mut config = Config::for_checkout(&checkout);
@@ -160,11 +160,3 @@ fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
         .with_context(|| format!("{flag} {value} is not a positive number of seconds"))
 }
 
-/// The nearest directory at or above `dir` holding a Cargo workspace manifest.
-fn find_checkout(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .find(|d| {
-            std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|text| text.contains("[workspace]"))
-        })
-        .map(Path::to_path_buf)
-}

@@ -9,6 +9,7 @@ pub mod logging;
 pub mod shutdown;
 pub mod states;
 pub mod task;
+pub mod workspace;
 pub mod template;
 
 pub use cli::{CommandFuture, Invocation, Root};

@@ -83,14 +83,8 @@ pub fn target_dir(workspace: &Path) -> PathBuf {
     }
 }
 
-/// The workspace root: the nearest ancestor of the current directory holding a Cargo.toml with a
-/// `[workspace]` table; falls back to the directory itself.
+/// The workspace around the current directory, or the directory itself outside one.
 pub fn workspace_root() -> PathBuf {
     let start = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    start
-        .ancestors()
-        .find(|dir| {
-            std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|text| text.contains("[workspace]"))
-        })
-        .map_or(start.clone(), Path::to_path_buf)
+    runtime::workspace::find_root(&start).unwrap_or(start)
 }
