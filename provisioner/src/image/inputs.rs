@@ -109,30 +109,21 @@ impl ImageInputs {
     /// The Docker build context: the Dockerfile and each file under its context name.
     pub fn docker_context(&self) -> Result<Vec<u8>> {
         let mut builder = tar::Builder::new(Vec::new());
-        let mut add = |name: &str, source: &Path, mode: u32| -> Result<()> {
-            let data = read(source)?;
+        let mut add = |name: &str, data: &[u8], mode: u32| -> Result<()> {
             let mut header = tar::Header::new_gnu();
             header.set_size(data.len() as u64);
             header.set_mode(mode);
             header.set_mtime(0);
             header.set_cksum();
             builder
-                .append_data(&mut header, name, data.as_slice())
+                .append_data(&mut header, name, data)
                 .map_err(|source| ImageError::Write { path: PathBuf::from(name), source })
         };
-        add("Dockerfile", &self.dockerfile, 0o644)?;
+        add("Dockerfile", &read(&self.dockerfile)?, 0o644)?;
         for file in self.files() {
-            add(file.in_context, &file.source, file.mode)?;
+            add(file.in_context, &read(&file.source)?, file.mode)?;
         }
-        let directories = directories_tar()?;
-        let mut header = tar::Header::new_gnu();
-        header.set_size(directories.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, DIRECTORIES_TAR, directories.as_slice())
-            .map_err(|source| ImageError::Write { path: PathBuf::from(DIRECTORIES_TAR), source })?;
+        add(DIRECTORIES_TAR, &directories_tar()?, 0o644)?;
         builder.into_inner().map_err(|source| ImageError::Write { path: PathBuf::from("build context"), source })
     }
 }
