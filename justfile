@@ -45,9 +45,34 @@ up *ARGS: setup
 down *ARGS:
     cargo run -q -p localcloud -- down {{ARGS}}
 
-# What runs, where, its logs and the env file (`just status --json` for scripts).
-status *ARGS:
+# The local cloud: what runs, where, its logs and the env file (`just cloud-status --json`).
+cloud-status *ARGS:
     cargo run -q -p localcloud -- status {{ARGS}}
+
+# Build, push and deploy the stack where the AWS configuration points (`--local`: start the local cloud, deploy there).
+[positional-arguments]
+provision *ARGS: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    args=(); for a in "$@"; do if [ "$a" = --local ]; then local=1; else args+=("$a"); fi; done
+    if [ -n "${local:-}" ]; then cargo run -q -p localcloud -- up >&2; . .localcloud/env; fi
+    exec cargo run -q --locked -p provisioner -- provision "${args[@]}"
+
+# The stack's status, outputs, recent events, image and executions (`--local`: the local cloud's).
+[positional-arguments]
+status *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    args=(); for a in "$@"; do if [ "$a" = --local ]; then . .localcloud/env; else args+=("$a"); fi; done
+    exec cargo run -q --locked -p provisioner -- status "${args[@]}"
+
+# Delete the stack and wait until it is gone (`--purge-images`: its images too; `--local`: the local cloud's).
+[positional-arguments]
+delete *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    args=(); for a in "$@"; do if [ "$a" = --local ]; then . .localcloud/env; else args+=("$a"); fi; done
+    exec cargo run -q --locked -p provisioner -- delete "${args[@]}"
 
 # Print the stack's CloudFormation template, no AWS access (e.g. just template --format yaml --image URI).
 template *ARGS:

@@ -1,6 +1,8 @@
 //! The deploy engine behind the `provisioner` CLI: each concern in its own module.
 
 pub mod aws;
+pub mod caller;
 pub mod cmd;
 pub mod decorators;
 pub mod image;
+pub mod stack;

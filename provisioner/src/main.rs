@@ -1,4 +1,4 @@
-//! The provisioner CLI: template, build, push (and, later, deploy, run, delete). Each subcommand
+//! The provisioner CLI: template, build, push, provision, run, status, delete. Each subcommand
 //! lives in `provisioner::cmd::<name>`; this file only parses and dispatches.
 
 use std::process::ExitCode;
@@ -20,6 +20,14 @@ enum Command {
     Build(provisioner::cmd::image::BuildArgs),
     /// Build, then push the image to ECR (or --registry) and print its URI pinned by digest.
     Push(provisioner::cmd::image::PushArgs),
+    /// Build and push the image, then create or update the stack through a change set.
+    Provision(provisioner::cmd::provision::ProvisionArgs),
+    /// Start an execution of the stack's state machine; --follow shows its states and the task's logs.
+    Run(provisioner::cmd::run::RunArgs),
+    /// The stack's status, outputs, recent events, task image and recent executions.
+    Status(provisioner::cmd::status::StatusArgs),
+    /// Delete the stack and wait until it is gone (images only with --purge-images).
+    Delete(provisioner::cmd::delete::DeleteArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,13 +44,20 @@ fn main() -> ExitCode {
             Command::Template(args) => provisioner::cmd::template::run(args),
             Command::Build(args) => provisioner::cmd::image::build(args).await,
             Command::Push(args) => provisioner::cmd::image::push(args).await,
+            Command::Provision(args) => provisioner::cmd::provision::run(args).await,
+            Command::Run(args) => provisioner::cmd::run::run(args).await,
+            Command::Status(args) => provisioner::cmd::status::run(args).await,
+            Command::Delete(args) => provisioner::cmd::delete::run(args).await,
         }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", runtime::exit::error_chain(err.as_ref()));
-            ExitCode::FAILURE
+            // 130, as a shell reports a command that Ctrl-C stopped.
+            let interrupted = err.is::<provisioner::cmd::provision::Interrupted>()
+                || err.is::<provisioner::cmd::run::StoppedFollowing>();
+            if interrupted { ExitCode::from(130) } else { ExitCode::FAILURE }
         }
     }
 }

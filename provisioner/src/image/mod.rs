@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod push;
 pub mod reference;
+pub mod registry_images;
 
 use std::path::PathBuf;
 

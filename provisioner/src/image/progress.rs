@@ -70,6 +70,18 @@ impl Progress {
         }
     }
 
+    /// A line that stays (a stack event): above the spinner on a terminal, a plain line elsewhere.
+    pub fn line(&self, line: &str) {
+        match self.mode {
+            Mode::Terminal => match self.current.lock().ok().and_then(|c| c.clone()) {
+                Some(bar) => bar.println(format!("    {line}")),
+                None => eprintln!("    {line}"),
+            },
+            Mode::Plain => eprintln!("    {line}"),
+            Mode::Quiet => {}
+        }
+    }
+
     /// A byte-counting bar for an upload of `total` bytes.
     pub fn bytes(&self, message: &str, total: u64) -> Bytes {
         self.finish_current();

@@ -151,6 +151,23 @@ impl Registry {
         Ok(false)
     }
 
+    /// The repository's tags; none when the registry does not know the repository.
+    pub async fn tags(&self, image: &ImageRef) -> Result<Vec<String>> {
+        match self.client.list_tags(&image.to_oci(), &self.auth, None, None).await {
+            Ok(response) => Ok(response.tags),
+            Err(err) if err.to_string().contains("NAME_UNKNOWN") || err.to_string().contains("404") => Ok(Vec::new()),
+            Err(err) => Err(self.error(&format!("listing the tags of {image}"), err)),
+        }
+    }
+
+    /// The digest of the manifest `image` (with its tag) names.
+    pub async fn manifest_digest(&self, image: &ImageRef) -> Result<String> {
+        self.client
+            .fetch_manifest_digest(&image.to_oci(), &self.auth)
+            .await
+            .map_err(|e| self.error(&format!("reading the digest of {image}"), e))
+    }
+
     /// Reads an image's manifest and config (a base image, or an image read back after a push).
     pub async fn manifest_and_config(&self, image: &ImageRef) -> Result<(oci_client::manifest::OciImageManifest, String, String)> {
         self.client

@@ -1,0 +1,115 @@
+//! The `provisioner` binary as a user runs it, pointed at a [`LocalCloud`] through the standard
+//! variables only (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials, `LOCALCLOUD_REGISTRY`): what
+//! the end-to-end tests drive, so exit codes and printed errors are tested, not just library calls.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::sync::OnceCell;
+
+use crate::LocalCloud;
+
+/// What one run of the CLI left.
+#[derive(Debug, Clone)]
+pub struct CliOutput {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliOutput {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// Panics with everything the command printed unless it succeeded.
+    pub fn assert_success(&self, what: &str) -> &Self {
+        assert!(
+            self.success(),
+            "{what} failed (exit {:?}):\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// stdout parsed as one JSON document (`--json`).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+pub struct Provisioner {
+    env: Vec<(String, String)>,
+}
+
+/// The workspace's target directory (CARGO_TARGET_DIR when set).
+pub fn target_dir() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new(".")).to_owned();
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"))
+}
+
+/// The provisioner binary, built once per test process (a no-op when the workspace build made it).
+pub async fn provisioner_binary() -> PathBuf {
+    static BINARY: OnceCell<PathBuf> = OnceCell::const_new();
+    BINARY
+        .get_or_init(|| async {
+            let status = tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "-q", "--locked", "-p", "provisioner", "--bin", "provisioner"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .await
+                .expect("cargo runs");
+            assert!(status.success(), "cargo build -p provisioner failed");
+            target_dir().join("debug/provisioner")
+        })
+        .await
+        .clone()
+}
+
+impl Provisioner {
+    /// The CLI pointed at `cloud` (its endpoint, region, test credentials and registry).
+    pub fn for_cloud(cloud: &LocalCloud) -> Provisioner {
+        let mut env = vec![
+            ("AWS_REGION".to_owned(), localcloud::REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),
+            (localcloud::REGISTRY_ENV.to_owned(), cloud.registry().to_owned()),
+            // Plain lines, no colours, in what the tests read.
+            ("NO_COLOR".to_owned(), "1".to_owned()),
+        ];
+        if let Some(endpoint) = cloud.endpoint_url() {
+            env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
+        }
+        Provisioner { env }
+    }
+
+    /// Sets (or overrides) one variable for every later run.
+    pub fn with_env(mut self, key: &str, value: &str) -> Provisioner {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs `provisioner ARGS` to completion, with no standard input.
+    pub async fn run(&self, args: &[&str]) -> CliOutput {
+        let binary = provisioner_binary().await;
+        let mut command = tokio::process::Command::new(&binary);
+        command.args(args).stdin(Stdio::null()).current_dir(env!("CARGO_MANIFEST_DIR"));
+        // Nothing from the developer's own AWS configuration leaks into a local run.
+        for key in
+            ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "PROVISIONER_REGISTRY"]
+        {
+            command.env_remove(key);
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let out = command.output().await.unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+        CliOutput {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}

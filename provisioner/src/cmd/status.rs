@@ -1,0 +1,170 @@
+//! `provisioner status`: the stack's status, outputs and recent events, the image its task
+//! definition runs, and the state machine's recent executions. Changes nothing.
+
+use aws_sdk_ecs::types::TaskDefinition;
+use clap::Args;
+use serde::Serialize;
+
+use super::provision::{StackArgs, print_outputs};
+use crate::caller::Caller;
+use crate::stack::describe::{self, Stack};
+use crate::stack::events::{self, Event};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// How many recent stack events and executions to show.
+    #[arg(long, default_value_t = 10)]
+    pub recent: usize,
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskDefinitionStatus {
+    pub arn: String,
+    pub image: Option<String>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub network_mode: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExecutionStatus {
+    pub name: String,
+    pub status: String,
+    pub start_date: String,
+    pub stop_date: Option<String>,
+    pub execution_arn: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub stack_name: String,
+    pub account: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    /// None when the stack does not exist.
+    pub stack: Option<Stack>,
+    pub recent_events: Vec<Event>,
+    pub task_definition: Option<TaskDefinitionStatus>,
+    pub executions: Vec<ExecutionStatus>,
+}
+
+pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
+    let stack_name = args.stack.stack_name.clone().unwrap_or_else(|| service::SERVICE_NAME.to_owned());
+    let caller = Caller::load().await?;
+    let report = report(&caller, &stack_name, args.recent).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print(&report);
+    }
+    Ok(())
+}
+
+pub async fn report(caller: &Caller, stack_name: &str, recent: usize) -> anyhow::Result<StatusReport> {
+    let cf = aws_sdk_cloudformation::Client::new(&caller.config);
+    let mut report = StatusReport {
+        stack_name: stack_name.to_owned(),
+        account: caller.account.clone(),
+        region: caller.region.clone(),
+        endpoint: caller.endpoint.clone(),
+        stack: None,
+        recent_events: Vec::new(),
+        task_definition: None,
+        executions: Vec::new(),
+    };
+    let Some(stack) = describe::stack(&cf, stack_name).await? else {
+        return Ok(report);
+    };
+    let mut events = events::recent(&cf, &stack.id).await?;
+    events.truncate(recent);
+    events.reverse();
+    report.recent_events = events;
+
+    if let Some(arn) = stack.outputs.get("TaskDefinitionArn") {
+        let ecs = aws_sdk_ecs::Client::new(&caller.config);
+        let described = ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(crate::aws::explain(&format!("DescribeTaskDefinition {arn}"), &e)))?;
+        report.task_definition = described.task_definition().map(|td| task_definition_status(arn, td));
+    }
+    if let Some(arn) = stack.outputs.get("StateMachineArn") {
+        let sfn = aws_sdk_sfn::Client::new(&caller.config);
+        let listed = sfn
+            .list_executions()
+            .state_machine_arn(arn)
+            .max_results(recent.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(crate::aws::explain(&format!("ListExecutions {arn}"), &e)))?;
+        report.executions = listed
+            .executions()
+            .iter()
+            .map(|e| ExecutionStatus {
+                name: e.name().to_owned(),
+                status: e.status().as_str().to_owned(),
+                start_date: e.start_date().to_string(),
+                stop_date: e.stop_date().map(|d| d.to_string()),
+                execution_arn: e.execution_arn().to_owned(),
+            })
+            .collect();
+    }
+    report.stack = Some(stack);
+    Ok(report)
+}
+
+fn task_definition_status(arn: &str, td: &TaskDefinition) -> TaskDefinitionStatus {
+    TaskDefinitionStatus {
+        arn: td.task_definition_arn().unwrap_or(arn).to_owned(),
+        image: td.container_definitions().first().and_then(|c| c.image()).map(str::to_owned),
+        cpu: td.cpu().map(str::to_owned),
+        memory: td.memory().map(str::to_owned),
+        network_mode: td.network_mode().map(|m| m.as_str().to_owned()),
+    }
+}
+
+fn print(report: &StatusReport) {
+    let where_ = match &report.endpoint {
+        Some(endpoint) => format!("account {}, region {}, endpoint {endpoint}", report.account, report.region),
+        None => format!("account {}, region {} (AWS)", report.account, report.region),
+    };
+    let Some(stack) = &report.stack else {
+        println!("stack {}: not deployed in {where_} (deploy it with `just provision`)", report.stack_name);
+        return;
+    };
+    println!("stack {}: {} in {where_}", stack.name, stack.status);
+    if !stack.status_reason.is_empty() {
+        println!("  reason: {}", stack.status_reason);
+    }
+    if let Some(td) = &report.task_definition {
+        println!(
+            "task definition {}: image {}, cpu {}, memory {}",
+            td.arn,
+            td.image.as_deref().unwrap_or("?"),
+            td.cpu.as_deref().unwrap_or("?"),
+            td.memory.as_deref().unwrap_or("?")
+        );
+    }
+    print_outputs(&stack.outputs);
+    if !report.recent_events.is_empty() {
+        println!("Recent events:");
+        for event in &report.recent_events {
+            println!("  {event}");
+        }
+    }
+    if report.executions.is_empty() {
+        println!("Executions: none yet (start one with `just run`)");
+    } else {
+        println!("Recent executions:");
+        for e in &report.executions {
+            println!("  {:<10} {} started {}", e.status, e.name, e.start_date);
+        }
+    }
+}
