@@ -9,10 +9,15 @@ use runtime::states::{ChoiceRule, CompareOp, Comparison, Condition, Operand, Typ
 use serde_json::{Number, Value};
 
 use crate::error::StatesError;
+use crate::path::ContextObject;
 use crate::{path, timestamp};
 
 /// The `Next` of the first rule that holds, if any.
-pub fn choose<'a>(rules: &'a [ChoiceRule], input: &Value, context: &Value) -> Result<Option<&'a str>, StatesError> {
+pub fn choose<'a>(
+    rules: &'a [ChoiceRule],
+    input: &Value,
+    context: &dyn ContextObject,
+) -> Result<Option<&'a str>, StatesError> {
     for rule in rules {
         if holds(&rule.condition, input, context)? {
             return Ok(rule.next.as_deref());
@@ -22,7 +27,7 @@ pub fn choose<'a>(rules: &'a [ChoiceRule], input: &Value, context: &Value) -> Re
 }
 
 /// Whether `condition` holds for `input`.
-pub fn holds(condition: &Condition, input: &Value, context: &Value) -> Result<bool, StatesError> {
+pub fn holds(condition: &Condition, input: &Value, context: &dyn ContextObject) -> Result<bool, StatesError> {
     match condition {
         Condition::And(all) => {
             for c in all {
@@ -62,10 +67,10 @@ pub fn holds(condition: &Condition, input: &Value, context: &Value) -> Result<bo
     }
 }
 
-fn operand<'v, T: Clone>(
-    operand: &'v Operand<T>,
+fn operand<T: Clone>(
+    operand: &Operand<T>,
     input: &Value,
-    context: &Value,
+    context: &dyn ContextObject,
     literal: impl Fn(&T) -> Value,
 ) -> Result<Value, StatesError> {
     match operand {
@@ -89,7 +94,12 @@ fn ordered(op: CompareOp, ordering: Ordering) -> bool {
     }
 }
 
-fn compare(value: &Value, comparison: &Comparison, input: &Value, context: &Value) -> Result<bool, StatesError> {
+fn compare(
+    value: &Value,
+    comparison: &Comparison,
+    input: &Value,
+    context: &dyn ContextObject,
+) -> Result<bool, StatesError> {
     Ok(match comparison {
         Comparison::String(op, o) => {
             let other = operand(o, input, context, |s: &String| Value::String(s.clone()))?;

@@ -68,6 +68,25 @@ pub(crate) struct StateContext<'a> {
     pub map_item: Option<(usize, &'a Value)>,
 }
 
+/// A state's context object, built on first use.
+pub(crate) struct LazyContext<'a> {
+    pub state: StateContext<'a>,
+    pub base: &'a Value,
+    built: std::sync::OnceLock<Value>,
+}
+
+impl<'a> LazyContext<'a> {
+    pub fn new(state: StateContext<'a>, base: &'a Value) -> Self {
+        Self { state, base, built: std::sync::OnceLock::new() }
+    }
+}
+
+impl crate::path::ContextObject for LazyContext<'_> {
+    fn value(&self) -> &Value {
+        self.built.get_or_init(|| self.state.object(self.base))
+    }
+}
+
 impl StateContext<'_> {
     pub fn object(&self, base: &Value) -> Value {
         let mut object = base.clone();

@@ -15,10 +15,11 @@ use runtime::states::{
 use serde_json::{Map as JsonMap, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::context::{ExecutionContext, StateContext};
+use crate::context::{ExecutionContext, LazyContext, StateContext};
 use crate::error::{StatesError, names};
 use crate::events::{EventDetails, EventLog, EventSink, StateKind};
 use crate::integrations::{Integrations, TaskCall, split_resource};
+use crate::path::ContextObject;
 use crate::timing::{self, TimeScale};
 use crate::{choice, intrinsics, path, template, timestamp};
 
@@ -65,11 +66,14 @@ impl Outcome {
     }
 }
 
+/// The error and cause given to StopExecution.
+type StopReason = (Option<String>, Option<String>);
+
 /// Stops a running execution (StopExecution). Cloneable; stopping twice keeps the first reason.
 #[derive(Debug, Clone, Default)]
 pub struct StopHandle {
     token: CancellationToken,
-    reason: Arc<Mutex<Option<(Option<String>, Option<String>)>>>,
+    reason: Arc<Mutex<Option<StopReason>>>,
 }
 
 impl StopHandle {
@@ -86,7 +90,7 @@ impl StopHandle {
         self.token.is_cancelled()
     }
 
-    fn reason(&self) -> (Option<String>, Option<String>) {
+    fn reason(&self) -> StopReason {
         self.reason.lock().ok().and_then(|r| r.clone()).unwrap_or((None, None))
     }
 }
@@ -251,9 +255,11 @@ struct Entered<'a> {
 }
 
 impl Entered<'_> {
-    fn context(&self, base: &Value, retry_count: u64) -> Value {
-        StateContext { name: self.name, entered_time: &self.time, retry_count, task_token: None, map_item: None }
-            .object(base)
+    fn context<'b>(&'b self, base: &'b Value, retry_count: u64) -> LazyContext<'b> {
+        LazyContext::new(
+            StateContext { name: self.name, entered_time: &self.time, retry_count, task_token: None, map_item: None },
+            base,
+        )
     }
 }
 
@@ -457,14 +463,16 @@ impl Runner {
         last: &mut u64,
     ) -> Result<Value, StatesError> {
         let token = task.resource.ends_with(".waitForTaskToken").then(|| uuid::Uuid::new_v4().to_string());
-        let context = StateContext {
-            name: entered.name,
-            entered_time: &entered.time,
-            retry_count,
-            task_token: token.as_deref(),
-            map_item: None,
-        }
-        .object(&self.base_context);
+        let context = LazyContext::new(
+            StateContext {
+                name: entered.name,
+                entered_time: &entered.time,
+                retry_count,
+                task_token: token.as_deref(),
+                map_item: None,
+            },
+            &self.base_context,
+        );
         let effective = input_path(&task.input_path, raw, &context)?;
         let request = parameters(task.parameters.as_ref(), effective.clone(), &context)?;
         check_size(&format!("the input of state {:?} after Parameters", entered.name), &request)?;
@@ -673,14 +681,16 @@ impl Runner {
                 self.log.emit(&mut iteration_last, EventDetails::MapIterationStarted { name: name.to_owned(), index });
                 let input = match selector {
                     Some(selector) => {
-                        let context = StateContext {
-                            name,
-                            entered_time,
-                            retry_count,
-                            task_token: None,
-                            map_item: Some((index, &item)),
-                        }
-                        .object(base);
+                        let context = LazyContext::new(
+                            StateContext {
+                                name,
+                                entered_time,
+                                retry_count,
+                                task_token: None,
+                                map_item: Some((index, &item)),
+                            },
+                            base,
+                        );
                         template::evaluate(selector, effective, &context)
                     }
                     None => Ok(item),
@@ -755,11 +765,11 @@ fn pass_next(pass: &Pass) -> Next<'_> {
 }
 
 /// The value at a path that must exist (SecondsPath, ErrorPath, MaxConcurrencyPath...).
-fn reference_value(p: &str, input: &Value, context: &Value, field: &str) -> Result<Value, StatesError> {
+fn reference_value(p: &str, input: &Value, context: &dyn ContextObject, field: &str) -> Result<Value, StatesError> {
     path::query(p, input, context).map_err(|e| StatesError::runtime(format!("{field}: {e}")))
 }
 
-fn positive_seconds(p: &str, input: &Value, context: &Value, field: &str) -> Result<u64, StatesError> {
+fn positive_seconds(p: &str, input: &Value, context: &dyn ContextObject, field: &str) -> Result<u64, StatesError> {
     let value = reference_value(p, input, context, field)?;
     value
         .as_u64()
@@ -768,16 +778,21 @@ fn positive_seconds(p: &str, input: &Value, context: &Value, field: &str) -> Res
 }
 
 /// InputPath: absent is `$`; `null` gives `{}`.
-fn input_path(field: &NullablePath, raw: &Value, context: &Value) -> Result<Value, StatesError> {
+fn input_path(field: &NullablePath, raw: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
     select_path(field, raw.clone(), context, "InputPath")
 }
 
 /// OutputPath: absent is `$`; `null` gives `{}`.
-fn output_path(field: &NullablePath, value: Value, context: &Value) -> Result<Value, StatesError> {
+fn output_path(field: &NullablePath, value: Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
     select_path(field, value, context, "OutputPath")
 }
 
-fn select_path(field: &NullablePath, value: Value, context: &Value, name: &str) -> Result<Value, StatesError> {
+fn select_path(
+    field: &NullablePath,
+    value: Value,
+    context: &dyn ContextObject,
+    name: &str,
+) -> Result<Value, StatesError> {
     match field {
         None => Ok(value),
         Some(None) => Ok(Value::Object(JsonMap::new())),
@@ -791,14 +806,18 @@ fn select_path(field: &NullablePath, value: Value, context: &Value, name: &str) 
     }
 }
 
-fn parameters(template_value: Option<&Value>, effective: Value, context: &Value) -> Result<Value, StatesError> {
+fn parameters(
+    template_value: Option<&Value>,
+    effective: Value,
+    context: &dyn ContextObject,
+) -> Result<Value, StatesError> {
     match template_value {
         Some(t) => template::evaluate(t, &effective, context),
         None => Ok(effective),
     }
 }
 
-fn result_selector(selector: Option<&Value>, result: Value, context: &Value) -> Result<Value, StatesError> {
+fn result_selector(selector: Option<&Value>, result: Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
     match selector {
         Some(s) => template::evaluate(s, &result, context),
         None => Ok(result),

@@ -10,6 +10,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::StatesError;
 use crate::path;
+use crate::path::ContextObject;
 
 /// The longest string Base64Encode, Base64Decode and Hash accept.
 const MAX_STRING_INPUT: usize = 10_000;
@@ -40,7 +41,7 @@ pub fn is_call(text: &str) -> bool {
 }
 
 /// Evaluates the intrinsic function call `text` against the state's input and context object.
-pub fn evaluate(text: &str, input: &Value, context: &Value) -> Result<Value, StatesError> {
+pub fn evaluate(text: &str, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
     let call = Parser::new(text).parse_whole().map_err(|reason| {
         StatesError::runtime(format!("the intrinsic function {text:?} could not be parsed: {reason}"))
     })?;
@@ -206,7 +207,7 @@ fn unescape(raw: &str) -> String {
 }
 
 impl Arg {
-    fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+    fn evaluate(&self, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
         match self {
             Arg::Literal(raw) => Ok(Value::String(unescape(raw))),
             Arg::Number(n) => Ok(Value::Number(n.clone())),
@@ -220,7 +221,7 @@ impl Arg {
 }
 
 impl Call {
-    fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+    fn evaluate(&self, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
         let name = self.name.as_str();
         let bad = |reason: String| StatesError::runtime(format!("Invalid arguments in {name}: {reason}"));
         let count = |range: std::ops::RangeInclusive<usize>| {

@@ -23,10 +23,22 @@ pub enum PathError {
     Mismatch { path: String, reason: String },
 }
 
+/// The context object (`$$`), built only when a path reads it: it holds the execution's whole
+/// input, which a Map of many items must not copy once per iteration.
+pub trait ContextObject: Sync {
+    fn value(&self) -> &Value;
+}
+
+impl ContextObject for Value {
+    fn value(&self) -> &Value {
+        self
+    }
+}
+
 /// Applies `path` to `input`, or to `context` when it starts with `$$`.
-pub fn query(path: &str, input: &Value, context: &Value) -> Result<Value, PathError> {
+pub fn query(path: &str, input: &Value, context: &dyn ContextObject) -> Result<Value, PathError> {
     let (target, path_on_target) = match path.strip_prefix('$') {
-        Some(rest) if rest.starts_with('$') => (context, rest),
+        Some(rest) if rest.starts_with('$') => (context.value(), rest),
         Some(_) => (input, path),
         None => {
             return Err(PathError::Invalid { path: path.to_owned(), reason: "a path starts with $ or $$".into() });

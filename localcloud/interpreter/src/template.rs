@@ -6,11 +6,12 @@
 use serde_json::{Map, Value};
 
 use crate::error::StatesError;
+use crate::path::ContextObject;
 use crate::{intrinsics, path};
 
 /// Evaluates `template` against `input` (the state's effective input, or the task result for
 /// `ResultSelector`) and the context object.
-pub fn evaluate(template: &Value, input: &Value, context: &Value) -> Result<Value, StatesError> {
+pub fn evaluate(template: &Value, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
     match template {
         Value::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
@@ -33,7 +34,7 @@ pub fn evaluate(template: &Value, input: &Value, context: &Value) -> Result<Valu
     }
 }
 
-fn dynamic(key: &str, value: &Value, input: &Value, context: &Value) -> Result<Value, StatesError> {
+fn dynamic(key: &str, value: &Value, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
     let Value::String(expression) = value else {
         return Err(StatesError::runtime(format!(
             "the field {key:?} ends in .$, so its value must be a path or an intrinsic function string, not {value}"
@@ -45,7 +46,7 @@ fn dynamic(key: &str, value: &Value, input: &Value, context: &Value) -> Result<V
     path::query(expression, input, context).map_err(|e| match e {
         path::PathError::NoMatch { .. } => StatesError::runtime(format!(
             "The JSONPath '{expression}' specified for the field '{key}' could not be found in the input '{}'",
-            if expression.starts_with("$$") { context } else { input }
+            if expression.starts_with("$$") { context.value() } else { input }
         )),
         other => StatesError::runtime(format!("the field {key:?}: {other}")),
     })
