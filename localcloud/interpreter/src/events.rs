@@ -230,7 +230,13 @@ impl EventDetails {
                 ("executionSucceededEventDetails", json!({"output": text(output), "outputDetails": NOT_TRUNCATED()}))
             }
             EventDetails::ExecutionFailed { error, cause } => {
-                ("executionFailedEventDetails", json!({"error": error, "cause": cause}))
+                // A Fail state without Error or Cause leaves them out, as AWS does.
+                for (key, value) in [("error", error), ("cause", cause)] {
+                    if !value.is_empty() {
+                        optional.insert(key.to_owned(), Value::String(value.clone()));
+                    }
+                }
+                ("executionFailedEventDetails", Value::Object(optional))
             }
             EventDetails::ExecutionAborted { error, cause } => {
                 put("error", error);
@@ -388,6 +394,11 @@ mod tests {
             value["stateEnteredEventDetails"],
             json!({"name": "Route", "input": "{}", "inputDetails": {"truncated": false}})
         );
+        let failed = HistoryEvent {
+            details: EventDetails::ExecutionFailed { error: "E".into(), cause: String::new() },
+            ..event.clone()
+        };
+        assert_eq!(serde_json::to_value(&failed).unwrap()["executionFailedEventDetails"], json!({"error": "E"}));
         let started = HistoryEvent { details: EventDetails::ParallelStateStarted, ..event };
         let value = serde_json::to_value(&started).unwrap();
         assert_eq!(value.as_object().unwrap().len(), 4, "{value}");

@@ -29,6 +29,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+//! Not implemented: JSONata (the runtime model rejects it), Map's ItemReader, ItemBatcher and
+//! ResultWriter (distributed Maps run their items inline, as iterations, not child executions),
+//! HeartbeatSeconds enforcement (a call has no heartbeat channel; the value is only shown in
+//! TaskScheduled), TaskSubmitted events for `.sync` integrations, MapIterationAborted and
+//! ...Aborted state events when a stop or a failed sibling cuts iterations short, and the legacy
+//! Lambda-ARN event types (LambdaFunctionScheduled...): every Task records Task... events.
+
 mod choice;
 mod context;
 mod error;
