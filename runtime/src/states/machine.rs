@@ -276,6 +276,23 @@ mod tests {
     }
 
     #[test]
+    fn map_tolerated_failure_paths_round_trip() {
+        let source = json!({
+            "Type": "Map",
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Work", "States": {"Work": {"Type": "Succeed"}}},
+            "ToleratedFailureCountPath": "$.maxFailures",
+            "ToleratedFailurePercentagePath": "$.maxPercent",
+            "End": true
+        });
+        let state: crate::states::State = serde_json::from_value(source.clone()).unwrap();
+        let crate::states::State::Map(map) = &state else { panic!("not a Map: {state:?}") };
+        assert_eq!(map.tolerated_failure_count_path.as_deref(), Some("$.maxFailures"));
+        assert_eq!(map.tolerated_failure_percentage_path.as_deref(), Some("$.maxPercent"));
+        assert_eq!(serde_json::to_value(&state).unwrap(), source);
+    }
+
+    #[test]
     fn every_state_type_round_trips_exactly() {
         let source = every_state_type();
         let mut document = source.clone();

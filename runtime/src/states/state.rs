@@ -276,6 +276,12 @@ pub struct Map {
     pub tolerated_failure_count: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerated_failure_percentage: Option<f64>,
+    /// `ToleratedFailureCount` read from the state's input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_count_path: Option<String>,
+    /// `ToleratedFailurePercentage` read from the state's input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_percentage_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,406 @@
+//! Execution history events in the shape of GetExecutionHistory's `HistoryEvent`: `timestamp`
+//! (epoch seconds, as the JSON protocol sends it), `type`, `id` (1-based, increasing),
+//! `previousEventId`, and one `...EventDetails` object named after the type. Payloads (`input`,
+//! `output`, `parameters`) are JSON text, as AWS sends them.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::{Value, json};
+
+/// Where events go as they happen (the gateway's execution store, a test's recorder).
+pub trait EventSink: Send + Sync {
+    fn record(&self, event: HistoryEvent);
+}
+
+/// Drops every event.
+impl EventSink for () {
+    fn record(&self, _event: HistoryEvent) {}
+}
+
+/// Keeps every event in memory, in order.
+#[derive(Debug, Default)]
+pub struct HistoryRecorder(Mutex<Vec<HistoryEvent>>);
+
+impl HistoryRecorder {
+    pub fn events(&self) -> Vec<HistoryEvent> {
+        self.0.lock().map(|events| events.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+}
+
+impl EventSink for HistoryRecorder {
+    fn record(&self, event: HistoryEvent) {
+        match self.0.lock() {
+            Ok(mut events) => events.push(event),
+            Err(poisoned) => poisoned.into_inner().push(event),
+        }
+    }
+}
+
+/// One event of an execution's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEvent {
+    pub timestamp: SystemTime,
+    pub id: u64,
+    /// The event before this one in the same thread of the execution (0 for the first); inside
+    /// a Parallel branch or Map iteration, the previous event of that branch or iteration.
+    pub previous_event_id: u64,
+    pub details: EventDetails,
+}
+
+/// The state types, as the prefix of their Entered/Exited event types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateKind {
+    Task,
+    Pass,
+    Choice,
+    Wait,
+    Succeed,
+    Fail,
+    Parallel,
+    Map,
+}
+
+impl StateKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StateKind::Task => "Task",
+            StateKind::Pass => "Pass",
+            StateKind::Choice => "Choice",
+            StateKind::Wait => "Wait",
+            StateKind::Succeed => "Succeed",
+            StateKind::Fail => "Fail",
+            StateKind::Parallel => "Parallel",
+            StateKind::Map => "Map",
+        }
+    }
+}
+
+/// What happened, with the details GetExecutionHistory gives for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventDetails {
+    ExecutionStarted {
+        input: Value,
+        role_arn: String,
+    },
+    ExecutionSucceeded {
+        output: Value,
+    },
+    ExecutionFailed {
+        error: String,
+        cause: String,
+    },
+    ExecutionAborted {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ExecutionTimedOut {
+        error: String,
+        cause: String,
+    },
+    StateEntered {
+        kind: StateKind,
+        name: String,
+        input: Value,
+    },
+    StateExited {
+        kind: StateKind,
+        name: String,
+        output: Value,
+    },
+    TaskScheduled {
+        resource_type: String,
+        resource: String,
+        region: String,
+        parameters: Value,
+        timeout_in_seconds: Option<u64>,
+        heartbeat_in_seconds: Option<u64>,
+    },
+    TaskStarted {
+        resource_type: String,
+        resource: String,
+    },
+    TaskSucceeded {
+        resource_type: String,
+        resource: String,
+        output: Value,
+    },
+    TaskFailed {
+        resource_type: String,
+        resource: String,
+        error: String,
+        cause: String,
+    },
+    TaskTimedOut {
+        resource_type: String,
+        resource: String,
+        error: String,
+        cause: String,
+    },
+    ParallelStateStarted,
+    ParallelStateSucceeded,
+    ParallelStateFailed,
+    ParallelStateAborted,
+    MapStateStarted {
+        length: usize,
+    },
+    MapStateSucceeded,
+    MapStateFailed,
+    MapStateAborted,
+    MapIterationStarted {
+        name: String,
+        index: usize,
+    },
+    MapIterationSucceeded {
+        name: String,
+        index: usize,
+    },
+    MapIterationFailed {
+        name: String,
+        index: usize,
+    },
+    MapIterationAborted {
+        name: String,
+        index: usize,
+    },
+}
+
+fn text(value: &Value) -> String {
+    value.to_string()
+}
+
+const NOT_TRUNCATED: fn() -> Value = || json!({"truncated": false});
+
+impl EventDetails {
+    /// The event's `type`, e.g. `TaskStateEntered`.
+    pub fn type_name(&self) -> String {
+        match self {
+            EventDetails::StateEntered { kind, .. } => format!("{}StateEntered", kind.name()),
+            EventDetails::StateExited { kind, .. } => format!("{}StateExited", kind.name()),
+            other => other.fixed_type_name().to_owned(),
+        }
+    }
+
+    fn fixed_type_name(&self) -> &'static str {
+        match self {
+            EventDetails::ExecutionStarted { .. } => "ExecutionStarted",
+            EventDetails::ExecutionSucceeded { .. } => "ExecutionSucceeded",
+            EventDetails::ExecutionFailed { .. } => "ExecutionFailed",
+            EventDetails::ExecutionAborted { .. } => "ExecutionAborted",
+            EventDetails::ExecutionTimedOut { .. } => "ExecutionTimedOut",
+            EventDetails::StateEntered { .. } => "StateEntered",
+            EventDetails::StateExited { .. } => "StateExited",
+            EventDetails::TaskScheduled { .. } => "TaskScheduled",
+            EventDetails::TaskStarted { .. } => "TaskStarted",
+            EventDetails::TaskSucceeded { .. } => "TaskSucceeded",
+            EventDetails::TaskFailed { .. } => "TaskFailed",
+            EventDetails::TaskTimedOut { .. } => "TaskTimedOut",
+            EventDetails::ParallelStateStarted => "ParallelStateStarted",
+            EventDetails::ParallelStateSucceeded => "ParallelStateSucceeded",
+            EventDetails::ParallelStateFailed => "ParallelStateFailed",
+            EventDetails::ParallelStateAborted => "ParallelStateAborted",
+            EventDetails::MapStateStarted { .. } => "MapStateStarted",
+            EventDetails::MapStateSucceeded => "MapStateSucceeded",
+            EventDetails::MapStateFailed => "MapStateFailed",
+            EventDetails::MapStateAborted => "MapStateAborted",
+            EventDetails::MapIterationStarted { .. } => "MapIterationStarted",
+            EventDetails::MapIterationSucceeded { .. } => "MapIterationSucceeded",
+            EventDetails::MapIterationFailed { .. } => "MapIterationFailed",
+            EventDetails::MapIterationAborted { .. } => "MapIterationAborted",
+        }
+    }
+
+    /// The details object's key and value; `None` for the types that carry none.
+    pub fn details(&self) -> Option<(&'static str, Value)> {
+        let mut optional = serde_json::Map::new();
+        let mut put = |key: &str, value: &Option<String>| {
+            if let Some(value) = value {
+                optional.insert(key.to_owned(), Value::String(value.clone()));
+            }
+        };
+        Some(match self {
+            EventDetails::ExecutionStarted { input, role_arn } => (
+                "executionStartedEventDetails",
+                json!({"input": text(input), "inputDetails": NOT_TRUNCATED(), "roleArn": role_arn}),
+            ),
+            EventDetails::ExecutionSucceeded { output } => {
+                ("executionSucceededEventDetails", json!({"output": text(output), "outputDetails": NOT_TRUNCATED()}))
+            }
+            EventDetails::ExecutionFailed { error, cause } => {
+                // A Fail state without Error or Cause leaves them out, as AWS does.
+                for (key, value) in [("error", error), ("cause", cause)] {
+                    if !value.is_empty() {
+                        optional.insert(key.to_owned(), Value::String(value.clone()));
+                    }
+                }
+                ("executionFailedEventDetails", Value::Object(optional))
+            }
+            EventDetails::ExecutionAborted { error, cause } => {
+                put("error", error);
+                put("cause", cause);
+                ("executionAbortedEventDetails", Value::Object(optional))
+            }
+            EventDetails::ExecutionTimedOut { error, cause } => {
+                ("executionTimedOutEventDetails", json!({"error": error, "cause": cause}))
+            }
+            EventDetails::StateEntered { name, input, .. } => (
+                "stateEnteredEventDetails",
+                json!({"name": name, "input": text(input), "inputDetails": NOT_TRUNCATED()}),
+            ),
+            EventDetails::StateExited { name, output, .. } => (
+                "stateExitedEventDetails",
+                json!({"name": name, "output": text(output), "outputDetails": NOT_TRUNCATED()}),
+            ),
+            EventDetails::TaskScheduled {
+                resource_type,
+                resource,
+                region,
+                parameters,
+                timeout_in_seconds,
+                heartbeat_in_seconds,
+            } => {
+                let mut details = json!({
+                    "resourceType": resource_type, "resource": resource, "region": region,
+                    "parameters": text(parameters)
+                });
+                if let Some(timeout) = timeout_in_seconds {
+                    details["timeoutInSeconds"] = json!(timeout);
+                }
+                if let Some(heartbeat) = heartbeat_in_seconds {
+                    details["heartbeatInSeconds"] = json!(heartbeat);
+                }
+                ("taskScheduledEventDetails", details)
+            }
+            EventDetails::TaskStarted { resource_type, resource } => {
+                ("taskStartedEventDetails", json!({"resourceType": resource_type, "resource": resource}))
+            }
+            EventDetails::TaskSucceeded { resource_type, resource, output } => (
+                "taskSucceededEventDetails",
+                json!({"resourceType": resource_type, "resource": resource, "output": text(output),
+                       "outputDetails": NOT_TRUNCATED()}),
+            ),
+            EventDetails::TaskFailed { resource_type, resource, error, cause } => (
+                "taskFailedEventDetails",
+                json!({"resourceType": resource_type, "resource": resource, "error": error, "cause": cause}),
+            ),
+            EventDetails::TaskTimedOut { resource_type, resource, error, cause } => (
+                "taskTimedOutEventDetails",
+                json!({"resourceType": resource_type, "resource": resource, "error": error, "cause": cause}),
+            ),
+            EventDetails::MapStateStarted { length } => ("mapStateStartedEventDetails", json!({"length": length})),
+            EventDetails::MapIterationStarted { name, index } => {
+                ("mapIterationStartedEventDetails", json!({"name": name, "index": index}))
+            }
+            EventDetails::MapIterationSucceeded { name, index } => {
+                ("mapIterationSucceededEventDetails", json!({"name": name, "index": index}))
+            }
+            EventDetails::MapIterationFailed { name, index } => {
+                ("mapIterationFailedEventDetails", json!({"name": name, "index": index}))
+            }
+            EventDetails::MapIterationAborted { name, index } => {
+                ("mapIterationAbortedEventDetails", json!({"name": name, "index": index}))
+            }
+            EventDetails::ParallelStateStarted
+            | EventDetails::ParallelStateSucceeded
+            | EventDetails::ParallelStateFailed
+            | EventDetails::ParallelStateAborted
+            | EventDetails::MapStateSucceeded
+            | EventDetails::MapStateFailed
+            | EventDetails::MapStateAborted => return None,
+        })
+    }
+}
+
+impl Serialize for HistoryEvent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        let seconds = self.timestamp.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        // Milliseconds, as AWS keeps them.
+        map.serialize_entry("timestamp", &((seconds * 1000.0).round() / 1000.0))?;
+        map.serialize_entry("type", &self.details.type_name())?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("previousEventId", &self.previous_event_id)?;
+        if let Some((key, details)) = self.details.details() {
+            map.serialize_entry(key, &details)?;
+        }
+        map.end()
+    }
+}
+
+/// Numbers events across all the threads of one execution and hands them to the sink.
+pub(crate) struct EventLog {
+    sink: std::sync::Arc<dyn EventSink>,
+    last_id: AtomicU64,
+}
+
+impl EventLog {
+    pub(crate) fn new(sink: std::sync::Arc<dyn EventSink>) -> Self {
+        Self { sink, last_id: AtomicU64::new(0) }
+    }
+
+    /// Records `details` after `previous` (a thread's last event id), which it then advances.
+    pub(crate) fn emit(&self, previous: &mut u64, details: EventDetails) -> u64 {
+        let id = self.last_id.fetch_add(1, Ordering::SeqCst) + 1;
+        tracing::trace!(id, event = %details.type_name(), "history event");
+        self.sink.record(HistoryEvent { timestamp: SystemTime::now(), id, previous_event_id: *previous, details });
+        *previous = id;
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn serialises_as_get_execution_history_does() {
+        let event = HistoryEvent {
+            timestamp: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+            id: 3,
+            previous_event_id: 2,
+            details: EventDetails::TaskScheduled {
+                resource_type: "ecs".into(),
+                resource: "runTask.sync".into(),
+                region: "us-east-1".into(),
+                parameters: json!({"Cluster": "c"}),
+                timeout_in_seconds: Some(300),
+                heartbeat_in_seconds: None,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            json!({
+                "timestamp": 1_700_000_000.123,
+                "type": "TaskScheduled",
+                "id": 3,
+                "previousEventId": 2,
+                "taskScheduledEventDetails": {
+                    "resourceType": "ecs", "resource": "runTask.sync", "region": "us-east-1",
+                    "parameters": "{\"Cluster\":\"c\"}", "timeoutInSeconds": 300
+                }
+            })
+        );
+        let entered = HistoryEvent {
+            details: EventDetails::StateEntered { kind: StateKind::Choice, name: "Route".into(), input: json!({}) },
+            ..event.clone()
+        };
+        let value = serde_json::to_value(&entered).unwrap();
+        assert_eq!(value["type"], "ChoiceStateEntered");
+        assert_eq!(
+            value["stateEnteredEventDetails"],
+            json!({"name": "Route", "input": "{}", "inputDetails": {"truncated": false}})
+        );
+        let failed = HistoryEvent {
+            details: EventDetails::ExecutionFailed { error: "E".into(), cause: String::new() },
+            ..event.clone()
+        };
+        assert_eq!(serde_json::to_value(&failed).unwrap()["executionFailedEventDetails"], json!({"error": "E"}));
+        let started = HistoryEvent { details: EventDetails::ParallelStateStarted, ..event };
+        let value = serde_json::to_value(&started).unwrap();
+        assert_eq!(value.as_object().unwrap().len(), 4, "{value}");
+    }
+}

@@ -1,0 +1,58 @@
+//! An interpreter of the Amazon States Language, JSONPath flavour: it runs a
+//! [`runtime::states::StateMachine`] on an input, calls Task resources through the
+//! [`Integrations`] trait, and reports every step as a GetExecutionHistory event. Pure: no
+//! network, no files, no clock other than tokio's timers (scaled by a [`TimeScale`] in tests).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use futures_util::future::BoxFuture;
+//! use serde_json::{Value, json};
+//! use states_interpreter::{Execution, ExecutionContext, Integrations, Outcome, TaskCall, TaskFailure};
+//!
+//! struct Echo;
+//! impl Integrations for Echo {
+//!     fn invoke(&self, call: TaskCall) -> BoxFuture<'_, Result<Value, TaskFailure>> {
+//!         Box::pin(async move { Ok(json!({"Payload": call.parameters})) })
+//!     }
+//! }
+//!
+//! let machine = runtime::states::StateMachine::from_json(r#"{
+//!     "StartAt": "Call",
+//!     "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+//!         "Parameters": {"greeting.$": "States.Format('hello {}', $.who)"},
+//!         "OutputPath": "$.Payload", "End": true}}
+//! }"#)?;
+//! let context = ExecutionContext::new("arn:aws:states:us-east-1:123456789012:stateMachine:M", "run-1", "arn:aws:iam::123456789012:role/R");
+//! let outcome = tokio::runtime::Builder::new_current_thread().enable_time().build()?
+//!     .block_on(Execution::new(machine, json!({"who": "world"}), context, Arc::new(Echo)).run());
+//! assert_eq!(outcome, Outcome::Succeeded { output: json!({"greeting": "hello world"}) });
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+//! Not implemented: JSONata (the runtime model rejects it), Map's ItemReader, ItemBatcher and
+//! ResultWriter (distributed Maps run their items inline, as iterations, not child executions),
+//! HeartbeatSeconds enforcement (a call has no heartbeat channel; the value is only shown in
+//! TaskScheduled), TaskSubmitted events for `.sync` integrations, MapIterationAborted and
+//! ...Aborted state events when a stop or a failed sibling cuts iterations short, and the legacy
+//! Lambda-ARN event types (LambdaFunctionScheduled...): every Task records Task... events.
+
+mod choice;
+mod context;
+mod error;
+mod events;
+mod execution;
+mod integrations;
+mod intrinsics;
+mod path;
+mod template;
+mod timestamp;
+mod timing;
+
+pub use context::ExecutionContext;
+pub use error::{StatesError, names};
+pub use events::{EventDetails, EventSink, HistoryEvent, HistoryRecorder, StateKind};
+pub use execution::{
+    DISTRIBUTED_MAP_CONCURRENCY, Execution, INLINE_MAP_CONCURRENCY, MAX_PAYLOAD_BYTES, Outcome, StopHandle,
+};
+pub use integrations::{Integrations, TaskCall, TaskFailure, split_resource};
+pub use timing::{TimeScale, retry_delay_seconds};
