@@ -51,9 +51,10 @@ async fn pushed_image(cloud: &LocalCloud) -> String {
     };
     let built = pipeline::build(&options, &progress).await.expect("the image builds");
     let destination = Destination::Registry(cloud.registry().to_owned());
-    let target = pipeline::resolve(&destination, "servicefull", &provisioner::image::ecr::lifecycle_policy(), &progress)
-        .await
-        .expect("the registry resolves");
+    let target =
+        pipeline::resolve(&destination, "servicefull", &provisioner::image::ecr::lifecycle_policy(), &progress)
+            .await
+            .expect("the registry resolves");
     pipeline::push(&built, &target, &progress).await.expect("the image pushes").image_uri
 }
 
@@ -178,7 +179,8 @@ async fn containers_of(cloud: &LocalCloud) -> Vec<String> {
     let state_dir = cloud.state_dir().unwrap().display().to_string();
     let filters =
         std::collections::HashMap::from([("label".to_string(), vec![format!("localcloud.state-dir={state_dir}")])]);
-    let options = bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
+    let options =
+        bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
     docker.list_containers(Some(options)).await.unwrap().into_iter().filter_map(|c| c.id).collect()
 }
 
@@ -211,7 +213,8 @@ async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its
     let container = &stopped.containers()[0];
     assert_eq!((container.name(), container.exit_code()), (Some(CONTAINER), Some(0)));
     assert_eq!(container.image(), Some(image.as_str()));
-    let (created, started_at, stopped_at) = (stopped.created_at().unwrap(), stopped.started_at().unwrap(), stopped.stopped_at().unwrap());
+    let (created, started_at, stopped_at) =
+        (stopped.created_at().unwrap(), stopped.started_at().unwrap(), stopped.stopped_at().unwrap());
     assert!(created <= started_at && started_at <= stopped_at, "{stopped:?}");
 
     // stdout's result line and stderr's JSON log lines, as the task wrote them.
@@ -222,7 +225,11 @@ async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its
     assert_eq!(result["task_arn"], arn.as_str(), "the ARN the task read from its metadata endpoint");
     let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
     assert_eq!(messages, ["task started", "task succeeded"], "{lines:?}");
-    assert_eq!(lines[0]["fields"]["task_arn"].as_str().or(lines[0]["task_arn"].as_str()), Some(arn.as_str()), "{lines:?}");
+    assert_eq!(
+        lines[0]["fields"]["task_arn"].as_str().or(lines[0]["task_arn"].as_str()),
+        Some(arn.as_str()),
+        "{lines:?}"
+    );
     assert_eq!(lines.len(), 3, "two log lines and the result: {lines:?}");
 
     assert!(containers_of(&cloud).await.is_empty(), "the stopped task's container is removed");
@@ -242,14 +249,19 @@ async fn a_failing_task_exits_1_and_describe_tasks_reports_unknown_arns_missing(
     assert!(lines.iter().any(|l| l.contains("failed on purpose")), "{lines:?}");
 
     let unknown = arn.replace(&arn[arn.len() - 32..], "0123456789abcdef0123456789abcdef");
-    let described = setup.ecs.describe_tasks().cluster(&setup.cluster).tasks(&arn).tasks(&unknown).send().await.unwrap();
+    let described =
+        setup.ecs.describe_tasks().cluster(&setup.cluster).tasks(&arn).tasks(&unknown).send().await.unwrap();
     assert_eq!(described.tasks().len(), 1);
     let failure = &described.failures()[0];
     assert_eq!((failure.arn(), failure.reason()), (Some(unknown.as_str()), Some("MISSING")));
 
     let missing_cluster = setup.ecs.describe_tasks().cluster(unique("nope")).tasks(&arn).send().await.unwrap_err();
-    assert!(missing_cluster.as_service_error().is_some_and(|e| e.is_cluster_not_found_exception()), "{missing_cluster:?}");
-    let run_nowhere = setup.ecs.run_task().cluster(unique("nope")).task_definition(&setup.task_definition).send().await.unwrap_err();
+    assert!(
+        missing_cluster.as_service_error().is_some_and(|e| e.is_cluster_not_found_exception()),
+        "{missing_cluster:?}"
+    );
+    let run_nowhere =
+        setup.ecs.run_task().cluster(unique("nope")).task_definition(&setup.task_definition).send().await.unwrap_err();
     assert!(run_nowhere.as_service_error().is_some_and(|e| e.is_cluster_not_found_exception()), "{run_nowhere:?}");
     assert!(containers_of(&cloud).await.is_empty());
 }
@@ -263,9 +275,10 @@ async fn stop_task_sends_sigterm_and_reports_user_initiated_with_the_reason() {
     let arn = setup.run(r#"{"work_seconds": 600}"#).await.task_arn().unwrap().to_owned();
     setup.until(&arn, "RUNNING").await;
     let listed = setup.ecs.list_tasks().cluster(&setup.cluster).send().await.unwrap();
-    assert_eq!(listed.task_arns(), [arn.clone()]);
+    assert_eq!(listed.task_arns(), std::slice::from_ref(&arn));
 
-    let stopping = setup.ecs.stop_task().cluster(&setup.cluster).task(&arn).reason("enough for the test").send().await.unwrap();
+    let stopping =
+        setup.ecs.stop_task().cluster(&setup.cluster).task(&arn).reason("enough for the test").send().await.unwrap();
     assert_eq!(stopping.task().and_then(|t| t.desired_status()), Some("STOPPED"));
     let (stopped, _) = setup.until(&arn, "STOPPED").await;
     assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("UserInitiated"));

@@ -23,7 +23,9 @@ fn agent() -> ureq::Agent {
 /// A SigV4-shaped Authorization header (moto reads the service and region from its scope and
 /// checks no signature).
 fn authorization(service: &str) -> String {
-    format!("AWS4-HMAC-SHA256 Credential=test/20261129/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0")
+    format!(
+        "AWS4-HMAC-SHA256 Credential=test/20261129/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    )
 }
 
 #[tokio::test]
@@ -92,8 +94,16 @@ async fn cloudwatch_logs_round_trips_events_through_the_gateway() {
             .build()
             .unwrap()
     };
-    logs.put_log_events().log_group_name(&group).log_stream_name("s").log_events(event(0)).log_events(event(1)).send().await.unwrap();
-    let read = logs.get_log_events().log_group_name(&group).log_stream_name("s").start_from_head(true).send().await.unwrap();
+    logs.put_log_events()
+        .log_group_name(&group)
+        .log_stream_name("s")
+        .log_events(event(0))
+        .log_events(event(1))
+        .send()
+        .await
+        .unwrap();
+    let read =
+        logs.get_log_events().log_group_name(&group).log_stream_name("s").start_from_head(true).send().await.unwrap();
     let messages: Vec<&str> = read.events().iter().filter_map(|e| e.message()).collect();
     assert_eq!(messages, ["line 0", "line 1"]);
     logs.delete_log_group().log_group_name(&group).send().await.unwrap();

@@ -176,7 +176,8 @@ pub fn up(config: &Config) -> Result<Up, Error> {
         }
     }
 
-    let endpoints = Endpoints::new(port_of(Service::Gateway).unwrap_or_default(), port_of(Service::Registry).unwrap_or_default());
+    let endpoints =
+        Endpoints::new(port_of(Service::Gateway).unwrap_or_default(), port_of(Service::Registry).unwrap_or_default());
     state.write_env(&endpoints)?;
     Ok(Up { endpoints, services: done, env_file: state.env_file() })
 }
@@ -205,10 +206,14 @@ fn is_executable(path: &Path) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Stopped {
-    Stopped { pid: u32 },
+    Stopped {
+        pid: u32,
+    },
     /// A PID file was left by a process that is gone (or is no longer ours): removed, nothing
     /// signalled.
-    WasNotRunning { pid: u32 },
+    WasNotRunning {
+        pid: u32,
+    },
     NothingRecorded,
 }
 
@@ -284,23 +289,19 @@ pub fn status(state_dir: &Path) -> Status {
                 pid: recorded.map(|(pid, _)| pid),
                 port,
                 address: port.map(|p| service.address(p)),
-                answering: running
-                    && port.is_some_and(|p| answers(&service.ready_url(p), Duration::from_secs(2))),
+                answering: running && port.is_some_and(|p| answers(&service.ready_url(p), Duration::from_secs(2))),
                 log: state.log(service),
             }
         })
         .collect();
     let env_file = Some(state.env_file()).filter(|p| p.exists());
-    let running_port = |wanted: Service| {
-        services.iter().find(|s| s.service == wanted && s.state == "running").and_then(|s| s.port)
-    };
+    let running_port =
+        |wanted: Service| services.iter().find(|s| s.service == wanted && s.state == "running").and_then(|s| s.port);
     let all_running = services.iter().all(|s| s.state == "running");
     let env = match (running_port(Service::Gateway), running_port(Service::Registry)) {
-        (Some(aws), Some(registry)) if all_running && env_file.is_some() => Endpoints::new(aws, registry)
-            .env_vars()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
+        (Some(aws), Some(registry)) if all_running && env_file.is_some() => {
+            Endpoints::new(aws, registry).env_vars().into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        }
         _ => Vec::new(),
     };
     Status {

@@ -196,4 +196,3 @@ fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
         .filter(|d| !d.is_zero())
         .with_context(|| format!("{flag} {value} is not a positive number of seconds"))
 }
-

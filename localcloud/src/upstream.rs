@@ -71,9 +71,10 @@ impl Upstream {
             )
             .body(Full::new(Bytes::from(body.to_string())).map_err(|never| match never {}).boxed_unsync())
             .map_err(|e| AwsError::server(format!("could not build the {target} request to moto: {e}")))?;
-        let response = self.send(request).await.map_err(|e| {
-            AwsError::server(format!("moto (127.0.0.1:{}) did not answer {target}: {e}", self.port))
-        })?;
+        let response = self
+            .send(request)
+            .await
+            .map_err(|e| AwsError::server(format!("moto (127.0.0.1:{}) did not answer {target}: {e}", self.port)))?;
         let status = response.status();
         let bytes = response
             .into_body()

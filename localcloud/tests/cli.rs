@@ -112,7 +112,8 @@ fn up_twice_leaves_one_of_each_and_down_stops_them_and_is_fine_when_nothing_runs
     assert_eq!(processes_of(&sandbox.dir).len(), 3, "exactly one moto, one registry, one gateway");
 
     // The gateway is the endpoint; moto is on another port, behind it.
-    let moto_port = after["services"].as_array().unwrap().iter().find(|s| s["service"] == "moto").unwrap()["port"].clone();
+    let moto_port =
+        after["services"].as_array().unwrap().iter().find(|s| s["service"] == "moto").unwrap()["port"].clone();
     assert_ne!(moto_port.to_string(), aws, "{after}");
     // The env file a shell sources names the endpoints status reports.
     let env = std::fs::read_to_string(sandbox.dir.join("env")).unwrap();

@@ -83,7 +83,9 @@ pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
         ));
     }
     // Written, not only reserved: untouched pages would never count against the limit.
-    let held = input.allocate_mib.map(|mib| std::hint::black_box(vec![0x5au8; mib.saturating_mul(1024 * 1024)]));
+    let held = input
+        .allocate_mib
+        .map(|mib| std::hint::black_box(vec![0x5au8; mib.saturating_mul(1024 * 1024)]));
     if let Some(seconds) = input.work_seconds {
         let duration = Duration::try_from_secs_f64(seconds).map_err(|_| {
             CommandError::bad_input(format!(

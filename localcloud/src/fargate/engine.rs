@@ -82,7 +82,11 @@ impl Engine {
     pub async fn remove_leftovers(&self) -> (usize, usize) {
         let containers = self
             .docker
-            .list_containers(Some(ListContainersOptions { all: true, filters: Some(self.ours()), ..Default::default() }))
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(self.ours()),
+                ..Default::default()
+            }))
             .await
             .unwrap_or_else(|e| {
                 tracing::warn!("could not list leftover task containers: {e}");
@@ -95,14 +99,13 @@ impl Engine {
                 Err(e) => tracing::warn!(container = id, "could not remove a leftover task container: {e}"),
             }
         }
-        let networks = self
-            .docker
-            .list_networks(Some(ListNetworksOptions { filters: Some(self.ours()) }))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!("could not list leftover task networks: {e}");
-                Vec::new()
-            });
+        let networks =
+            self.docker.list_networks(Some(ListNetworksOptions { filters: Some(self.ours()) })).await.unwrap_or_else(
+                |e| {
+                    tracing::warn!("could not list leftover task networks: {e}");
+                    Vec::new()
+                },
+            );
         let mut removed_networks = 0;
         for id in networks.iter().filter_map(|n| n.id.as_deref()) {
             match self.docker.remove_network(id).await {

@@ -85,7 +85,9 @@ where
             None => output.next().await,
         };
         match next {
-            Some(Ok(LogOutput::StdOut { message } | LogOutput::StdErr { message } | LogOutput::Console { message })) => {
+            Some(Ok(
+                LogOutput::StdOut { message } | LogOutput::StdErr { message } | LogOutput::Console { message },
+            )) => {
                 // The two streams are interleaved by the engine record by record; a record is one
                 // line (or the start of a long one), so one buffer keeps them in order.
                 batch.extend(lines.push(&message));

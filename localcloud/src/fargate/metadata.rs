@@ -111,7 +111,12 @@ mod tests {
             nano_cpus: Some(250_000_000),
             memory_mib: Some(512),
             stop_timeout_seconds: 30,
-            awslogs: Some(AwsLogs { group: "/ecs/x".into(), region: Some("us-east-1".into()), stream_prefix: Some("ecs".into()), create_group: false }),
+            awslogs: Some(AwsLogs {
+                group: "/ecs/x".into(),
+                region: Some("us-east-1".into()),
+                stream_prefix: Some("ecs".into()),
+                create_group: false,
+            }),
             task_cpu: Some("256".into()),
             task_memory: Some("512".into()),
         };

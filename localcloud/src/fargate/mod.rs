@@ -169,8 +169,9 @@ impl Fargate {
                 &json!({"taskDefinition": request.task_definition}),
             )
             .await?;
-        let definition: TaskDefinition = serde_json::from_value(described["taskDefinition"].clone())
-            .map_err(|e| AwsError::server(format!("moto's task definition {} is not as expected: {e}", request.task_definition)))?;
+        let definition: TaskDefinition = serde_json::from_value(described["taskDefinition"].clone()).map_err(|e| {
+            AwsError::server(format!("moto's task definition {} is not as expected: {e}", request.task_definition))
+        })?;
         let overrides = request.overrides.clone().unwrap_or_default();
         let plan = definition.plan(&overrides)?;
         let Some(engine) = self.inner.engine.clone() else {
@@ -286,7 +287,8 @@ impl Fargate {
     /// Waits until the task has stopped (the container exited, its logs shipped, and it was
     /// removed) and returns it as DescribeTasks then reports it.
     pub async fn wait_stopped(&self, task_arn: &str) -> Result<Task, AwsError> {
-        let slot = self.slot(task_arn).ok_or_else(|| AwsError::invalid_parameter("The referenced task was not found."))?;
+        let slot =
+            self.slot(task_arn).ok_or_else(|| AwsError::invalid_parameter("The referenced task was not found."))?;
         let mut receiver = slot.state.subscribe();
         let stopped = receiver
             .wait_for(Task::is_stopped)
@@ -344,14 +346,20 @@ impl Fargate {
         let slot = self.slot(task_id)?;
         let task = slot.state.borrow().clone();
         let address = slot.address.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let facts = metadata::Facts { family: &slot.family, revision: slot.revision, plan: &slot.plan, address: address.as_deref() };
+        let facts = metadata::Facts {
+            family: &slot.family,
+            revision: slot.revision,
+            plan: &slot.plan,
+            address: address.as_deref(),
+        };
         Some((metadata::container(&task, &facts), metadata::task(&task, &facts)))
     }
 
     /// Stops every task still running (SIGKILL: the gateway is going away) and waits for their
     /// lifecycles to finish, so their containers are removed.
     pub async fn shutdown(&self, grace: Duration) {
-        let slots: Vec<Arc<Slot>> = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let slots: Vec<Arc<Slot>> =
+            self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
         for slot in slots {
             slot.stop.send_if_modified(|current| {
                 let first = current.is_none();
@@ -362,7 +370,9 @@ impl Fargate {
             });
         }
         if tokio::time::timeout(grace, self.inner.running.wait()).await.is_err() {
-            tracing::warn!("tasks still stopping after {grace:?}; their containers are removed by the next start or `down`");
+            tracing::warn!(
+                "tasks still stopping after {grace:?}; their containers are removed by the next start or `down`"
+            );
         }
     }
 }
@@ -562,10 +572,15 @@ mod tests {
             "us-east-1",
             Some(&side),
         );
-        assert!(env.contains(&"ECS_CONTAINER_METADATA_URI_V4=http://172.18.0.1:4566/v4/0123456789abcdef0123456789abcdef".into()));
+        assert!(env.contains(
+            &"ECS_CONTAINER_METADATA_URI_V4=http://172.18.0.1:4566/v4/0123456789abcdef0123456789abcdef".into()
+        ));
         assert!(env.contains(&"AWS_ENDPOINT_URL=http://172.18.0.1:4566".into()));
         assert!(env.contains(&"AWS_ACCESS_KEY_ID=test".into()));
-        assert!(env.contains(&"AWS_REGION=eu-west-1".into()) && !env.contains(&"AWS_REGION=us-east-1".into()), "{env:?}");
+        assert!(
+            env.contains(&"AWS_REGION=eu-west-1".into()) && !env.contains(&"AWS_REGION=us-east-1".into()),
+            "{env:?}"
+        );
     }
 
     #[test]

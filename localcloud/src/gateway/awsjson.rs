@@ -59,11 +59,8 @@ impl AwsError {
             // Some services qualify the code: "com.amazonaws.ecs#ClientException".
             .map(|t| t.rsplit('#').next().unwrap_or(t))
             .unwrap_or("UnknownError");
-        let message = body
-            .get("message")
-            .or_else(|| body.get("Message"))
-            .and_then(Value::as_str)
-            .unwrap_or("(no message)");
+        let message =
+            body.get("message").or_else(|| body.get("Message")).and_then(Value::as_str).unwrap_or("(no message)");
         AwsError::new(status, error_type, message)
     }
 
@@ -85,7 +82,11 @@ pub fn json_response(status: StatusCode, body: &Value) -> hyper::Response<Bytes>
     let mut response = hyper::Response::new(Bytes::from(body.to_string()));
     *response.status_mut() = status;
     response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(CONTENT_TYPE));
-    response.headers_mut().insert("x-amzn-requestid", hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(hyper::header::HeaderValue::from_static("0")));
+    response.headers_mut().insert(
+        "x-amzn-requestid",
+        hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+            .unwrap_or(hyper::header::HeaderValue::from_static("0")),
+    );
     response
 }
 

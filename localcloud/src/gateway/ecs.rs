@@ -96,7 +96,8 @@ mod tests {
         assert!(err.message.contains("task"), "{err}");
         let err = parse::<StopTaskRequest>("StopTask", b"{not json").unwrap_err();
         assert_eq!(err.error_type, "SerializationException");
-        let run: RunTaskRequest = parse("RunTask", br#"{"taskDefinition":"f:1","count":2,"networkConfiguration":{}}"#).unwrap();
+        let run: RunTaskRequest =
+            parse("RunTask", br#"{"taskDefinition":"f:1","count":2,"networkConfiguration":{}}"#).unwrap();
         assert_eq!((run.task_definition.as_str(), run.count), ("f:1", Some(2)));
     }
 }

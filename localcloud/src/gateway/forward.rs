@@ -39,7 +39,11 @@ pub async fn forward(upstream: &Upstream, request: Request<Incoming>) -> Respons
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     parts.uri = match upstream.uri(&path_and_query) {
         Ok(uri) => uri,
-        Err(e) => return super::respond(AwsError::new(StatusCode::BAD_REQUEST, "InvalidURI", format!("{path_and_query}: {e}")).to_response()),
+        Err(e) => {
+            return super::respond(
+                AwsError::new(StatusCode::BAD_REQUEST, "InvalidURI", format!("{path_and_query}: {e}")).to_response(),
+            );
+        }
     };
     strip_hop_by_hop(&mut parts.headers);
     let method = parts.method.clone();

@@ -105,7 +105,9 @@ impl Gateway {
                     MetadataDocument::Task => task,
                 };
                 let mut response = awsjson::json_response(StatusCode::OK, &document);
-                response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+                response
+                    .headers_mut()
+                    .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
                 respond(response)
             }
             Route::Served { api, operation } => {
@@ -138,7 +140,8 @@ pub(crate) fn respond(response: Response<Bytes>) -> Response<ResponseBody> {
 pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
     let public = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.port);
     // Bind first: a taken port must fail before any container or network is touched.
-    let public_listener = TcpListener::bind(public).await.map_err(|source| GatewayError::Listen { address: public, source })?;
+    let public_listener =
+        TcpListener::bind(public).await.map_err(|source| GatewayError::Listen { address: public, source })?;
 
     let upstream = Upstream::new(config.moto_port);
     let engine = match Engine::connect(&config.state_dir).await {

@@ -17,11 +17,8 @@ pub enum ServedApi {
 
 /// JSON 1.1 target prefix, API, and the operations the gateway serves; every other operation of
 /// that API is forwarded.
-pub const SERVED: &[(&str, ServedApi, &[&str])] = &[(
-    "AmazonEC2ContainerServiceV20141113",
-    ServedApi::Ecs,
-    &["RunTask", "DescribeTasks", "StopTask", "ListTasks"],
-)];
+pub const SERVED: &[(&str, ServedApi, &[&str])] =
+    &[("AmazonEC2ContainerServiceV20141113", ServedApi::Ecs, &["RunTask", "DescribeTasks", "StopTask", "ListTasks"])];
 
 /// The task metadata endpoint (version 4): `/v4/<task id>` for the container, `/v4/<task id>/task`
 /// for the task.
@@ -51,9 +48,10 @@ pub fn route(method: &Method, path: &str, headers: &HeaderMap) -> Route {
     }
     if method == Method::POST {
         let Some((prefix, operation)) = awsjson::target(headers) else { return Route::Forward };
-        let served = SERVED.iter().filter(|(served_prefix, _, _)| *served_prefix == prefix).find_map(|(_, api, ops)| {
-            ops.iter().find(|op| **op == operation).map(|op| Route::Served { api: *api, operation: op })
-        });
+        let served =
+            SERVED.iter().filter(|(served_prefix, _, _)| *served_prefix == prefix).find_map(|(_, api, ops)| {
+                ops.iter().find(|op| **op == operation).map(|op| Route::Served { api: *api, operation: op })
+            });
         return served.unwrap_or(Route::Forward);
     }
     // A task's requests to its metadata endpoint are unsigned; an S3 GET of a bucket named "v4" is
