@@ -1,5 +1,5 @@
-//! The test harness's view of the cloud: [`LocalCloud`] brings moto and the registry up for a test
-//! run, in a temporary state directory on free ports (so runs coexist and never touch the
+//! The test harness's view of the cloud: [`LocalCloud`] brings the local cloud (moto, the registry
+//! and the gateway in front of moto) up for a test run, in a temporary state directory on free ports (so runs coexist and never touch the
 //! checkout's `.localcloud/`), shares them between the tests of one process, and stops exactly
 //! those processes when the last test lets go. With `AWS_ENDPOINT_URL` and/or `LOCALCLOUD_REGISTRY`
 //! in the environment it starts nothing and points the same tests at those endpoints (LocalStack,
@@ -62,7 +62,7 @@ impl Target {
     }
 }
 
-/// Our own moto and registry, stopped when the last handle drops.
+/// Our own moto, registry and gateway, stopped when the last handle drops.
 struct OwnCloud {
     state_dir: PathBuf,
     aws_endpoint_url: String,
@@ -150,17 +150,44 @@ impl LocalCloud {
         self.own.is_some()
     }
 
-    /// Our own state directory (PID files, logs/moto.log, logs/registry.log); None when external.
+    /// Our own state directory (PID files, logs/moto.log, logs/registry.log, logs/gateway.log);
+    /// None when external.
     pub fn state_dir(&self) -> Option<&Path> {
         self.own.as_ref().map(|own| own.state_dir.as_path())
     }
 }
 
-/// Starts moto and the registry in a fresh temporary state directory on free ports, tied to this
-/// process so a test run that is killed leaves nothing behind.
+/// The localcloud binary that runs the gateway: LOCALCLOUD_GATEWAY when set, else built once per
+/// test process (cargo builds only a test's library dependencies, not their binaries).
+fn gateway_binary(checkout: &Path) -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("LOCALCLOUD_GATEWAY") {
+                return PathBuf::from(path);
+            }
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let output = std::process::Command::new(cargo)
+                .args(["build", "--quiet", "-p", "localcloud", "--bin", "localcloud"])
+                .current_dir(checkout)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run cargo to build the localcloud gateway: {e}"));
+            assert!(
+                output.status.success(),
+                "building the localcloud gateway failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            provisioner::image::binary::target_dir(checkout).join("debug/localcloud")
+        })
+        .clone()
+}
+
+/// Starts moto, the registry and the gateway in a fresh temporary state directory on free ports,
+/// tied to this process so a test run that is killed leaves nothing behind.
 fn start_own() -> OwnCloud {
     static RUN: AtomicU32 = AtomicU32::new(0);
     let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    let gateway = gateway_binary(checkout);
     let mut last_error = String::new();
     // A free port can be taken between our probe and the server's bind; a new pair then does.
     for _ in 0..3 {
@@ -172,7 +199,9 @@ fn start_own() -> OwnCloud {
         let mut config = Config::for_checkout(checkout);
         config.state_dir = state_dir.clone();
         config.aws_port = Some(free_port());
+        config.moto_port = Some(free_port());
         config.registry_port = Some(free_port());
+        config.gateway = gateway.clone();
         config.lifetime = Lifetime::TiedToThisProcess;
         match localcloud::up(&config) {
             Ok(up) => {

@@ -82,7 +82,9 @@ async fn handles_in_one_process_share_one_local_cloud() {
         let endpoint = a.endpoint_url().unwrap();
         assert!(endpoint.starts_with("http://127.0.0.1:"), "loopback only: {endpoint}");
         let state_dir = a.state_dir().unwrap();
-        assert!(state_dir.join("logs/moto.log").is_file() && state_dir.join("logs/registry.log").is_file());
+        for log in ["moto", "registry", "gateway"] {
+            assert!(state_dir.join(format!("logs/{log}.log")).is_file(), "{log}.log");
+        }
         assert!(!state_dir.starts_with(env!("CARGO_MANIFEST_DIR").trim_end_matches("/integration-tests")));
     }
 }

@@ -12,7 +12,7 @@ use integration_tests::LocalCloud;
 const HELPER_ENV: &str = "LOCALCLOUD_FIXTURE_HELPER";
 
 fn pids(state_dir: &Path) -> Vec<u32> {
-    ["moto.pid", "registry.pid"]
+    ["moto.pid", "registry.pid", "gateway.pid"]
         .iter()
         .map(|f| std::fs::read_to_string(state_dir.join(f)).unwrap().trim().parse().unwrap())
         .collect()
@@ -79,7 +79,7 @@ fn a_killed_test_process_takes_its_local_cloud_with_it() {
 
     helper.kill().unwrap(); // SIGKILL: no destructor runs
     helper.wait().unwrap();
-    assert!(all_gone_within(&theirs, Duration::from_secs(10)), "moto and the registry outlived their test: {theirs:?}");
+    assert!(all_gone_within(&theirs, Duration::from_secs(10)), "moto, the registry or the gateway outlived their test: {theirs:?}");
     let _ = std::fs::remove_dir_all(state_dir);
 }
 

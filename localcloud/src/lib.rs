@@ -1,16 +1,20 @@
-//! The local cloud: moto server (every AWS API behind one LocalStack-style endpoint) and the CNCF
-//! distribution registry, started on loopback and tracked in a state directory (`.localcloud/` in
-//! the checkout) so that `up` is idempotent and `down` stops exactly what `up` started.
+//! The local cloud: our gateway (one LocalStack-style endpoint for every AWS API), moto server
+//! behind it on an internal loopback port, and the CNCF distribution registry, started on loopback
+//! and tracked in a state directory (`.localcloud/` in the checkout) so that `up` is idempotent and
+//! `down` stops exactly what `up` started.
 //!
-//! This module owns the three operations, [`up`], [`down`] and [`status`]; `service` knows the two
-//! programs, `process` the operating system, `state` the files. Nothing here is moto-specific
-//! beyond starting it: clients only ever see [`Endpoints`], the same variables LocalStack or real
-//! AWS would be reached through.
+//! This module owns the three operations, [`up`], [`down`] and [`status`]; `service` knows the
+//! three programs, `process` the operating system, `state` the files, `gateway` the endpoint and
+//! `fargate` the ECS tasks it runs. Clients only ever see [`Endpoints`], the same variables
+//! LocalStack or real AWS would be reached through.
 
 mod error;
+pub mod fargate;
+pub mod gateway;
 mod process;
 mod service;
 mod state;
+pub mod upstream;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,14 +31,19 @@ pub use state::{Endpoints, REGION, REGISTRY_ENV, StateDir};
 pub struct Config {
     /// Where PID files, logs, registry storage and the env file live.
     pub state_dir: PathBuf,
-    /// None: the port it already runs on, else the default (4566).
+    /// The gateway's port, the one AWS endpoint. None: the port it already runs on, else the
+    /// default (4566).
     pub aws_port: Option<u16>,
+    /// moto's internal port. None: the port it already runs on, else any free one.
+    pub moto_port: Option<u16>,
     /// None: the port it already runs on, else the default (5055).
     pub registry_port: Option<u16>,
     /// moto's server script, normally `.venv/bin/moto_server` in the checkout.
     pub moto_server: PathBuf,
     /// The registry binary, normally `/usr/bin/docker-registry`.
     pub docker_registry: PathBuf,
+    /// The localcloud binary, run as `localcloud gateway`.
+    pub gateway: PathBuf,
     /// How long each service may take to answer after it starts.
     pub ready_timeout: Duration,
     pub lifetime: Lifetime,
@@ -47,9 +56,11 @@ impl Config {
         Config {
             state_dir: checkout.join(".localcloud"),
             aws_port: None,
+            moto_port: None,
             registry_port: None,
             moto_server: checkout.join(".venv/bin/moto_server"),
             docker_registry: PathBuf::from("/usr/bin/docker-registry"),
+            gateway: default_gateway(checkout),
             // moto is ready in under a second on a warm machine; a cold Python import on a busy
             // CI machine takes several.
             ready_timeout: Duration::from_secs(30),
@@ -59,8 +70,9 @@ impl Config {
 
     fn port(&self, service: Service) -> Option<u16> {
         match service {
-            Service::Moto => self.aws_port,
+            Service::Moto => self.moto_port,
             Service::Registry => self.registry_port,
+            Service::Gateway => self.aws_port,
         }
     }
 
@@ -68,8 +80,18 @@ impl Config {
         match service {
             Service::Moto => &self.moto_server,
             Service::Registry => &self.docker_registry,
+            Service::Gateway => &self.gateway,
         }
     }
+}
+
+/// This very binary when it is `localcloud` (the CLI starting its own gateway), else the debug
+/// build in the checkout.
+fn default_gateway(checkout: &Path) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .filter(|exe| exe.file_name() == Some(Service::Gateway.program_name().as_ref()))
+        .unwrap_or_else(|| checkout.join("target/debug/localcloud"))
 }
 
 /// What `up` did for one service.
@@ -117,13 +139,18 @@ pub fn up(config: &Config) -> Result<Up, Error> {
                         env_var: service.program_env(),
                     });
                 }
-                let port = config.port(service).or(previous_port).unwrap_or(service.default_port());
+                let port = match config.port(service).or(previous_port).or(service.default_port()) {
+                    Some(port) => port,
+                    None => process::free_port(service)?,
+                };
                 process::check_port_free(service, port)?;
                 plan.push((service, port, None));
             }
         }
     }
 
+    let port_of = |wanted: Service| plan.iter().find(|(s, _, _)| *s == wanted).map(|(_, p, _)| *p);
+    let moto_port = port_of(Service::Moto).unwrap_or_default();
     let mut done: Vec<(Service, Started)> = Vec::new();
     for &(service, port, running) in &plan {
         let outcome = match running {
@@ -133,7 +160,7 @@ pub fn up(config: &Config) -> Result<Up, Error> {
                 process::wait_ready(service, pid, &service.ready_url(port), &log, config.ready_timeout)
                     .map(|_| Started::AlreadyRunning { pid, port })
             }
-            None => start(config, &state, service, port),
+            None => start(config, &state, service, port, moto_port),
         };
         match outcome {
             Ok(started) => done.push((service, started)),
@@ -149,18 +176,15 @@ pub fn up(config: &Config) -> Result<Up, Error> {
         }
     }
 
-    let port_of = |wanted: Service| plan.iter().find(|(s, _, _)| *s == wanted).map(|(_, p, _)| *p);
-    let endpoints = Endpoints::new(
-        port_of(Service::Moto).unwrap_or(Service::Moto.default_port()),
-        port_of(Service::Registry).unwrap_or(Service::Registry.default_port()),
-    );
+    let endpoints =
+        Endpoints::new(port_of(Service::Gateway).unwrap_or_default(), port_of(Service::Registry).unwrap_or_default());
     state.write_env(&endpoints)?;
     Ok(Up { endpoints, services: done, env_file: state.env_file() })
 }
 
-fn start(config: &Config, state: &StateDir, service: Service, port: u16) -> Result<Started, Error> {
+fn start(config: &Config, state: &StateDir, service: Service, port: u16, moto_port: u16) -> Result<Started, Error> {
     let log = state.log(service);
-    let cmd = service.command(config.program(service), port, state)?;
+    let cmd = service.command(config.program(service), port, state, moto_port)?;
     let pid = process::spawn(service, cmd, state, &log, config.lifetime)?;
     state.record(service, pid, port)?;
     match process::wait_ready(service, pid, &service.ready_url(port), &log, config.ready_timeout) {
@@ -182,15 +206,20 @@ fn is_executable(path: &Path) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Stopped {
-    Stopped { pid: u32 },
+    Stopped {
+        pid: u32,
+    },
     /// A PID file was left by a process that is gone (or is no longer ours): removed, nothing
     /// signalled.
-    WasNotRunning { pid: u32 },
+    WasNotRunning {
+        pid: u32,
+    },
     NothingRecorded,
 }
 
-/// Stops what `up` recorded in `state_dir` (SIGTERM, then SIGKILL after `grace`), and removes the
-/// PID files and the env file. Logs and registry storage stay. Fine when nothing runs.
+/// Stops what `up` recorded in `state_dir` (SIGTERM, then SIGKILL after `grace`), removes the
+/// containers and networks the gateway left for this state directory, and removes the PID files
+/// and the env file. Logs and registry storage stay. Fine when nothing runs.
 pub fn down(state_dir: &Path, grace: Duration) -> Result<Vec<(Service, Stopped)>, Error> {
     if !state_dir.exists() {
         return Ok(Service::ALL.iter().rev().map(|s| (*s, Stopped::NothingRecorded)).collect());
@@ -208,6 +237,8 @@ pub fn down(state_dir: &Path, grace: Duration) -> Result<Vec<(Service, Stopped)>
         state.forget(service)?;
         report.push((service, outcome));
     }
+    // The gateway removes its tasks' containers when it stops; a gateway that was killed could not.
+    fargate::engine::remove_leftovers_blocking(state.path());
     state.remove_env()?;
     Ok(report)
 }
@@ -258,19 +289,19 @@ pub fn status(state_dir: &Path) -> Status {
                 pid: recorded.map(|(pid, _)| pid),
                 port,
                 address: port.map(|p| service.address(p)),
-                answering: running
-                    && port.is_some_and(|p| answers(&service.ready_url(p), Duration::from_secs(2))),
+                answering: running && port.is_some_and(|p| answers(&service.ready_url(p), Duration::from_secs(2))),
                 log: state.log(service),
             }
         })
         .collect();
     let env_file = Some(state.env_file()).filter(|p| p.exists());
-    let env = match services.iter().map(|s| s.port.filter(|_| s.state == "running")).collect::<Vec<_>>()[..] {
-        [Some(aws), Some(registry)] if env_file.is_some() => Endpoints::new(aws, registry)
-            .env_vars()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
+    let running_port =
+        |wanted: Service| services.iter().find(|s| s.service == wanted && s.state == "running").and_then(|s| s.port);
+    let all_running = services.iter().all(|s| s.state == "running");
+    let env = match (running_port(Service::Gateway), running_port(Service::Registry)) {
+        (Some(aws), Some(registry)) if all_running && env_file.is_some() => {
+            Endpoints::new(aws, registry).env_vars().into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        }
         _ => Vec::new(),
     };
     Status {

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use localcloud::{Config, Service, Started, Stopped};
 
 #[derive(Parser)]
-#[command(name = "localcloud", version, about = "The local cloud: moto (all AWS APIs on one endpoint) and an OCI registry, on loopback")]
+#[command(
+    name = "localcloud",
+    version,
+    about = "The local cloud: one AWS endpoint (our gateway, moto behind it, ECS tasks run in Docker) and an OCI registry, on loopback"
+)]
 struct Cli {
     /// The checkout whose .venv holds moto and whose .localcloud/ holds the state. Default: the
     /// nearest directory above the current one with a Cargo workspace.
@@ -25,11 +29,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start moto and the registry unless they run, wait until both answer, write the env file.
+    /// Start moto, the registry and the gateway unless they run, wait until all answer, write the
+    /// env file.
     Up {
-        /// The AWS endpoint's port. Default: the one it runs on, else 4566.
+        /// The AWS endpoint's (the gateway's) port. Default: the one it runs on, else 4566.
         #[arg(long, env = "LOCALCLOUD_AWS_PORT")]
         aws_port: Option<u16>,
+        /// moto's internal port, behind the gateway. Default: the one it runs on, else any free one.
+        #[arg(long, env = "LOCALCLOUD_MOTO_PORT")]
+        moto_port: Option<u16>,
         /// The registry's port. Default: the one it runs on, else 5055.
         #[arg(long, env = "LOCALCLOUD_REGISTRY_PORT")]
         registry_port: Option<u16>,
@@ -39,6 +47,9 @@ enum Command {
         /// The registry binary. Default: /usr/bin/docker-registry (installed by tools/setup).
         #[arg(long, env = "LOCALCLOUD_DOCKER_REGISTRY")]
         docker_registry: Option<PathBuf>,
+        /// The localcloud binary that runs the gateway. Default: this one.
+        #[arg(long, env = "LOCALCLOUD_GATEWAY")]
+        gateway: Option<PathBuf>,
         /// Seconds each service may take to answer.
         #[arg(long, default_value_t = 30.0)]
         timeout: f64,
@@ -55,13 +66,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the gateway in the foreground (what `up` starts in the background).
+    #[command(hide = true)]
+    Gateway {
+        /// The public port on 127.0.0.1.
+        #[arg(long)]
+        port: u16,
+        /// moto's port on 127.0.0.1.
+        #[arg(long)]
+        moto_port: u16,
+    },
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The gateway's log (logs/gateway.log) is where a task's life can be followed.
+    let default = if matches!(cli.command, Command::Gateway { .. }) { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOCALCLOUD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    match run(Cli::parse()) {
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", runtime::exit::error_chain(err.as_ref()));
@@ -83,17 +107,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config.state_dir = dir;
     }
     match cli.command {
-        Command::Up { aws_port, registry_port, moto_server, docker_registry, timeout } => {
+        Command::Up { aws_port, moto_port, registry_port, moto_server, docker_registry, gateway, timeout } => {
             config.aws_port = aws_port;
+            config.moto_port = moto_port;
             config.registry_port = registry_port;
             config.moto_server = moto_server.unwrap_or(config.moto_server);
             config.docker_registry = docker_registry.unwrap_or(config.docker_registry);
+            config.gateway = gateway.unwrap_or(config.gateway);
             config.ready_timeout = seconds(timeout, "--timeout")?;
             let up = localcloud::up(&config)?;
             for (service, outcome) in &up.services {
-                let address = match service {
-                    Service::Moto => &up.endpoints.aws_endpoint_url,
-                    Service::Registry => &up.endpoints.registry,
+                let address = match (service, outcome) {
+                    (Service::Moto, Started::Started { port, .. } | Started::AlreadyRunning { port, .. }) => {
+                        &format!("{} (internal, behind the gateway)", service.address(*port))
+                    }
+                    (Service::Gateway, _) => &up.endpoints.aws_endpoint_url,
+                    (Service::Registry, _) => &up.endpoints.registry,
                 };
                 match outcome {
                     Started::Started { pid, ready_after_ms, .. } => println!(
@@ -149,6 +178,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => println!("env file: none (written by `localcloud up`)"),
             }
         }
+        Command::Gateway { port, moto_port } => {
+            let config = localcloud::gateway::GatewayConfig::new(port, moto_port, &config.state_dir)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(localcloud::gateway::run(config))?;
+        }
     }
     Ok(())
 }
@@ -159,4 +196,3 @@ fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
         .filter(|d| !d.is_zero())
         .with_context(|| format!("{flag} {value} is not a positive number of seconds"))
 }
-

@@ -180,6 +180,13 @@ pub(crate) fn check_port_free(service: Service, port: u16) -> Result<(), Error> 
     }
 }
 
+/// A port on loopback that is free now (for moto, which only the gateway needs to find).
+pub(crate) fn free_port(service: Service) -> Result<u16, Error> {
+    let taken = |source| Error::Spawn { service, program: "a free port on 127.0.0.1".into(), source };
+    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(taken)?;
+    Ok(listener.local_addr().map_err(taken)?.port())
+}
+
 /// "pid 123 (python3 -m http.server 4566)" for the process listening on `port`, when /proc shows
 /// it to this user.
 pub fn port_holder(port: u16) -> Option<String> {

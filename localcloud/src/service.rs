@@ -1,6 +1,6 @@
-//! The two processes the local cloud runs, and everything that differs between them: which program,
-//! with which arguments and configuration, where its files live in the state directory, and which
-//! URL answers 200 once it is ready.
+//! The three processes the local cloud runs, and everything that differs between them: which
+//! program, with which arguments and configuration, where its files live in the state directory,
+//! and which URL answers 200 once it is ready.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,39 +14,47 @@ use crate::state::StateDir;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
-    /// moto server: every AWS API on one port, like LocalStack's edge port.
+    /// moto server: every AWS API, on an internal loopback port behind the gateway.
     Moto,
     /// The CNCF distribution registry (Debian's docker-registry).
     Registry,
+    /// Our gateway (`localcloud gateway`): the one AWS endpoint, like LocalStack's edge port. It
+    /// serves what moto cannot (ECS tasks that run) and forwards the rest to moto.
+    Gateway,
 }
 
 impl Service {
-    /// In start order; stopped in reverse.
-    pub const ALL: [Service; 2] = [Service::Moto, Service::Registry];
+    /// In start order (the gateway needs moto's port); stopped in reverse.
+    pub const ALL: [Service; 3] = [Service::Moto, Service::Registry, Service::Gateway];
 
     /// The short name used for files in the state directory.
     pub fn name(self) -> &'static str {
         match self {
             Service::Moto => "moto",
             Service::Registry => "registry",
+            Service::Gateway => "gateway",
         }
     }
 
-    pub fn default_port(self) -> u16 {
+    /// The port used when none is requested or recorded; None: any free loopback port (moto is
+    /// internal, only the gateway needs to find it, through its command line).
+    pub fn default_port(self) -> Option<u16> {
         match self {
+            Service::Moto => None,
             // LocalStack's edge port, so tools configured for LocalStack find us.
-            Service::Moto => 4566,
+            Service::Gateway => Some(4566),
             // 5000 is the registry's customary port and often taken (the Debian package's own
             // system-wide registry, macOS AirPlay); 5055 rarely is.
-            Service::Registry => 5055,
+            Service::Registry => Some(5055),
         }
     }
 
     /// The CLI flag and environment variable that choose this service's port.
     pub fn port_flag(self) -> (&'static str, &'static str) {
         match self {
-            Service::Moto => ("--aws-port", "LOCALCLOUD_AWS_PORT"),
+            Service::Moto => ("--moto-port", "LOCALCLOUD_MOTO_PORT"),
             Service::Registry => ("--registry-port", "LOCALCLOUD_REGISTRY_PORT"),
+            Service::Gateway => ("--aws-port", "LOCALCLOUD_AWS_PORT"),
         }
     }
 
@@ -55,6 +63,7 @@ impl Service {
         match self {
             Service::Moto => "LOCALCLOUD_MOTO_SERVER",
             Service::Registry => "LOCALCLOUD_DOCKER_REGISTRY",
+            Service::Gateway => "LOCALCLOUD_GATEWAY",
         }
     }
 
@@ -64,6 +73,8 @@ impl Service {
         match self {
             Service::Moto => "moto_server",
             Service::Registry => "docker-registry",
+            // The localcloud binary itself, run as `localcloud gateway`.
+            Service::Gateway => "localcloud",
         }
     }
 
@@ -74,6 +85,8 @@ impl Service {
             Service::Moto => format!("http://127.0.0.1:{port}/moto-api/"),
             // The distribution spec's version check.
             Service::Registry => format!("http://127.0.0.1:{port}/v2/"),
+            // Served by the gateway itself, never forwarded: it proves the gateway, not moto, listens.
+            Service::Gateway => format!("http://127.0.0.1:{port}{}", crate::gateway::HEALTH_PATH),
         }
     }
 
@@ -81,17 +94,22 @@ impl Service {
     /// image references use).
     pub fn address(self, port: u16) -> String {
         match self {
-            Service::Moto => format!("http://127.0.0.1:{port}"),
+            Service::Moto | Service::Gateway => format!("http://127.0.0.1:{port}"),
             Service::Registry => format!("127.0.0.1:{port}"),
         }
     }
 
     /// The command that runs the service on `port`, with its configuration written first.
-    pub(crate) fn command(self, program: &Path, port: u16, state: &StateDir) -> Result<Command, Error> {
+    /// `moto_port` is where the gateway forwards to.
+    pub(crate) fn command(self, program: &Path, port: u16, state: &StateDir, moto_port: u16) -> Result<Command, Error> {
         let mut cmd = Command::new(program);
         match self {
-            Service::Moto => {
-                cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).env("MOTO_PORT", port.to_string());
+            Service::Moto => moto_command(&mut cmd, port),
+            Service::Gateway => {
+                cmd.arg("gateway")
+                    .args(["--port", &port.to_string(), "--moto-port", &moto_port.to_string()])
+                    .arg("--state-dir")
+                    .arg(state.path());
             }
             Service::Registry => {
                 let config = write_registry_config(state, port)?;
@@ -112,10 +130,16 @@ impl Service {
 impl fmt::Display for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Service::Moto => "moto (the AWS endpoint)",
+            Service::Moto => "moto (the AWS emulator behind the gateway)",
             Service::Registry => "the registry (docker-registry)",
+            Service::Gateway => "the gateway (the AWS endpoint)",
         })
     }
+}
+
+/// How moto is started, in this one place: on loopback, on `port`.
+fn moto_command(cmd: &mut Command, port: u16) {
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).env("MOTO_PORT", port.to_string());
 }
 
 /// Writes the registry's configuration for `port` and returns its path. Rewritten on every start so

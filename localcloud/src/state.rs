@@ -126,7 +126,7 @@ fn remove_if_present(path: &Path) -> Result<(), Error> {
 /// Where the local cloud answers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Endpoints {
-    /// The one endpoint for every AWS API, e.g. `http://127.0.0.1:4566`.
+    /// The one endpoint for every AWS API (the gateway), e.g. `http://127.0.0.1:4566`.
     pub aws_endpoint_url: String,
     /// The registry as image references name it, e.g. `127.0.0.1:5055`.
     pub registry: String,
@@ -135,7 +135,7 @@ pub struct Endpoints {
 impl Endpoints {
     pub fn new(aws_port: u16, registry_port: u16) -> Endpoints {
         Endpoints {
-            aws_endpoint_url: Service::Moto.address(aws_port),
+            aws_endpoint_url: Service::Gateway.address(aws_port),
             registry: Service::Registry.address(registry_port),
         }
     }

@@ -37,6 +37,8 @@ impl Sandbox {
             "LOCALCLOUD_REGISTRY_PORT",
             "LOCALCLOUD_MOTO_SERVER",
             "LOCALCLOUD_DOCKER_REGISTRY",
+            "LOCALCLOUD_MOTO_PORT",
+            "LOCALCLOUD_GATEWAY",
         ] {
             cmd.env_remove(var);
         }
@@ -101,13 +103,18 @@ fn up_twice_leaves_one_of_each_and_down_stops_them_and_is_fine_when_nothing_runs
     for args in [&[&["up"][..], &ports].concat(), &vec!["up"]] {
         let again = sandbox.run(args);
         assert!(again.status.success(), "{}", text(&again));
-        assert_eq!(text(&again).matches("already running").count(), 2, "{}", text(&again));
+        assert_eq!(text(&again).matches("already running").count(), 3, "{}", text(&again));
     }
     let after = sandbox.status();
     assert_eq!(pid_of(&before, "moto"), pid_of(&after, "moto"));
     assert_eq!(pid_of(&before, "registry"), pid_of(&after, "registry"));
-    assert_eq!(processes_of(&sandbox.dir).len(), 2, "exactly one moto and one registry");
+    assert_eq!(pid_of(&before, "gateway"), pid_of(&after, "gateway"));
+    assert_eq!(processes_of(&sandbox.dir).len(), 3, "exactly one moto, one registry, one gateway");
 
+    // The gateway is the endpoint; moto is on another port, behind it.
+    let moto_port =
+        after["services"].as_array().unwrap().iter().find(|s| s["service"] == "moto").unwrap()["port"].clone();
+    assert_ne!(moto_port.to_string(), aws, "{after}");
     // The env file a shell sources names the endpoints status reports.
     let env = std::fs::read_to_string(sandbox.dir.join("env")).unwrap();
     assert!(env.contains(&format!("export AWS_ENDPOINT_URL=http://127.0.0.1:{aws}\n")), "{env}");
@@ -120,7 +127,7 @@ fn up_twice_leaves_one_of_each_and_down_stops_them_and_is_fine_when_nothing_runs
 
     let down = sandbox.run(&["down"]);
     assert!(down.status.success(), "{}", text(&down));
-    assert_eq!(text(&down).matches("stopped (pid").count(), 2, "{}", text(&down));
+    assert_eq!(text(&down).matches("stopped (pid").count(), 3, "{}", text(&down));
     assert!(processes_of(&sandbox.dir).is_empty(), "down leaves nothing of ours running");
     assert!(!sandbox.dir.join("env").exists(), "the env file goes with the services");
 

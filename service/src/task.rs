@@ -25,6 +25,10 @@ pub struct Input {
     /// Simulated long work, in seconds; a SIGTERM cuts it short.
     #[serde(default)]
     pub work_seconds: Option<f64>,
+    /// Memory to fill before working, in MiB: exercises the task's memory limit (a task over it is
+    /// killed, and ECS reports OutOfMemoryError).
+    #[serde(default)]
+    pub allocate_mib: Option<usize>,
 }
 
 /// The one JSON line the task writes on stdout.
@@ -78,6 +82,10 @@ pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
             "the task failed on purpose: its input holds \"fail\": true",
         ));
     }
+    // Written, not only reserved: untouched pages would never count against the limit.
+    let held = input
+        .allocate_mib
+        .map(|mib| std::hint::black_box(vec![0x5au8; mib.saturating_mul(1024 * 1024)]));
     if let Some(seconds) = input.work_seconds {
         let duration = Duration::try_from_secs_f64(seconds).map_err(|_| {
             CommandError::bad_input(format!(
@@ -100,7 +108,12 @@ pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
         task_arn,
         elapsed_ms: started.elapsed().as_millis(),
     };
-    tracing::info!(words = output.words, elapsed_ms = output.elapsed_ms as u64, "task succeeded");
+    tracing::info!(
+        words = output.words,
+        elapsed_ms = output.elapsed_ms as u64,
+        held_mib = held.map_or(0, |h| h.len() / (1024 * 1024)) as u64,
+        "task succeeded"
+    );
     Ok(output)
 }
 
@@ -159,6 +172,12 @@ mod tests {
         let err = run(&context(r#"{"work_seconds":-1}"#)).await.unwrap_err();
         assert_eq!(err.exit, Exit::BadInput);
         assert!(err.message.contains("-1"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn allocate_mib_holds_that_much_memory_and_succeeds_within_the_limit() {
+        let out = run(&context(r#"{"allocate_mib":2,"text":"a b"}"#)).await.unwrap();
+        assert_eq!(out.words, 2);
     }
 
     #[tokio::test]

@@ -1,0 +1,280 @@
+//! The Docker engine side of the local Fargate: the task network, pulling, creating, starting,
+//! stopping and removing task containers, and finding what an earlier gateway of the same state
+//! directory left behind. Every container and network made here carries [`STATE_DIR_LABEL`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
+    RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
+};
+use futures_util::{Stream, StreamExt};
+
+use super::definition::ContainerPlan;
+use super::task::ContainerExit;
+
+/// Names the state directory whose gateway made a container or network.
+pub const STATE_DIR_LABEL: &str = "localcloud.state-dir";
+pub const TASK_ARN_LABEL: &str = "com.amazonaws.ecs.task-arn";
+pub const CONTAINER_NAME_LABEL: &str = "com.amazonaws.ecs.container-name";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the Docker engine is not reachable ({0}); start it, or check that this user may use /var/run/docker.sock")]
+    Unreachable(#[source] bollard::errors::Error),
+    #[error("could not create the task network {name}: {source}")]
+    Network {
+        name: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("the task network {name} has no IPv4 gateway address in its IPAM configuration")]
+    NoGateway { name: String },
+}
+
+/// The Docker network tasks are attached to, and the gateway's address on it.
+#[derive(Debug, Clone)]
+pub struct TaskNetwork {
+    pub name: String,
+    pub gateway: IpAddr,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+    state_dir: String,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("state_dir", &self.state_dir).finish()
+    }
+}
+
+impl Engine {
+    /// Connects to the local engine and checks it answers.
+    pub async fn connect(state_dir: &Path) -> Result<Engine, EngineError> {
+        let docker = Docker::connect_with_local_defaults().map_err(EngineError::Unreachable)?;
+        docker.ping().await.map_err(EngineError::Unreachable)?;
+        Ok(Engine { docker, state_dir: state_dir.display().to_string() })
+    }
+
+    fn ours(&self) -> HashMap<String, Vec<String>> {
+        HashMap::from([("label".to_string(), vec![format!("{STATE_DIR_LABEL}={}", self.state_dir)])])
+    }
+
+    /// The task network's name for this state directory: one per local cloud, so two clouds on
+    /// one machine do not share tasks' traffic.
+    pub fn network_name(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.state_dir.hash(&mut hasher);
+        format!("localcloud-tasks-{:016x}", hasher.finish())
+    }
+
+    /// Removes every container and network made for this state directory; returns how many of
+    /// each. Failures are logged, not returned: this is clean-up, and the next one tries again.
+    pub async fn remove_leftovers(&self) -> (usize, usize) {
+        let containers = self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(self.ours()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("could not list leftover task containers: {e}");
+                Vec::new()
+            });
+        let mut removed_containers = 0;
+        for id in containers.iter().filter_map(|c| c.id.as_deref()) {
+            match self.remove(id).await {
+                Ok(()) => removed_containers += 1,
+                Err(e) => tracing::warn!(container = id, "could not remove a leftover task container: {e}"),
+            }
+        }
+        let networks =
+            self.docker.list_networks(Some(ListNetworksOptions { filters: Some(self.ours()) })).await.unwrap_or_else(
+                |e| {
+                    tracing::warn!("could not list leftover task networks: {e}");
+                    Vec::new()
+                },
+            );
+        let mut removed_networks = 0;
+        for id in networks.iter().filter_map(|n| n.id.as_deref()) {
+            match self.docker.remove_network(id).await {
+                Ok(()) => removed_networks += 1,
+                Err(e) => tracing::warn!(network = id, "could not remove a leftover task network: {e}"),
+            }
+        }
+        (removed_containers, removed_networks)
+    }
+
+    /// Creates the task network: internal (no route off this machine), labelled as ours.
+    pub async fn create_network(&self) -> Result<TaskNetwork, EngineError> {
+        let name = self.network_name();
+        let network_error = |source| EngineError::Network { name: name.clone(), source };
+        let request = NetworkCreateRequest {
+            name: name.clone(),
+            driver: Some("bridge".into()),
+            internal: Some(true),
+            labels: Some(HashMap::from([(STATE_DIR_LABEL.to_string(), self.state_dir.clone())])),
+            ..Default::default()
+        };
+        self.docker.create_network(request).await.map_err(network_error)?;
+        let inspected = self.docker.inspect_network(&name, None).await.map_err(network_error)?;
+        let gateway = inspected
+            .ipam
+            .and_then(|ipam| ipam.config)
+            .into_iter()
+            .flatten()
+            .filter_map(|config| config.gateway?.parse::<IpAddr>().ok())
+            .find(IpAddr::is_ipv4)
+            .ok_or(EngineError::NoGateway { name: name.clone() })?;
+        Ok(TaskNetwork { name, gateway })
+    }
+
+    /// Pulls `image`; the error is the engine's own message (what CannotPullContainerError shows).
+    pub async fn pull(&self, image: &str) -> Result<(), String> {
+        let options = CreateImageOptions { from_image: Some(image.to_owned()), ..Default::default() };
+        let mut progress = self.docker.create_image(Some(options), None, None);
+        while let Some(step) = progress.next().await {
+            match step {
+                Ok(info) => {
+                    if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                        return Err(detail);
+                    }
+                }
+                Err(e) => return Err(engine_message(&e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the task's container (not started) and returns its id.
+    pub async fn create(
+        &self,
+        plan: &ContainerPlan,
+        container_name: &str,
+        task_arn: &str,
+        network: Option<&str>,
+        environment: Vec<String>,
+    ) -> Result<String, String> {
+        let labels = HashMap::from([
+            (STATE_DIR_LABEL.to_string(), self.state_dir.clone()),
+            (TASK_ARN_LABEL.to_string(), task_arn.to_owned()),
+            (CONTAINER_NAME_LABEL.to_string(), plan.name.clone()),
+        ]);
+        let host_config = HostConfig {
+            memory: plan.memory_mib.map(|m| m * 1024 * 1024),
+            // No swap beyond the limit, as on Fargate: a task over its memory is killed, not slowed.
+            memory_swap: plan.memory_mib.map(|m| m * 1024 * 1024),
+            nano_cpus: plan.nano_cpus,
+            // No network at all rather than the default bridge, which reaches the internet.
+            network_mode: Some(network.unwrap_or("none").to_owned()),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(plan.image.clone()),
+            entrypoint: plan.entry_point.clone(),
+            cmd: plan.command.clone(),
+            env: Some(environment),
+            working_dir: plan.working_directory.clone(),
+            user: plan.user.clone(),
+            labels: Some(labels),
+            stop_timeout: Some(plan.stop_timeout_seconds),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let options = CreateContainerOptions { name: Some(container_name.to_owned()), ..Default::default() };
+        let created = self.docker.create_container(Some(options), body).await.map_err(|e| engine_message(&e))?;
+        Ok(created.id)
+    }
+
+    pub async fn start(&self, id: &str) -> Result<(), String> {
+        self.docker.start_container(id, None).await.map_err(|e| engine_message(&e))
+    }
+
+    /// The container's address on the task network, once started.
+    pub async fn address(&self, id: &str) -> Option<String> {
+        let inspected = self.docker.inspect_container(id, None).await.ok()?;
+        let networks = inspected.network_settings?.networks?;
+        networks.into_values().find_map(|n| n.ip_address.filter(|ip| !ip.is_empty()))
+    }
+
+    /// Its stdout and stderr from the start, following until it exits, with the engine's
+    /// timestamps.
+    pub fn logs(&self, id: &str) -> impl Stream<Item = Result<LogOutput, bollard::errors::Error>> + use<> {
+        let options = LogsOptions { follow: true, stdout: true, stderr: true, timestamps: true, ..Default::default() };
+        self.docker.logs(id, Some(options))
+    }
+
+    /// Waits until the container exits and says how.
+    pub async fn wait(&self, id: &str) -> ContainerExit {
+        let options = WaitContainerOptions { condition: "not-running".into() };
+        let mut waiting = self.docker.wait_container(id, Some(options));
+        // bollard reports a non-zero exit as an error; the inspection below is what counts.
+        while let Some(step) = waiting.next().await {
+            if let Err(e) = step {
+                tracing::debug!(container = id, "wait ended: {e}");
+            }
+        }
+        match self.docker.inspect_container(id, None).await {
+            Ok(inspected) => {
+                let state = inspected.state.unwrap_or_default();
+                ContainerExit { exit_code: state.exit_code, oom_killed: state.oom_killed.unwrap_or(false) }
+            }
+            Err(e) => {
+                tracing::warn!(container = id, "could not inspect the exited container: {e}");
+                ContainerExit { exit_code: None, oom_killed: false }
+            }
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after `timeout_seconds` (what Docker's stop does).
+    pub async fn stop(&self, id: &str, timeout_seconds: i64) {
+        let options = StopContainerOptions { t: Some(timeout_seconds as i32), signal: None };
+        if let Err(e) = self.docker.stop_container(id, Some(options)).await {
+            tracing::warn!(container = id, "could not stop the task container: {e}");
+        }
+    }
+
+    pub async fn remove(&self, id: &str) -> Result<(), bollard::errors::Error> {
+        let options = RemoveContainerOptions { force: true, v: true, ..Default::default() };
+        self.docker.remove_container(id, Some(options)).await
+    }
+}
+
+/// The engine's own message when it gave one (what a user would see from `docker`).
+fn engine_message(err: &bollard::errors::Error) -> String {
+    match err {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// For `localcloud down`, which is synchronous: removes what the gateway of `state_dir` left, on
+/// a thread of its own (the caller may itself be inside an async runtime). Without a Docker
+/// engine there is nothing to remove.
+pub fn remove_leftovers_blocking(state_dir: &Path) {
+    let state_dir = state_dir.to_path_buf();
+    let cleaner = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        runtime.block_on(async {
+            let engine = Engine::connect(&state_dir).await.ok()?;
+            Some(engine.remove_leftovers().await)
+        })
+    });
+    match cleaner.join() {
+        Ok(Some((containers, networks))) if containers + networks > 0 => {
+            tracing::info!(containers, networks, "removed task containers and networks left by the gateway")
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,593 @@
+//! The local Fargate: ECS tasks that really run, as Docker containers. [`Fargate`] is the API the
+//! gateway's ECS operations call, and what a Step Functions integration calls in process
+//! (`run_task`, `wait_stopped`, `stop_task`). It reads task definitions and clusters from moto,
+//! keeps the tasks it started (stopped ones too, so DescribeTasks finds them), and drives each
+//! through its lifecycle in a tokio task of its own.
+//!
+//! `definition` merges a task definition and overrides into what to run, `task` is the ECS shape
+//! and its transitions, `engine` the Docker side, `logs` the awslogs driver, `metadata` the task
+//! metadata endpoint's documents.
+
+pub mod definition;
+pub mod engine;
+pub mod logs;
+pub mod metadata;
+pub mod task;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::gateway::awsjson::AwsError;
+use crate::upstream::Upstream;
+use definition::{ContainerPlan, TaskDefinition, TaskOverride};
+use engine::{Engine, TaskNetwork};
+pub use task::{StopCode, Task};
+
+const ECS: &str = "AmazonEC2ContainerServiceV20141113";
+
+/// RunTask's request, as the JSON protocol sends it (the fields the local Fargate uses; the rest,
+/// such as networkConfiguration, is accepted and has no local meaning).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunTaskRequest {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    pub task_definition: String,
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub overrides: Option<TaskOverride>,
+    #[serde(default)]
+    pub launch_type: Option<String>,
+    #[serde(default)]
+    pub started_by: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+}
+
+/// A DescribeTasks failure entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Failure {
+    pub arn: String,
+    pub reason: String,
+}
+
+/// ListTasks' filters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTasksRequest {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub family: Option<String>,
+    #[serde(default)]
+    pub started_by: Option<String>,
+    #[serde(default)]
+    pub desired_status: Option<String>,
+}
+
+/// True for the 32 lowercase hex digits of a task id.
+pub fn is_task_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Where tasks reach the local cloud: the gateway's address on the task network.
+#[derive(Debug, Clone)]
+pub struct TaskSide {
+    pub network: TaskNetwork,
+    /// `http://<gateway on the task network>:<port>`
+    pub endpoint: String,
+}
+
+/// One task the local Fargate started.
+struct Slot {
+    state: watch::Sender<Task>,
+    /// Set by StopTask: the reason.
+    stop: watch::Sender<Option<String>>,
+    plan: ContainerPlan,
+    family: String,
+    revision: u64,
+    address: Mutex<Option<String>>,
+}
+
+struct Inner {
+    upstream: Upstream,
+    engine: Option<Engine>,
+    task_side: Option<TaskSide>,
+    tasks: Mutex<HashMap<String, Arc<Slot>>>,
+    running: tokio_util_tracker::Tracker,
+}
+
+/// The local Fargate. Cheap to clone; every clone sees the same tasks.
+#[derive(Clone)]
+pub struct Fargate {
+    inner: Arc<Inner>,
+}
+
+impl Fargate {
+    /// `engine` None: no Docker engine, every RunTask fails with a ServerException saying so.
+    /// `task_side` None: tasks run with no network (and no metadata endpoint).
+    pub fn new(upstream: Upstream, engine: Option<Engine>, task_side: Option<TaskSide>) -> Fargate {
+        Fargate {
+            inner: Arc::new(Inner {
+                upstream,
+                engine,
+                task_side,
+                tasks: Mutex::new(HashMap::new()),
+                running: Default::default(),
+            }),
+        }
+    }
+
+    fn slot(&self, arn_or_id: &str) -> Option<Arc<Slot>> {
+        let tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.get(arn_or_id).cloned().or_else(|| tasks.values().find(|s| s.state.borrow().id() == arn_or_id).cloned())
+    }
+
+    /// The ARN of `cluster` (a name or an ARN; None is "default") when it exists in `region`.
+    async fn cluster_arn(&self, region: &str, cluster: Option<&str>) -> Result<String, AwsError> {
+        let cluster = cluster.unwrap_or("default");
+        let answer = self
+            .inner
+            .upstream
+            .call_json(&format!("{ECS}.DescribeClusters"), region, &json!({"clusters": [cluster]}))
+            .await?;
+        answer["clusters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["status"] == "ACTIVE")
+            .and_then(|c| c["clusterArn"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(AwsError::cluster_not_found)
+    }
+
+    /// Starts `request.count` tasks (1 when absent) and returns them as RunTask reports them, in
+    /// PROVISIONING. They go on running in the background.
+    pub async fn run_task(&self, region: &str, request: RunTaskRequest) -> Result<Vec<Task>, AwsError> {
+        let count = request.count.unwrap_or(1);
+        if !(1..=10).contains(&count) {
+            return Err(AwsError::invalid_parameter(format!("count must be between 1 and 10, got {count}.")));
+        }
+        if let Some(launch_type) = request.launch_type.as_deref().filter(|l| *l != "FARGATE") {
+            return Err(AwsError::invalid_parameter(format!(
+                "launchType {launch_type} is not served by the local cloud; it runs tasks as FARGATE."
+            )));
+        }
+        let cluster_arn = self.cluster_arn(region, request.cluster.as_deref()).await?;
+        let described = self
+            .inner
+            .upstream
+            .call_json(
+                &format!("{ECS}.DescribeTaskDefinition"),
+                region,
+                &json!({"taskDefinition": request.task_definition}),
+            )
+            .await?;
+        let definition: TaskDefinition = serde_json::from_value(described["taskDefinition"].clone()).map_err(|e| {
+            AwsError::server(format!("moto's task definition {} is not as expected: {e}", request.task_definition))
+        })?;
+        let overrides = request.overrides.clone().unwrap_or_default();
+        let plan = definition.plan(&overrides)?;
+        let Some(engine) = self.inner.engine.clone() else {
+            return Err(AwsError::server(
+                "the local cloud's gateway has no Docker engine, so it cannot run tasks; start Docker \
+                 and restart the local cloud (`localcloud down && localcloud up`)",
+            ));
+        };
+        let mut tasks = Vec::new();
+        for _ in 0..count {
+            let task = self.new_task(&cluster_arn, &definition, &plan, &request, &overrides);
+            let (state, _) = watch::channel(task.clone());
+            let (stop, _) = watch::channel(None);
+            let slot = Arc::new(Slot {
+                state,
+                stop,
+                plan: plan.clone(),
+                family: definition.family.clone(),
+                revision: definition.revision,
+                address: Mutex::new(None),
+            });
+            self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).insert(task.task_arn.clone(), slot.clone());
+            let inner = self.inner.clone();
+            let engine = engine.clone();
+            let region = region.to_owned();
+            self.inner.running.spawn(async move { lifecycle(inner, engine, slot, region).await });
+            tasks.push(task);
+        }
+        Ok(tasks)
+    }
+
+    fn new_task(
+        &self,
+        cluster_arn: &str,
+        definition: &TaskDefinition,
+        plan: &ContainerPlan,
+        request: &RunTaskRequest,
+        overrides: &TaskOverride,
+    ) -> Task {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        // arn:aws:ecs:REGION:ACCOUNT:cluster/NAME -> the task's ARN in the same region and account.
+        let (prefix, cluster_name) = cluster_arn.split_once(":cluster/").unwrap_or((cluster_arn, "default"));
+        let task_arn = format!("{prefix}:task/{cluster_name}/{id}");
+        let region = prefix.split(':').nth(3).unwrap_or(crate::REGION);
+        task::Task {
+            task_arn: task_arn.clone(),
+            cluster_arn: cluster_arn.to_owned(),
+            task_definition_arn: definition.task_definition_arn.clone(),
+            last_status: task::PROVISIONING,
+            desired_status: task::RUNNING,
+            launch_type: "FARGATE",
+            platform_version: "1.4.0",
+            platform_family: "Linux",
+            availability_zone: format!("{region}a"),
+            connectivity: "CONNECTING",
+            cpu: plan.task_cpu.clone(),
+            memory: plan.task_memory.clone(),
+            containers: vec![task::Container {
+                container_arn: format!("{prefix}:container/{cluster_name}/{id}/{}", uuid::Uuid::new_v4()),
+                task_arn,
+                name: plan.name.clone(),
+                image: plan.image.clone(),
+                runtime_id: None,
+                last_status: task::PENDING,
+                exit_code: None,
+                reason: None,
+                health_status: "UNKNOWN",
+                cpu: plan.nano_cpus.map(|n| (n * 1024 / 1_000_000_000).to_string()),
+                memory: plan.memory_mib.map(|m| m.to_string()),
+                network_interfaces: vec![],
+            }],
+            overrides: serde_json::to_value(overrides).unwrap_or(json!({})),
+            group: request.group.clone().unwrap_or_else(|| format!("family:{}", definition.family)),
+            started_by: request.started_by.clone(),
+            version: 1,
+            created_at: now(),
+            pull_started_at: None,
+            pull_stopped_at: None,
+            started_at: None,
+            stopping_at: None,
+            stopped_at: None,
+            stop_code: None,
+            stopped_reason: None,
+            tags: vec![],
+            attachments: vec![],
+            enable_execute_command: false,
+        }
+    }
+
+    /// The tasks named (by ARN or id) in `cluster`; the others as failures with reason MISSING.
+    pub async fn describe_tasks(
+        &self,
+        region: &str,
+        cluster: Option<&str>,
+        tasks: &[String],
+    ) -> Result<(Vec<Task>, Vec<Failure>), AwsError> {
+        let cluster_arn = self.cluster_arn(region, cluster).await?;
+        let (mut found, mut failures) = (Vec::new(), Vec::new());
+        for name in tasks {
+            match self.slot(name).map(|s| s.state.borrow().clone()).filter(|t| t.cluster_arn == cluster_arn) {
+                Some(task) => found.push(task),
+                None => failures.push(Failure { arn: name.clone(), reason: "MISSING".into() }),
+            }
+        }
+        Ok((found, failures))
+    }
+
+    /// A task as it is now, by ARN or id, whatever its cluster.
+    pub fn task(&self, arn_or_id: &str) -> Option<Task> {
+        self.slot(arn_or_id).map(|s| s.state.borrow().clone())
+    }
+
+    /// Waits until the task has stopped (the container exited, its logs shipped, and it was
+    /// removed) and returns it as DescribeTasks then reports it.
+    pub async fn wait_stopped(&self, task_arn: &str) -> Result<Task, AwsError> {
+        let slot =
+            self.slot(task_arn).ok_or_else(|| AwsError::invalid_parameter("The referenced task was not found."))?;
+        let mut receiver = slot.state.subscribe();
+        let stopped = receiver
+            .wait_for(Task::is_stopped)
+            .await
+            .map_err(|_| AwsError::server("the local Fargate shut down before the task stopped"))?;
+        Ok(stopped.clone())
+    }
+
+    /// Stops a task: SIGTERM, then SIGKILL after its container's stopTimeout. Returns at once with
+    /// the task as StopTask reports it (desiredStatus STOPPED); `wait_stopped` waits for the rest.
+    pub async fn stop_task(
+        &self,
+        region: &str,
+        cluster: Option<&str>,
+        task: &str,
+        reason: Option<&str>,
+    ) -> Result<Task, AwsError> {
+        let cluster_arn = self.cluster_arn(region, cluster).await?;
+        let slot = self
+            .slot(task)
+            .filter(|s| s.state.borrow().cluster_arn == cluster_arn)
+            .ok_or_else(|| AwsError::invalid_parameter("The referenced task was not found."))?;
+        let reason = reason.filter(|r| !r.is_empty()).unwrap_or(task::STOPPED_BY_USER).to_owned();
+        slot.state.send_modify(|t| t.stopping(now(), StopCode::UserInitiated, &reason));
+        slot.stop.send_if_modified(|current| {
+            let first = current.is_none();
+            if first {
+                *current = Some(reason);
+            }
+            first
+        });
+        Ok(slot.state.borrow().clone())
+    }
+
+    /// The ARNs of the tasks in `cluster` matching the filters (desiredStatus RUNNING by default,
+    /// as ECS lists).
+    pub async fn list_tasks(&self, region: &str, request: &ListTasksRequest) -> Result<Vec<String>, AwsError> {
+        let cluster_arn = self.cluster_arn(region, request.cluster.as_deref()).await?;
+        let desired = request.desired_status.as_deref().unwrap_or(task::RUNNING);
+        let tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut listed: Vec<(f64, String)> = tasks
+            .values()
+            .filter(|s| request.family.as_deref().is_none_or(|f| f == s.family))
+            .map(|s| s.state.borrow().clone())
+            .filter(|t| t.cluster_arn == cluster_arn && t.desired_status == desired)
+            .filter(|t| request.started_by.is_none() || t.started_by == request.started_by)
+            .map(|t| (t.created_at, t.task_arn))
+            .collect();
+        listed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Ok(listed.into_iter().map(|(_, arn)| arn).collect())
+    }
+
+    /// The task metadata endpoint's documents for a task id: (container, task).
+    pub fn metadata(&self, task_id: &str) -> Option<(Value, Value)> {
+        let slot = self.slot(task_id)?;
+        let task = slot.state.borrow().clone();
+        let address = slot.address.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let facts = metadata::Facts {
+            family: &slot.family,
+            revision: slot.revision,
+            plan: &slot.plan,
+            address: address.as_deref(),
+        };
+        Some((metadata::container(&task, &facts), metadata::task(&task, &facts)))
+    }
+
+    /// Stops every task still running (SIGKILL: the gateway is going away) and waits for their
+    /// lifecycles to finish, so their containers are removed.
+    pub async fn shutdown(&self, grace: Duration) {
+        let slots: Vec<Arc<Slot>> =
+            self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        for slot in slots {
+            slot.stop.send_if_modified(|current| {
+                let first = current.is_none();
+                if first {
+                    *current = Some("The local cloud's gateway stopped".into());
+                }
+                first
+            });
+        }
+        if tokio::time::timeout(grace, self.inner.running.wait()).await.is_err() {
+            tracing::warn!(
+                "tasks still stopping after {grace:?}; their containers are removed by the next start or `down`"
+            );
+        }
+    }
+}
+
+pub(crate) fn now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// A small counter of running lifecycles, so shutdown can wait for them.
+mod tokio_util_tracker {
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::sync::Notify;
+
+    #[derive(Default)]
+    pub struct Tracker {
+        count: Arc<AtomicUsize>,
+        done: Arc<Notify>,
+    }
+
+    impl Tracker {
+        pub fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
+            self.count.fetch_add(1, Ordering::SeqCst);
+            let (count, done) = (self.count.clone(), self.done.clone());
+            tokio::spawn(async move {
+                future.await;
+                count.fetch_sub(1, Ordering::SeqCst);
+                done.notify_waiters();
+            });
+        }
+
+        pub async fn wait(&self) {
+            loop {
+                let notified = self.done.notified();
+                if self.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        }
+    }
+}
+
+/// One task from PROVISIONING to STOPPED, its container removed at the end.
+async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: String) {
+    let task_arn = slot.state.borrow().task_arn.clone();
+    let task_id = slot.state.borrow().id().to_owned();
+    let plan = slot.plan.clone();
+    let stop_requested = || slot.stop.borrow().is_some();
+    let fail = |reason: String| {
+        tracing::info!(task = %task_arn, "task failed to start: {reason}");
+        slot.state.send_modify(|t| t.failed_to_start(now(), &reason));
+    };
+
+    slot.state.send_modify(|t| t.pending(now()));
+    if let Err(message) = engine.pull(&plan.image).await {
+        return fail(format!("CannotPullContainerError: pull image {}: {message}", plan.image));
+    }
+    slot.state.send_modify(|t| t.pulled(now()));
+
+    let logs = match &plan.awslogs {
+        Some(awslogs) => {
+            let destination = logs::Destination {
+                region: awslogs.region.clone().unwrap_or_else(|| region.clone()),
+                group: awslogs.group.clone(),
+                stream: awslogs.stream_name(&plan.name, &task_id),
+            };
+            if let Err(e) = destination.create(&inner.upstream, awslogs.create_group).await {
+                return fail(format!(
+                    "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 \
+                     times: {e} (log group {})",
+                    destination.group
+                ));
+            }
+            Some(destination)
+        }
+        None => None,
+    };
+    if stop_requested() {
+        slot.state.send_modify(|t| t.stopped(now(), None));
+        return;
+    }
+
+    let environment = task_environment(&plan, &task_id, &region, inner.task_side.as_ref());
+    let network = inner.task_side.as_ref().map(|s| s.network.name.as_str());
+    let container_name = format!("localcloud-{task_id}-{}", sanitize(&plan.name));
+    let id = match engine.create(&plan, &container_name, &task_arn, network, environment).await {
+        Ok(id) => id,
+        Err(message) => return fail(format!("CannotCreateContainerError: {message}")),
+    };
+    if let Err(message) = engine.start(&id).await {
+        let _ = engine.remove(&id).await;
+        return fail(format!("CannotStartContainerError: {message}"));
+    }
+    *slot.address.lock().unwrap_or_else(|e| e.into_inner()) = engine.address(&id).await;
+    slot.state.send_modify(|t| t.running(now(), &id));
+    tracing::info!(task = %task_arn, container = %id, "task running");
+
+    let shipping = logs.map(|destination| {
+        let upstream = inner.upstream.clone();
+        let output = engine.logs(&id);
+        tokio::spawn(async move { logs::ship(&upstream, &destination, output).await })
+    });
+
+    let mut stop = slot.stop.subscribe();
+    let exit = {
+        let waiting = engine.wait(&id);
+        tokio::pin!(waiting);
+        tokio::select! {
+            exit = &mut waiting => exit,
+            _ = async { stop.wait_for(Option::is_some).await.map(|_| ()) } => {
+                let timeout = plan.stop_timeout_seconds;
+                tokio::join!(engine.stop(&id, timeout), waiting).1
+            }
+        }
+    };
+    slot.state.send_modify(|t| t.stopping(now(), StopCode::EssentialContainerExited, task::ESSENTIAL_CONTAINER_EXITED));
+    if let Some(shipping) = shipping {
+        // The engine ends the log stream when the container exits; a follower that sees STOPPED
+        // finds every line shipped.
+        match tokio::time::timeout(Duration::from_secs(30), shipping).await {
+            Ok(Ok(events)) => tracing::debug!(task = %task_arn, events, "logs shipped"),
+            _ => tracing::warn!(task = %task_arn, "the task's logs were not all shipped within 30 s"),
+        }
+    }
+    if let Err(e) = engine.remove(&id).await {
+        tracing::warn!(task = %task_arn, container = %id, "could not remove the task's container: {e}");
+    }
+    slot.state.send_modify(|t| t.stopped(now(), Some(exit)));
+    tracing::info!(task = %task_arn, stop_code = ?slot.state.borrow().stop_code, "task stopped");
+}
+
+/// What a task finds in its environment: what Fargate sets (the metadata endpoint, the region),
+/// the local cloud's endpoint and dummy credentials where a task on AWS has its role, then the
+/// task definition's and the overrides' own variables, which win.
+fn task_environment(plan: &ContainerPlan, task_id: &str, region: &str, task_side: Option<&TaskSide>) -> Vec<String> {
+    let mut env: Vec<(String, String)> = vec![
+        ("AWS_EXECUTION_ENV".into(), "AWS_ECS_FARGATE".into()),
+        ("AWS_REGION".into(), region.into()),
+        ("AWS_DEFAULT_REGION".into(), region.into()),
+    ];
+    if let Some(side) = task_side {
+        let metadata = format!("{}/v4/{task_id}", side.endpoint);
+        env.extend([
+            ("ECS_CONTAINER_METADATA_URI_V4".into(), metadata.clone()),
+            ("ECS_CONTAINER_METADATA_URI".into(), metadata),
+            ("AWS_ENDPOINT_URL".into(), side.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+        ]);
+    }
+    for pair in &plan.environment {
+        env.retain(|(k, _)| *k != pair.name);
+        env.push((pair.name.clone(), pair.value.clone()));
+    }
+    env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// A container name Docker accepts: [a-zA-Z0-9_.-].
+fn sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use definition::KeyValuePair;
+
+    fn plan(environment: Vec<KeyValuePair>) -> ContainerPlan {
+        ContainerPlan {
+            name: "servicefull".into(),
+            image: "img".into(),
+            entry_point: None,
+            command: None,
+            environment,
+            working_directory: None,
+            user: None,
+            nano_cpus: None,
+            memory_mib: None,
+            stop_timeout_seconds: 30,
+            awslogs: None,
+            task_cpu: None,
+            task_memory: None,
+        }
+    }
+
+    #[test]
+    fn a_task_reaches_the_gateway_on_the_task_network_and_its_own_variables_win() {
+        let side = TaskSide {
+            network: TaskNetwork { name: "n".into(), gateway: "172.18.0.1".parse().unwrap() },
+            endpoint: "http://172.18.0.1:4566".into(),
+        };
+        let env = task_environment(
+            &plan(vec![KeyValuePair { name: "AWS_REGION".into(), value: "eu-west-1".into() }]),
+            "0123456789abcdef0123456789abcdef",
+            "us-east-1",
+            Some(&side),
+        );
+        assert!(env.contains(
+            &"ECS_CONTAINER_METADATA_URI_V4=http://172.18.0.1:4566/v4/0123456789abcdef0123456789abcdef".into()
+        ));
+        assert!(env.contains(&"AWS_ENDPOINT_URL=http://172.18.0.1:4566".into()));
+        assert!(env.contains(&"AWS_ACCESS_KEY_ID=test".into()));
+        assert!(
+            env.contains(&"AWS_REGION=eu-west-1".into()) && !env.contains(&"AWS_REGION=us-east-1".into()),
+            "{env:?}"
+        );
+    }
+
+    #[test]
+    fn task_ids_are_32_lowercase_hex_digits() {
+        assert!(is_task_id(&uuid::Uuid::new_v4().simple().to_string()));
+        assert!(!is_task_id("0123456789ABCDEF0123456789abcdef"));
+        assert!(!is_task_id("short"));
+        assert_eq!(sanitize("my app/1"), "my-app-1");
+    }
+}

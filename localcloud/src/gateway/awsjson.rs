@@ -1,0 +1,148 @@
+//! The AWS JSON 1.1 protocol as the gateway speaks it: which operation a request names
+//! (`X-Amz-Target: <Prefix>.<Operation>`), answers, and errors in AWS's shape
+//! (`{"__type": "...", "message": "..."}` with the status AWS uses for that error).
+
+use bytes::Bytes;
+use hyper::StatusCode;
+use hyper::header::HeaderMap;
+use serde_json::{Value, json};
+
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// An AWS error answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error_type}: {message}")]
+pub struct AwsError {
+    pub status: StatusCode,
+    /// The error code, e.g. `ClientException` (the `__type` field).
+    pub error_type: String,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn new(status: StatusCode, error_type: &str, message: impl Into<String>) -> AwsError {
+        AwsError { status, error_type: error_type.to_owned(), message: message.into() }
+    }
+
+    /// ECS's catch-all for a request that is wrong (an unknown task definition, a bad ARN).
+    pub fn client(message: impl Into<String>) -> AwsError {
+        AwsError::new(StatusCode::BAD_REQUEST, "ClientException", message)
+    }
+
+    pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
+        AwsError::new(StatusCode::BAD_REQUEST, "InvalidParameterException", message)
+    }
+
+    pub fn cluster_not_found() -> AwsError {
+        AwsError::new(StatusCode::BAD_REQUEST, "ClusterNotFoundException", "Cluster not found.")
+    }
+
+    /// A request body that is not the JSON the operation takes.
+    pub fn serialization(message: impl Into<String>) -> AwsError {
+        AwsError::new(StatusCode::BAD_REQUEST, "SerializationException", message)
+    }
+
+    pub fn unknown_operation(target: &str) -> AwsError {
+        AwsError::new(StatusCode::BAD_REQUEST, "UnknownOperationException", format!("Unknown operation {target}"))
+    }
+
+    /// Something on our side failed (the Docker engine, moto): ECS's ServerException, HTTP 500.
+    pub fn server(message: impl Into<String>) -> AwsError {
+        AwsError::new(StatusCode::INTERNAL_SERVER_ERROR, "ServerException", message)
+    }
+
+    /// The error an AWS JSON answer with a failing `status` carries (moto's, passed on).
+    pub fn from_answer(status: StatusCode, body: &Value) -> AwsError {
+        let error_type = body
+            .get("__type")
+            .and_then(Value::as_str)
+            // Some services qualify the code: "com.amazonaws.ecs#ClientException".
+            .map(|t| t.rsplit('#').next().unwrap_or(t))
+            .unwrap_or("UnknownError");
+        let message =
+            body.get("message").or_else(|| body.get("Message")).and_then(Value::as_str).unwrap_or("(no message)");
+        AwsError::new(status, error_type, message)
+    }
+
+    pub fn body(&self) -> Value {
+        json!({ "__type": self.error_type, "message": self.message })
+    }
+
+    pub fn to_response(&self) -> hyper::Response<Bytes> {
+        let mut response = json_response(self.status, &self.body());
+        if let Ok(value) = self.error_type.parse() {
+            response.headers_mut().insert("x-amzn-errortype", value);
+        }
+        response
+    }
+}
+
+/// A JSON 1.1 answer.
+pub fn json_response(status: StatusCode, body: &Value) -> hyper::Response<Bytes> {
+    let mut response = hyper::Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(CONTENT_TYPE));
+    response.headers_mut().insert(
+        "x-amzn-requestid",
+        hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+            .unwrap_or(hyper::header::HeaderValue::from_static("0")),
+    );
+    response
+}
+
+/// `(prefix, operation)` of a JSON 1.1 request's `X-Amz-Target`, e.g.
+/// `("AmazonEC2ContainerServiceV20141113", "RunTask")`.
+pub fn target(headers: &HeaderMap) -> Option<(&str, &str)> {
+    headers.get("x-amz-target")?.to_str().ok()?.split_once('.')
+}
+
+/// The region a signed request was signed for (the credential scope of its Authorization header:
+/// `Credential=AKID/20260101/us-east-1/ecs/aws4_request`), the region the caller means.
+pub fn signed_region(headers: &HeaderMap) -> Option<String> {
+    let authorization = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
+    let scope = authorization.split("Credential=").nth(1)?;
+    let scope = scope.split([',', ' ']).next()?;
+    let parts: Vec<&str> = scope.split('/').collect();
+    (parts.len() == 5 && !parts[2].is_empty()).then(|| parts[2].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_have_aws_shape_status_and_error_type_header() {
+        let response = AwsError::cluster_not_found().to_response();
+        assert_eq!(response.status(), 400);
+        assert_eq!(response.headers()["content-type"], CONTENT_TYPE);
+        assert_eq!(response.headers()["x-amzn-errortype"], "ClusterNotFoundException");
+        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body, json!({"__type": "ClusterNotFoundException", "message": "Cluster not found."}));
+        assert_eq!(AwsError::server("docker is gone").to_response().status(), 500);
+    }
+
+    #[test]
+    fn an_upstream_error_keeps_its_code_without_a_namespace() {
+        let err = AwsError::from_answer(
+            StatusCode::BAD_REQUEST,
+            &json!({"__type": "com.amazonaws.ecs#ClientException", "message": "Unable to describe task definition."}),
+        );
+        assert_eq!(err.error_type, "ClientException");
+        assert_eq!(err.message, "Unable to describe task definition.");
+    }
+
+    #[test]
+    fn the_signed_region_is_read_from_the_credential_scope() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(signed_region(&headers), None);
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20261129/eu-west-1/ecs/aws4_request, SignedHeaders=host, Signature=ab"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(signed_region(&headers).as_deref(), Some("eu-west-1"));
+        headers.insert("x-amz-target", "AmazonEC2ContainerServiceV20141113.RunTask".parse().unwrap());
+        assert_eq!(target(&headers), Some(("AmazonEC2ContainerServiceV20141113", "RunTask")));
+    }
+}

@@ -1,0 +1,247 @@
+//! The gateway: the local cloud's one AWS endpoint (`localcloud gateway`, started by `up`). It
+//! listens on 127.0.0.1 (the public port) and on the task network's gateway address (so tasks
+//! reach it, never on 0.0.0.0), serves what moto cannot (ECS tasks that run, their metadata
+//! endpoint) and forwards everything else to moto unchanged.
+//!
+//! `route` decides, `forward` proxies, `awsjson` is the protocol, `ecs` the ECS operations.
+
+pub mod awsjson;
+pub mod ecs;
+pub mod forward;
+pub mod route;
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::fargate::engine::Engine;
+use crate::fargate::{Fargate, TaskSide};
+use crate::upstream::Upstream;
+use awsjson::AwsError;
+use route::{MetadataDocument, Route, ServedApi};
+
+/// The gateway's own readiness check; never forwarded.
+pub const HEALTH_PATH: &str = "/_localcloud/health";
+
+/// A served operation's request is small JSON; this bounds what is buffered for it.
+const MAX_SERVED_BODY: usize = 1024 * 1024;
+
+pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper::Error>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("the gateway cannot listen on {address}: {source}; choose another port with --aws-port")]
+    Listen {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the gateway's state directory {} cannot be used: {source}", path.display())]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub port: u16,
+    pub moto_port: u16,
+    /// Absolute: it is the label that marks this cloud's containers and networks.
+    pub state_dir: PathBuf,
+}
+
+impl GatewayConfig {
+    pub fn new(port: u16, moto_port: u16, state_dir: &Path) -> Result<GatewayConfig, GatewayError> {
+        let state_dir = state_dir
+            .canonicalize()
+            .map_err(|source| GatewayError::StateDir { path: state_dir.to_path_buf(), source })?;
+        Ok(GatewayConfig { port, moto_port, state_dir })
+    }
+}
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct Gateway {
+    upstream: Upstream,
+    fargate: Fargate,
+}
+
+impl Gateway {
+    pub fn new(upstream: Upstream, fargate: Fargate) -> Gateway {
+        Gateway { upstream, fargate }
+    }
+
+    pub fn fargate(&self) -> &Fargate {
+        &self.fargate
+    }
+
+    pub async fn handle(&self, request: Request<Incoming>) -> Response<ResponseBody> {
+        let route = route::route(request.method(), request.uri().path(), request.headers());
+        tracing::debug!(method = %request.method(), path = request.uri().path(), ?route, "request");
+        match route {
+            Route::Health => respond(Response::new(Bytes::from_static(b"ok\n"))),
+            Route::Forward => forward::forward(&self.upstream, request).await,
+            Route::Metadata { task_id, document } => {
+                let Some((container, task)) = self.fargate.metadata(&task_id) else {
+                    return respond(awsjson::json_response(
+                        StatusCode::NOT_FOUND,
+                        &serde_json::json!({"message": format!("no task {task_id} in this local cloud")}),
+                    ));
+                };
+                let document = match document {
+                    MetadataDocument::Container => container,
+                    MetadataDocument::Task => task,
+                };
+                let mut response = awsjson::json_response(StatusCode::OK, &document);
+                response
+                    .headers_mut()
+                    .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+                respond(response)
+            }
+            Route::Served { api, operation } => {
+                let region = awsjson::signed_region(request.headers()).unwrap_or_else(|| crate::REGION.to_owned());
+                let body = match Limited::new(request.into_body(), MAX_SERVED_BODY).collect().await {
+                    Ok(collected) => collected.to_bytes(),
+                    Err(e) => {
+                        return respond(
+                            AwsError::serialization(format!("{operation}: the request body could not be read: {e}"))
+                                .to_response(),
+                        );
+                    }
+                };
+                match api {
+                    ServedApi::Ecs => respond(ecs::handle(&self.fargate, operation, &region, &body).await),
+                }
+            }
+        }
+    }
+}
+
+/// One of our own answers as a response body.
+pub(crate) fn respond(response: Response<Bytes>) -> Response<ResponseBody> {
+    response.map(|bytes| Full::new(bytes).map_err(|never| match never {}).boxed_unsync())
+}
+
+/// Runs the gateway until SIGTERM or SIGINT: removes what an earlier gateway of this state
+/// directory left, creates the task network, listens, and on the way out stops its tasks and
+/// removes their containers and the network.
+pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
+    let public = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.port);
+    // Bind first: a taken port must fail before any container or network is touched.
+    let public_listener =
+        TcpListener::bind(public).await.map_err(|source| GatewayError::Listen { address: public, source })?;
+
+    let upstream = Upstream::new(config.moto_port);
+    let engine = match Engine::connect(&config.state_dir).await {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            tracing::warn!("ECS tasks cannot run: {e}");
+            None
+        }
+    };
+    let mut task_side = None;
+    let mut task_listener = None;
+    if let Some(engine) = &engine {
+        let (containers, networks) = engine.remove_leftovers().await;
+        if containers + networks > 0 {
+            tracing::info!(containers, networks, "removed what an earlier gateway left");
+        }
+        match engine.create_network().await {
+            Ok(network) => {
+                // The same port on the task network when free (easy to recognise), else any.
+                let mut bound = None;
+                for port in [config.port, 0] {
+                    match TcpListener::bind(SocketAddr::new(network.gateway, port)).await {
+                        Ok(listener) => {
+                            bound = Some(listener);
+                            break;
+                        }
+                        Err(e) => tracing::warn!("cannot listen on {}:{port}: {e}", network.gateway),
+                    }
+                }
+                if let Some(listener) = bound {
+                    let address = listener.local_addr().map_err(|source| GatewayError::Listen {
+                        address: SocketAddr::new(network.gateway, config.port),
+                        source,
+                    })?;
+                    tracing::info!(network = %network.name, %address, "tasks reach the gateway here");
+                    task_side = Some(TaskSide { network, endpoint: format!("http://{address}") });
+                    task_listener = Some(listener);
+                }
+            }
+            Err(e) => tracing::warn!("tasks will have no network: {e}"),
+        }
+    }
+
+    let fargate = Fargate::new(upstream.clone(), engine.clone(), task_side);
+    let gateway = Gateway::new(upstream, fargate.clone());
+    tracing::info!(%public, moto_port = config.moto_port, "gateway listening");
+    let mut accepting = vec![tokio::spawn(accept(public_listener, gateway.clone()))];
+    if let Some(listener) = task_listener {
+        accepting.push(tokio::spawn(accept(listener, gateway.clone())));
+    }
+
+    shutdown_signal().await;
+    tracing::info!("stopping: tasks first, then the listeners");
+    fargate.shutdown(Duration::from_secs(10)).await;
+    for task in accepting {
+        task.abort();
+    }
+    if let Some(engine) = engine {
+        engine.remove_leftovers().await;
+    }
+    Ok(())
+}
+
+async fn accept(listener: TcpListener, gateway: Gateway) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait rather than spin.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let gateway = gateway.clone();
+                async move { Ok::<_, Infallible>(gateway.handle(request).await) }
+            });
+            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            tracing::warn!("cannot watch for SIGTERM; the gateway stops only when killed");
+            std::future::pending::<()>().await
+        }
+    }
+}
