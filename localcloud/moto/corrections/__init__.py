@@ -29,6 +29,7 @@ def all_corrections() -> list[Correction]:
     from . import (
         change_set_diff,
         delete_stack_order,
+        role_policy_documents,
         task_definition_fields,
         task_definition_update,
         unsupported_resource_type,
@@ -45,6 +46,11 @@ def all_corrections() -> list[Correction]:
             "UpdateStack updates what resolves differently (Fn::Sub too), in dependency order; a new "
             "task definition revision is complete and everything referring to it follows",
             task_definition_update.apply,
+        ),
+        Correction(
+            "role-policy-documents",
+            "a CloudFormation role's inline policies read back as JSON, not as Python's repr",
+            role_policy_documents.apply,
         ),
         Correction(
             "change-set-diff",
