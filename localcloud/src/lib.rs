@@ -1,6 +1,8 @@
 //! The local cloud: moto server (every AWS API behind one LocalStack-style endpoint) and the CNCF
 //! distribution registry, started on loopback and tracked in a state directory (`.localcloud/` in
-//! the checkout) so that `up` is idempotent and `down` stops exactly what `up` started.
+//! the checkout) so that `up` is idempotent and `down` stops exactly what `up` started. moto is
+//! started through our launcher (`localcloud/moto/launcher.py`), which corrects, in process, what
+//! moto gets wrong in CloudFormation.
 //!
 //! This module owns the three operations, [`up`], [`down`] and [`status`]; `service` knows the two
 //! programs, `process` the operating system, `state` the files. Nothing here is moto-specific
@@ -31,8 +33,12 @@ pub struct Config {
     pub aws_port: Option<u16>,
     /// None: the port it already runs on, else the default (5055).
     pub registry_port: Option<u16>,
-    /// moto's server script, normally `.venv/bin/moto_server` in the checkout.
+    /// The program that runs moto's server: normally the checkout's `.venv/bin/python`, running
+    /// `moto_launcher`; or a `moto_server` of one's own (vanilla moto), with no launcher.
     pub moto_server: PathBuf,
+    /// Our launcher script (`localcloud/moto/launcher.py`), which starts moto with the local
+    /// cloud's corrections to its CloudFormation; passed to `moto_server` as its first argument.
+    pub moto_launcher: Option<PathBuf>,
     /// The registry binary, normally `/usr/bin/docker-registry`.
     pub docker_registry: PathBuf,
     /// How long each service may take to answer after it starts.
@@ -42,13 +48,15 @@ pub struct Config {
 
 impl Config {
     /// The defaults for a checkout: state in `<checkout>/.localcloud`, moto from the checkout's
-    /// `.venv` (where `tools/setup` installs it), detached processes.
+    /// `.venv` (where `tools/setup` installs it) started through the checkout's launcher, detached
+    /// processes.
     pub fn for_checkout(checkout: &Path) -> Config {
         Config {
             state_dir: checkout.join(".localcloud"),
             aws_port: None,
             registry_port: None,
-            moto_server: checkout.join(".venv/bin/moto_server"),
+            moto_server: checkout.join(".venv/bin/python"),
+            moto_launcher: Some(checkout.join("localcloud/moto/launcher.py")),
             docker_registry: PathBuf::from("/usr/bin/docker-registry"),
             // moto is ready in under a second on a warm machine; a cold Python import on a busy
             // CI machine takes several.
@@ -160,7 +168,11 @@ pub fn up(config: &Config) -> Result<Up, Error> {
 
 fn start(config: &Config, state: &StateDir, service: Service, port: u16) -> Result<Started, Error> {
     let log = state.log(service);
-    let cmd = service.command(config.program(service), port, state)?;
+    let launcher = match service {
+        Service::Moto => config.moto_launcher.as_deref(),
+        Service::Registry => None,
+    };
+    let cmd = service.command(config.program(service), launcher, port, state)?;
     let pid = process::spawn(service, cmd, state, &log, config.lifetime)?;
     state.record(service, pid, port)?;
     match process::wait_ready(service, pid, &service.ready_url(port), &log, config.ready_timeout) {

@@ -58,12 +58,13 @@ impl Service {
         }
     }
 
-    /// The file name the program's path must end with: how we recognise our process in
-    /// /proc/PID/cmdline (moto_server is a Python script, so it is argv[1], not argv[0]).
-    pub(crate) fn program_name(self) -> &'static str {
+    /// The file names one of the process's arguments may have: how we recognise our process in
+    /// /proc/PID/cmdline. moto runs as a Python script, so the name is argv[1], not argv[0]: our
+    /// launcher, or a `moto_server` given through LOCALCLOUD_MOTO_SERVER.
+    pub(crate) fn program_names(self) -> &'static [&'static str] {
         match self {
-            Service::Moto => "moto_server",
-            Service::Registry => "docker-registry",
+            Service::Moto => &["launcher.py", "moto_server"],
+            Service::Registry => &["docker-registry"],
         }
     }
 
@@ -86,11 +87,19 @@ impl Service {
         }
     }
 
-    /// The command that runs the service on `port`, with its configuration written first.
-    pub(crate) fn command(self, program: &Path, port: u16, state: &StateDir) -> Result<Command, Error> {
+    /// The command that runs the service on `port` (moto through `launcher` when there is one),
+    /// with its configuration written first.
+    pub(crate) fn command(
+        self,
+        program: &Path,
+        launcher: Option<&Path>,
+        port: u16,
+        state: &StateDir,
+    ) -> Result<Command, Error> {
         let mut cmd = Command::new(program);
         match self {
             Service::Moto => {
+                cmd.args(launcher);
                 cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).env("MOTO_PORT", port.to_string());
             }
             Service::Registry => {
