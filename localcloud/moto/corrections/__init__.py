@@ -9,8 +9,8 @@ events are part of the create, update and delete corrections (lifecycle.py recor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # The moto release these corrections were written against and tested with.
 PATCHED_MOTO_VERSION = "5.2.5"

@@ -38,7 +38,13 @@ from . import template as tpl
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
 
-_UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
+_UPDATABLE = {
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "IMPORT_COMPLETE",
+    "IMPORT_ROLLBACK_COMPLETE",
+}
 
 
 class InvalidChangeSetStatus(CloudFormationError):
@@ -65,7 +71,9 @@ def diff(self: ChangeSet) -> list[Change]:
     old_parameters = resource_map.resolved_parameters
     new_parameters = values.resolved_parameters
     changed_parameters = {
-        name for name in set(old_parameters) | set(new_parameters) if old_parameters.get(name) != new_parameters.get(name)
+        name
+        for name in set(old_parameters) | set(new_parameters)
+        if old_parameters.get(name) != new_parameters.get(name)
     }
 
     changes = []
@@ -135,7 +143,11 @@ def _details(
         if not causes:
             # A pseudo parameter or mapping changed under an unchanged text.
             causes.append(("Static", "DirectModification", None))
-        target = {"Attribute": "Properties", "Name": prop, "RequiresRecreation": tpl.requires_recreation(resource_type, prop)}
+        target = {
+            "Attribute": "Properties",
+            "Name": prop,
+            "RequiresRecreation": tpl.requires_recreation(resource_type, prop),
+        }
         for evaluation, source, entity in dict.fromkeys(causes):
             detail: dict[str, Any] = {"Target": target, "Evaluation": evaluation, "ChangeSource": source}
             if entity:
@@ -244,8 +256,8 @@ def validate_different_update(self: CloudFormationResponse, *args: Any, **kwargs
 def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
     """Replaces moto.cloudformation.models.CloudFormationBackend.execute_change_set: only an
     AVAILABLE change set runs; a CREATE goes through the stack's create (events, rollback), an
-    UPDATE through Stack.update (see task-definition-update); the stack's exports follow its
-    outputs."""
+    UPDATE through Stack.update (see task-definition-update), which also keep the stack's exports
+    in step with its outputs."""
     change_set = self.change_sets.get(change_set_name) or next(
         (
             cs
@@ -268,18 +280,17 @@ def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_
         stack.parameters = change_set.parameters
         stack.resource_map = stack._create_resource_map()
         stack.output_map = stack._create_output_map()
-        stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        lifecycle.stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
         stack.create_resources()
         succeeded = stack.status == "CREATE_COMPLETE"
+        if succeeded:
+            lifecycle.refresh_exports(stack)
     else:
-        stack.update(change_set.template, change_set.role_arn, parameters=change_set.parameters, tags=change_set.tags or None)
+        stack.update(
+            change_set.template, change_set.role_arn, parameters=change_set.parameters, tags=change_set.tags or None
+        )
         succeeded = stack.status == "UPDATE_COMPLETE"
     change_set.execution_status = "EXECUTE_COMPLETE" if succeeded else "EXECUTE_FAILED"
-    if succeeded:
-        for name in [name for name, export in self.exports.items() if export.exporting_stack_id == stack.stack_id]:
-            self.exports.pop(name)
-        for export in stack.exports:
-            self.exports[export.name] = export
 
 
 def apply() -> None:

@@ -27,22 +27,18 @@ from . import template as tpl
 
 def delete_stack_resources(self: Stack) -> None:
     """Replaces moto.cloudformation.models.Stack.delete (and through it ResourceMap.delete)."""
-    self.status = "DELETE_IN_PROGRESS"
-    self._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+    lifecycle.stack_event(self, "DELETE_IN_PROGRESS", "User Initiated")
     state = tpl.applied(self.resource_map)
     doomed = lifecycle.doomed_from_state(self, list(state))
     undeleted = lifecycle.delete_in_order(self, doomed)
     lifecycle.forget(self, [d.name for d in doomed if d.name not in undeleted])
     if undeleted:
-        self.status = "DELETE_FAILED"
-        self._add_stack_event(
-            "DELETE_FAILED",
-            resource_status_reason=f"The following resource(s) failed to delete: [{', '.join(undeleted)}]. ",
+        lifecycle.stack_event(
+            self, "DELETE_FAILED", f"The following resource(s) failed to delete: [{', '.join(undeleted)}]. "
         )
         return
     lifecycle.empty_stack(self)
-    self.status = "DELETE_COMPLETE"
-    self._add_stack_event("DELETE_COMPLETE")
+    lifecycle.stack_event(self, "DELETE_COMPLETE")
 
 
 def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:

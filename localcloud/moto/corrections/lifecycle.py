@@ -14,8 +14,9 @@ from __future__ import annotations
 import copy
 import importlib.metadata
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from moto.cloudformation.models import Event
 from moto.cloudformation.parsing import (
@@ -59,6 +60,31 @@ def record(
     )
     event.sendToSns(stack.account_id, stack.region_name, stack.notification_arns)
     stack.events.append(event)
+
+
+def stack_event(stack: Any, status: str, reason: str | None = None) -> None:
+    """The stack's own status and event. A reason also becomes the stack's StackStatusReason (which
+    moto serialises from this attribute), kept through a rollback so DescribeStacks of a rolled
+    back stack still says why; an operation that succeeds clears it."""
+    stack.status = status
+    if reason is not None:
+        stack.stack_status_reason = reason
+    elif status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE"):
+        stack.stack_status_reason = None
+    stack._add_stack_event(status, resource_status_reason=reason)
+
+
+def refresh_exports(stack: Any) -> None:
+    """The region's exports of this stack follow its outputs (after a create or an update)."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    backend = cloudformation_backends[stack.account_id][stack.region_name]
+    if backend.stacks.get(stack.stack_id) is not stack:
+        return
+    for name in [name for name, export in backend.exports.items() if export.exporting_stack_id == stack.stack_id]:
+        backend.exports.pop(name)
+    for export in stack.exports:
+        backend.exports[export.name] = export
 
 
 def failure_reason(error: BaseException) -> str:
@@ -227,7 +253,9 @@ def _update(stack: Any, name: str, body: dict[str, Any], outcome: Outcome) -> No
     record(stack, name, resource_type, "UPDATE_COMPLETE", physical_id(new), properties=properties)
 
 
-def _replace(stack: Any, name: str, body: dict[str, Any], properties: dict[str, Any], old: Any, outcome: Outcome) -> None:
+def _replace(
+    stack: Any, name: str, body: dict[str, Any], properties: dict[str, Any], old: Any, outcome: Outcome
+) -> None:
     """CloudFormation's replacement: the new resource first, the old one deleted by the cleanup once
     everything that refers to it points at the new one."""
     resource_map = stack.resource_map

@@ -53,25 +53,23 @@ def update_stack(
     tpl.dependency_order(new_template.get("Resources") or {})
     tpl.load_values(self, new_template, new_parameters)
 
-    self.status = "UPDATE_IN_PROGRESS"
-    self._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    lifecycle.stack_event(self, "UPDATE_IN_PROGRESS", "User Initiated")
     self.template = template
     self._parse_template()
     outcome = lifecycle.converge(self, self.template_dict, new_parameters, "UPDATE")
     if outcome.failed is not None:
         _roll_back(self, outcome, previous_template, previous_parameters)
         return
-    self.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
-    self._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    lifecycle.stack_event(self, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     lifecycle.cleanup(self, outcome)
     self.output_map = self._create_output_map()
+    lifecycle.refresh_exports(self)
     self.description = self.template_dict.get("Description")
     self.parameters = new_parameters
     self.role_arn = role_arn
     if tags is not None:
         self.tags = tags
-    self.status = "UPDATE_COMPLETE"
-    self._add_stack_event("UPDATE_COMPLETE")
+    lifecycle.stack_event(self, "UPDATE_COMPLETE")
 
 
 def _roll_back(self: Stack, outcome: lifecycle.Outcome, template: Any, parameters: dict[str, Any]) -> None:
@@ -79,28 +77,26 @@ def _roll_back(self: Stack, outcome: lifecycle.Outcome, template: Any, parameter
     modified ones are updated back, added ones are deleted."""
     failed = outcome.failed
     assert failed is not None
-    self.status = "UPDATE_ROLLBACK_IN_PROGRESS"
-    self._add_stack_event(
+    lifecycle.stack_event(
+        self,
         "UPDATE_ROLLBACK_IN_PROGRESS",
-        resource_status_reason=f"The following resource(s) failed to {failed.operation}: [{failed.logical_id}]. ",
+        f"The following resource(s) failed to {failed.operation}: [{failed.logical_id}]. ",
     )
     new_instances = lifecycle.put_back_replaced(self, outcome)
     self.template = template
     self._parse_template()
     back = lifecycle.converge(self, self.template_dict, parameters, "UPDATE")
     if back.failed is not None:
-        self.status = "UPDATE_ROLLBACK_FAILED"
-        self._add_stack_event(
+        lifecycle.stack_event(
+            self,
             "UPDATE_ROLLBACK_FAILED",
-            resource_status_reason=f"The following resource(s) failed to {back.failed.operation}: [{back.failed.logical_id}]. ",
+            f"The following resource(s) failed to {back.failed.operation}: [{back.failed.logical_id}]. ",
         )
         return
-    self.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
-    self._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    lifecycle.stack_event(self, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
     lifecycle.cleanup(self, back, also=new_instances)
     self.output_map = self._create_output_map()
-    self.status = "UPDATE_ROLLBACK_COMPLETE"
-    self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    lifecycle.stack_event(self, "UPDATE_ROLLBACK_COMPLETE")
 
 
 def update_role(

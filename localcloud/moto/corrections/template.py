@@ -80,12 +80,13 @@ def dependency_order(resources: dict[str, dict[str, Any]]) -> list[str]:
     resources it refers to, template order otherwise. Fails the way CloudFormation validation does
     on a cycle."""
     needs = {name: depends_on(body, resources) for name, body in resources.items()}
-    for name, body in resources.items():
+    for body in resources.values():
         explicit = body.get("DependsOn", [])
         for target in [explicit] if isinstance(explicit, str) else explicit:
             if target not in resources:
                 raise ValidationError(
-                    message=f"Template format error: Unresolved resource dependencies [{target}] in the Resources block of the template"
+                    message=f"Template format error: Unresolved resource dependencies [{target}] "
+                    "in the Resources block of the template"
                 )
     order: list[str] = []
     done: set[str] = set()
@@ -210,7 +211,12 @@ def properties_of(resource_json: dict[str, Any]) -> dict[str, Any]:
 _UPDATE_BEHAVIOUR: dict[str, tuple[str, dict[str, str]]] = {
     "AWS::EC2::VPC": (
         "Never",
-        {"CidrBlock": "Always", "Ipv4IpamPoolId": "Always", "Ipv4NetmaskLength": "Always", "InstanceTenancy": "Conditionally"},
+        {
+            "CidrBlock": "Always",
+            "Ipv4IpamPoolId": "Always",
+            "Ipv4NetmaskLength": "Always",
+            "InstanceTenancy": "Conditionally",
+        },
     ),
     "AWS::EC2::InternetGateway": ("Never", {}),
     "AWS::EC2::VPCGatewayAttachment": ("Never", {}),

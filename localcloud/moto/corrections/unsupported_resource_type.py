@@ -42,30 +42,24 @@ def create_stack_resources(self: Stack) -> None:
     outcome = lifecycle.converge(self, self.template_dict, self.resource_map.input_parameters, "CREATE")
     if outcome.failed is None:
         if outcome.all_ready:
-            self.mark_creation_complete()
+            lifecycle.stack_event(self, "CREATE_COMPLETE")
         # else: a custom resource waits for its Lambda; moto's verify_readiness completes the stack.
         return
-    self.status = "ROLLBACK_IN_PROGRESS"
-    self._add_stack_event(
-        "ROLLBACK_IN_PROGRESS",
-        resource_status_reason=(
-            f"The following resource(s) failed to {outcome.failed.operation}: "
-            f"[{outcome.failed.logical_id}]. Rollback requested by user."
-        ),
+    failed = outcome.failed
+    reason = (
+        f"The following resource(s) failed to {failed.operation}: [{failed.logical_id}]. Rollback requested by user."
     )
+    lifecycle.stack_event(self, "ROLLBACK_IN_PROGRESS", reason)
     created = lifecycle.doomed_from_state(self, outcome.created)
     undeleted = lifecycle.delete_in_order(self, created)
     lifecycle.forget(self, [d.name for d in created if d.name not in undeleted])
     if undeleted:
-        self.status = "ROLLBACK_FAILED"
-        self._add_stack_event(
-            "ROLLBACK_FAILED",
-            resource_status_reason=f"The following resource(s) failed to delete: [{', '.join(undeleted)}]. ",
+        lifecycle.stack_event(
+            self, "ROLLBACK_FAILED", f"The following resource(s) failed to delete: [{', '.join(undeleted)}]. "
         )
         return
     lifecycle.empty_stack(self)
-    self.status = "ROLLBACK_COMPLETE"
-    self._add_stack_event("ROLLBACK_COMPLETE")
+    lifecycle.stack_event(self, "ROLLBACK_COMPLETE")
 
 
 def create_stack(
@@ -105,11 +99,10 @@ def create_stack(
     if taken:
         raise ValidationError(stack.stack_id, message="Export names must be unique across a given region")
     self.stacks[stack.stack_id] = stack
-    stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    lifecycle.stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
     stack.create_resources()
     if stack.status == "CREATE_COMPLETE":
-        for export in stack.exports:
-            self.exports[export.name] = export
+        lifecycle.refresh_exports(stack)
     return stack
 
 
@@ -117,7 +110,9 @@ def _export_names(stack: Stack) -> list[str]:
     """The stack's export names, resolved from parameters and pseudo parameters only."""
     view = tpl.View(stack.resource_map, {})
     outputs = stack.template_dict.get("Outputs") or {}
-    return [clean_json(o["Export"].get("Name"), view) for o in outputs.values() if isinstance(o, dict) and o.get("Export")]
+    return [
+        clean_json(o["Export"].get("Name"), view) for o in outputs.values() if isinstance(o, dict) and o.get("Export")
+    ]
 
 
 def get_resource(self: ResourceMap, key: str) -> Any:

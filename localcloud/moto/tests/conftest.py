@@ -7,10 +7,10 @@ the kernel if pytest itself dies first."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-
 from support import TEMPLATE, Cloud, Launcher, start_launcher
 
 
@@ -46,5 +46,3 @@ def template_text() -> str:
 @pytest.fixture
 def template(template_text: str) -> dict[str, Any]:
     return json.loads(template_text)
-
-

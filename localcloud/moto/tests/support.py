@@ -149,7 +149,9 @@ def resource_events(cloud: Cloud, name_or_id: str = STACK) -> list[dict[str, Any
 
 def physical_id(cloud: Cloud, logical_id: str, name: str = STACK) -> str:
     cf = cloud.client("cloudformation")
-    return cf.describe_stack_resource(StackName=name, LogicalResourceId=logical_id)["StackResourceDetail"]["PhysicalResourceId"]
+    return cf.describe_stack_resource(StackName=name, LogicalResourceId=logical_id)["StackResourceDetail"][
+        "PhysicalResourceId"
+    ]
 
 
 def outputs(cloud: Cloud, name_or_id: str = STACK) -> dict[str, str]:

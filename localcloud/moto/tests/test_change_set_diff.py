@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from support import (
     IMAGE_1,
     IMAGE_2,
@@ -73,7 +72,9 @@ def test_a_change_set_without_changes_fails_as_on_aws(corrected: Cloud, template
     assert stack_status(corrected) == "CREATE_COMPLETE"
 
 
-def test_a_new_image_is_a_task_definition_replacement_that_its_dependents_follow(corrected: Cloud, template_text: str) -> None:
+def test_a_new_image_is_a_task_definition_replacement_that_its_dependents_follow(
+    corrected: Cloud, template_text: str
+) -> None:
     create_stack(corrected, template_text, IMAGE_1)
     revision_1 = task_definition(corrected)["taskDefinitionArn"]
     described = change_set(corrected, template_text, IMAGE_2, "new-image")
@@ -128,15 +129,22 @@ def test_a_replaced_vpc_makes_what_sits_in_it_a_conditional_replacement(
     assert "Cluster" not in listed and "NotificationTopic" not in listed
 
 
-def test_added_and_removed_resources_are_listed_and_applied(corrected: Cloud, template_text: str, template: dict[str, Any]) -> None:
+def test_added_and_removed_resources_are_listed_and_applied(
+    corrected: Cloud, template_text: str, template: dict[str, Any]
+) -> None:
     create_stack(corrected, template_text, IMAGE_1)
     with_extra = copy.deepcopy(template)
-    with_extra["Resources"]["AuditTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "servicefull-audit"}}
+    with_extra["Resources"]["AuditTopic"] = {
+        "Type": "AWS::SNS::Topic",
+        "Properties": {"TopicName": "servicefull-audit"},
+    }
     cf = corrected.client("cloudformation")
     sns = corrected.client("sns")
 
     added = change_set(corrected, json.dumps(with_extra), IMAGE_1, "add-topic")
-    assert [(c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"]) for c in added["Changes"]] == [("Add", "AuditTopic")]
+    assert [(c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"]) for c in added["Changes"]] == [
+        ("Add", "AuditTopic")
+    ]
     cf.execute_change_set(ChangeSetName=added["ChangeSetId"])
     assert stack_status(corrected) == "UPDATE_COMPLETE"
     audit = physical_id(corrected, "AuditTopic")
@@ -144,13 +152,19 @@ def test_added_and_removed_resources_are_listed_and_applied(corrected: Cloud, te
 
     removed = change_set(corrected, template_text, IMAGE_1, "remove-topic")
     (change,) = [c["ResourceChange"] for c in removed["Changes"]]
-    assert (change["Action"], change["LogicalResourceId"], change["PhysicalResourceId"]) == ("Remove", "AuditTopic", audit)
+    assert (change["Action"], change["LogicalResourceId"], change["PhysicalResourceId"]) == (
+        "Remove",
+        "AuditTopic",
+        audit,
+    )
     cf.execute_change_set(ChangeSetName=removed["ChangeSetId"])
     assert stack_status(corrected) == "UPDATE_COMPLETE"
     assert audit not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
 
 
-def test_a_create_change_set_lists_every_resource_and_creates_the_stack(corrected: Cloud, template_text: str, template: dict[str, Any]) -> None:
+def test_a_create_change_set_lists_every_resource_and_creates_the_stack(
+    corrected: Cloud, template_text: str, template: dict[str, Any]
+) -> None:
     described = change_set(corrected, template_text, IMAGE_1, "create", kind="CREATE")
     assert (described["Status"], described["ExecutionStatus"]) == ("CREATE_COMPLETE", "AVAILABLE")
     assert stack_status(corrected) == "REVIEW_IN_PROGRESS"

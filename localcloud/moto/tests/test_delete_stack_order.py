@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from support import STACK, Cloud, create_stack, events, resource_events, stack_status, still_a_gap, task_definition
 
 
@@ -26,7 +25,9 @@ def inventory(cloud: Cloud) -> dict[str, set[str]]:
         "roles": {r["RoleName"] for r in iam.list_roles()["Roles"]},
         "log groups": {g["logGroupName"] for g in cloud.client("logs").describe_log_groups()["logGroups"]},
         "topics": {t["TopicArn"] for t in cloud.client("sns").list_topics()["Topics"]},
-        "state machines": {m["stateMachineArn"] for m in cloud.client("stepfunctions").list_state_machines()["stateMachines"]},
+        "state machines": {
+            m["stateMachineArn"] for m in cloud.client("stepfunctions").list_state_machines()["stateMachines"]
+        },
     }
 
 
@@ -39,7 +40,11 @@ def test_vanilla_moto_still_fails_to_delete_this_stack(vanilla: Cloud, template_
     except ClientError:
         failed = True
     leaked = {kind: ids - before[kind] for kind, ids in inventory(vanilla).items() if ids - before[kind]}
-    still_a_gap(failed or bool(leaked), "delete-stack-order", "deletes this project's stack without error and without leaking resources")
+    still_a_gap(
+        failed or bool(leaked),
+        "delete-stack-order",
+        "deletes this project's stack without error and without leaking resources",
+    )
 
 
 def test_delete_stack_deletes_everything_in_reverse_dependency_order(

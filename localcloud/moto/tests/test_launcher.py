@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from support import MOTO_VERSION, Launcher, start_launcher
 
 PATCHED = "5.2.5"

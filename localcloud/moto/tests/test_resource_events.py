@@ -18,7 +18,9 @@ def test_vanilla_moto_still_records_only_stack_events(vanilla: Cloud, template_t
     )
 
 
-def test_create_records_each_resource_in_dependency_order(corrected: Cloud, template_text: str, template: dict[str, Any]) -> None:
+def test_create_records_each_resource_in_dependency_order(
+    corrected: Cloud, template_text: str, template: dict[str, Any]
+) -> None:
     stack_id = create_stack(corrected, template_text, IMAGE_1)
     history = events(corrected)
     for event in history:
@@ -45,7 +47,9 @@ def test_create_records_each_resource_in_dependency_order(corrected: Cloud, temp
 def test_update_records_the_resources_it_changes(corrected: Cloud, template_text: str) -> None:
     create_stack(corrected, template_text, IMAGE_1)
     before = len(events(corrected))
-    corrected.client("cloudformation").update_stack(StackName=STACK, TemplateBody=template_text, Parameters=image_parameter(IMAGE_2))
+    corrected.client("cloudformation").update_stack(
+        StackName=STACK, TemplateBody=template_text, Parameters=image_parameter(IMAGE_2)
+    )
     update = events(corrected)[before:]
     seen = [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason")) for e in update]
     assert seen[0] == (STACK, "UPDATE_IN_PROGRESS", "User Initiated")
@@ -57,8 +61,17 @@ def test_update_records_the_resources_it_changes(corrected: Cloud, template_text
     assert ("StateMachine", "UPDATE_COMPLETE", None) in seen
     assert (STACK, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None) in seen
     # The replaced revision is deleted in the cleanup, after every reference moved.
-    assert [s for n, s, _ in seen if n == "TaskDefinition"] == ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+    assert [s for n, s, _ in seen if n == "TaskDefinition"] == [
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_COMPLETE",
+        "DELETE_IN_PROGRESS",
+        "DELETE_COMPLETE",
+    ]
     assert seen[-1] == (STACK, "UPDATE_COMPLETE", None)
-    new = next(e for e in update if e["LogicalResourceId"] == "TaskDefinition" and e["ResourceStatus"] == "UPDATE_COMPLETE")
-    old = next(e for e in update if e["LogicalResourceId"] == "TaskDefinition" and e["ResourceStatus"] == "DELETE_COMPLETE")
+    new = next(
+        e for e in update if e["LogicalResourceId"] == "TaskDefinition" and e["ResourceStatus"] == "UPDATE_COMPLETE"
+    )
+    old = next(
+        e for e in update if e["LogicalResourceId"] == "TaskDefinition" and e["ResourceStatus"] == "DELETE_COMPLETE"
+    )
     assert new["PhysicalResourceId"].endswith(":2") and old["PhysicalResourceId"].endswith(":1")

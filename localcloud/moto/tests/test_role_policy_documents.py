@@ -10,11 +10,15 @@ from support import Cloud, create_stack, physical_id, still_a_gap
 def policy_document(cloud: Cloud) -> str:
     """GetRolePolicy's document as the wire carries it (URL-encoded JSON on AWS; boto3 decodes it
     into a dict, or leaves a str when it is no JSON)."""
-    document = cloud.client("iam").get_role_policy(RoleName=physical_id(cloud, "StateMachineRole"), PolicyName="RunTaskAndNotify")["PolicyDocument"]
+    document = cloud.client("iam").get_role_policy(
+        RoleName=physical_id(cloud, "StateMachineRole"), PolicyName="RunTaskAndNotify"
+    )["PolicyDocument"]
     return document if isinstance(document, str) else json.dumps(document)
 
 
-def test_vanilla_moto_still_answers_a_python_repr_for_a_cloudformation_role_policy(vanilla: Cloud, template_text: str) -> None:
+def test_vanilla_moto_still_answers_a_python_repr_for_a_cloudformation_role_policy(
+    vanilla: Cloud, template_text: str
+) -> None:
     create_stack(vanilla, template_text)
     try:
         json.loads(policy_document(vanilla))

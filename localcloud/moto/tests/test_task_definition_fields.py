@@ -19,7 +19,11 @@ def test_vanilla_moto_still_loses_task_definition_fields(vanilla: Cloud, templat
     definition = task_definition(vanilla)
     lost = [field for field, value in LOST_BY_MOTO.items() if definition.get(field) != value]
     lost += [field for field in ("executionRoleArn", "taskRoleArn") if not definition.get(field)]
-    still_a_gap(bool(lost), "task-definition-fields", "keeps cpu, networkMode, requiresCompatibilities, runtimePlatform and the role ARNs")
+    still_a_gap(
+        bool(lost),
+        "task-definition-fields",
+        "keeps cpu, networkMode, requiresCompatibilities, runtimePlatform and the role ARNs",
+    )
 
 
 def test_a_task_definition_made_by_cloudformation_reads_back_as_the_template_says(
@@ -35,7 +39,10 @@ def test_a_task_definition_made_by_cloudformation_reads_back_as_the_template_say
     assert definition["family"] == "servicefull"
     assert definition["revision"] == 1 and definition["status"] == "ACTIVE"
     assert definition["taskDefinitionArn"] == outputs(corrected)["TaskDefinitionArn"]
-    assert definition["executionRoleArn"] == iam.get_role(RoleName=physical_id(corrected, "TaskExecutionRole"))["Role"]["Arn"]
+    assert (
+        definition["executionRoleArn"]
+        == iam.get_role(RoleName=physical_id(corrected, "TaskExecutionRole"))["Role"]["Arn"]
+    )
     assert definition["taskRoleArn"] == outputs(corrected)["TaskRoleArn"]
     assert "FARGATE" in definition["compatibilities"]
 
@@ -47,5 +54,9 @@ def test_a_task_definition_made_by_cloudformation_reads_back_as_the_template_say
     assert container["environment"] == [{"name": "RUST_LOG", "value": "info"}]
     assert container["logConfiguration"] == {
         "logDriver": "awslogs",
-        "options": {"awslogs-group": "/ecs/servicefull", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "servicefull"},
+        "options": {
+            "awslogs-group": "/ecs/servicefull",
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": "servicefull",
+        },
     }

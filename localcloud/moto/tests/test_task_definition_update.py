@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from support import (
     IMAGE_1,
     IMAGE_2,
@@ -43,14 +42,22 @@ ROLE_TEMPLATE = {
             "Properties": {
                 "AssumeRolePolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "states.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
                 },
                 "Policies": [
                     {
                         "PolicyName": "Send",
                         "PolicyDocument": {
                             "Version": "2012-10-17",
-                            "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Ref": "QueueArn"}}],
+                            "Statement": [
+                                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Ref": "QueueArn"}}
+                            ],
                         },
                     }
                 ],
@@ -88,27 +95,53 @@ def test_vanilla_moto_still_breaks_the_task_definition_on_update(vanilla: Cloud,
     (container,) = revision_2["containerDefinitions"]
     broken = container.get("image") != IMAGE_2 or container.get("name") != "servicefull"
     stale = state_machine_task_definition(vanilla) != revision_2["taskDefinitionArn"]
-    still_a_gap(broken or stale, "task-definition-update", "registers a complete revision 2 and points the state machine at it")
+    still_a_gap(
+        broken or stale, "task-definition-update", "registers a complete revision 2 and points the state machine at it"
+    )
 
 
 def test_vanilla_moto_still_misses_a_parameter_seen_through_fn_sub(vanilla: Cloud) -> None:
     cf = vanilla.client("cloudformation")
-    cf.create_stack(StackName="sub", TemplateBody=json.dumps(SUB_TEMPLATE), Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "one"}])
-    cf.update_stack(StackName="sub", TemplateBody=json.dumps(SUB_TEMPLATE), Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "two"}])
-    still_a_gap(display_name(vanilla) == "display-one", "task-definition-update", "updates a resource whose Fn::Sub names a changed parameter")
+    cf.create_stack(
+        StackName="sub",
+        TemplateBody=json.dumps(SUB_TEMPLATE),
+        Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "one"}],
+    )
+    cf.update_stack(
+        StackName="sub",
+        TemplateBody=json.dumps(SUB_TEMPLATE),
+        Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "two"}],
+    )
+    still_a_gap(
+        display_name(vanilla) == "display-one",
+        "task-definition-update",
+        "updates a resource whose Fn::Sub names a changed parameter",
+    )
 
 
 def test_vanilla_moto_still_ignores_a_changed_inline_role_policy(vanilla: Cloud) -> None:
     cf = vanilla.client("cloudformation")
     body = json.dumps(ROLE_TEMPLATE)
-    cf.create_stack(StackName="role", TemplateBody=body, Parameters=[{"ParameterKey": "QueueArn", "ParameterValue": QUEUE_1}])
-    cf.update_stack(StackName="role", TemplateBody=body, Parameters=[{"ParameterKey": "QueueArn", "ParameterValue": QUEUE_2}])
-    role = cf.describe_stack_resource(StackName="role", LogicalResourceId="Role")["StackResourceDetail"]["PhysicalResourceId"]
+    cf.create_stack(
+        StackName="role", TemplateBody=body, Parameters=[{"ParameterKey": "QueueArn", "ParameterValue": QUEUE_1}]
+    )
+    cf.update_stack(
+        StackName="role", TemplateBody=body, Parameters=[{"ParameterKey": "QueueArn", "ParameterValue": QUEUE_2}]
+    )
+    role = cf.describe_stack_resource(StackName="role", LogicalResourceId="Role")["StackResourceDetail"][
+        "PhysicalResourceId"
+    ]
     document = vanilla.client("iam").get_role_policy(RoleName=role, PolicyName="Send")["PolicyDocument"]
-    still_a_gap(QUEUE_2 not in str(document), "task-definition-update", "applies a changed inline policy of an AWS::IAM::Role on update")
+    still_a_gap(
+        QUEUE_2 not in str(document),
+        "task-definition-update",
+        "applies a changed inline policy of an AWS::IAM::Role on update",
+    )
 
 
-def test_a_new_image_registers_a_complete_revision_and_everything_follows_it(corrected: Cloud, template_text: str) -> None:
+def test_a_new_image_registers_a_complete_revision_and_everything_follows_it(
+    corrected: Cloud, template_text: str
+) -> None:
     create_stack(corrected, template_text, IMAGE_1)
     revision_1 = task_definition(corrected)["taskDefinitionArn"]
     state_machine_role = physical_id(corrected, "StateMachineRole")
@@ -155,8 +188,16 @@ def test_the_same_template_and_parameters_change_nothing(corrected: Cloud, templ
 
 def test_a_parameter_seen_through_fn_sub_is_seen_on_update(corrected: Cloud) -> None:
     cf = corrected.client("cloudformation")
-    cf.create_stack(StackName="sub", TemplateBody=json.dumps(SUB_TEMPLATE), Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "one"}])
-    cf.update_stack(StackName="sub", TemplateBody=json.dumps(SUB_TEMPLATE), Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "two"}])
+    cf.create_stack(
+        StackName="sub",
+        TemplateBody=json.dumps(SUB_TEMPLATE),
+        Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "one"}],
+    )
+    cf.update_stack(
+        StackName="sub",
+        TemplateBody=json.dumps(SUB_TEMPLATE),
+        Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "two"}],
+    )
     assert stack_status(corrected, "sub") == "UPDATE_COMPLETE"
     assert display_name(corrected) == "display-two"
 
@@ -164,7 +205,13 @@ def test_a_parameter_seen_through_fn_sub_is_seen_on_update(corrected: Cloud) -> 
 def test_a_changed_inline_role_policy_reaches_iam(corrected: Cloud) -> None:
     cf = corrected.client("cloudformation")
     body = json.dumps(ROLE_TEMPLATE)
-    cf.create_stack(StackName="role", TemplateBody=body, Parameters=[{"ParameterKey": "QueueArn", "ParameterValue": QUEUE_1}])
-    cf.update_stack(StackName="role", TemplateBody=body, Parameters=[{"ParameterKey": "QueueArn", "ParameterValue": QUEUE_2}])
-    role = cf.describe_stack_resource(StackName="role", LogicalResourceId="Role")["StackResourceDetail"]["PhysicalResourceId"]
+    cf.create_stack(
+        StackName="role", TemplateBody=body, Parameters=[{"ParameterKey": "QueueArn", "ParameterValue": QUEUE_1}]
+    )
+    cf.update_stack(
+        StackName="role", TemplateBody=body, Parameters=[{"ParameterKey": "QueueArn", "ParameterValue": QUEUE_2}]
+    )
+    role = cf.describe_stack_resource(StackName="role", LogicalResourceId="Role")["StackResourceDetail"][
+        "PhysicalResourceId"
+    ]
     assert role_policy_resource(corrected, role, "Send") == QUEUE_2

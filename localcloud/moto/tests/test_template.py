@@ -11,8 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from corrections import template as tpl  # noqa: E402
 from moto.cloudformation.exceptions import ValidationError  # noqa: E402
+
+from corrections import template as tpl  # noqa: E402
 
 
 def test_fn_sub_variables_are_references_except_literals_and_its_own_variables() -> None:

@@ -33,7 +33,9 @@ SCHEDULE = {
         "Target": {"Arn": {"Ref": "StateMachine"}, "RoleArn": {"Fn::GetAtt": ["StateMachineRole", "Arn"]}},
     },
 }
-SMALL = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "small"}}, "Schedule": SCHEDULE}}
+SMALL = {
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "small"}}, "Schedule": SCHEDULE}
+}
 
 
 def with_schedule(template: dict[str, Any]) -> str:
@@ -79,26 +81,49 @@ def assert_rolled_back_create(cloud: Cloud, template: dict[str, Any], failed: st
     created = {e["LogicalResourceId"] for e in history if e["ResourceStatus"] == "CREATE_COMPLETE"}
     deleted = {e["LogicalResourceId"] for e in history if e["ResourceStatus"] == "DELETE_COMPLETE"}
     assert created and deleted == created
-    stack_events = [(e["ResourceStatus"], e.get("ResourceStatusReason")) for e in events(cloud) if e["ResourceType"] == "AWS::CloudFormation::Stack"]
-    assert ("ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to create: [{failed}]. Rollback requested by user.") in stack_events
+    stack_events = [
+        (e["ResourceStatus"], e.get("ResourceStatusReason"))
+        for e in events(cloud)
+        if e["ResourceType"] == "AWS::CloudFormation::Stack"
+    ]
+    assert (
+        "ROLLBACK_IN_PROGRESS",
+        f"The following resource(s) failed to create: [{failed}]. Rollback requested by user.",
+    ) in stack_events
     assert stack_events[-1][0] == "ROLLBACK_COMPLETE"
+    # DescribeStacks says why, for a deploy tool that reports the cause.
+    described = cloud.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+    assert described["StackStatusReason"].startswith(f"The following resource(s) failed to create: [{failed}]")
     assert outputs(cloud) == {}
-    assert cloud.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["servicefull-vpc"]}])["Vpcs"] == []
+    assert (
+        cloud.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["servicefull-vpc"]}])["Vpcs"] == []
+    )
     assert cloud.client("ecs").list_task_definitions(status="ACTIVE")["taskDefinitionArns"] == []
     assert cloud.client("stepfunctions").list_state_machines()["stateMachines"] == []
 
 
-def test_an_unsupported_resource_type_fails_the_create_and_rolls_it_back(corrected: Cloud, template: dict[str, Any]) -> None:
-    corrected.client("cloudformation").create_stack(StackName=STACK, TemplateBody=with_schedule(template), Parameters=image_parameter(IMAGE_1))
+def test_an_unsupported_resource_type_fails_the_create_and_rolls_it_back(
+    corrected: Cloud, template: dict[str, Any]
+) -> None:
+    corrected.client("cloudformation").create_stack(
+        StackName=STACK, TemplateBody=with_schedule(template), Parameters=image_parameter(IMAGE_1)
+    )
     assert_rolled_back_create(
-        corrected, template, "Schedule", ["AWS::Scheduler::Schedule", "not supported by the local cloud", f"moto {MOTO_VERSION}"]
+        corrected,
+        template,
+        "Schedule",
+        ["AWS::Scheduler::Schedule", "not supported by the local cloud", f"moto {MOTO_VERSION}"],
     )
 
 
-def test_a_resource_moto_refuses_fails_the_create_with_moto_s_reason(corrected: Cloud, template: dict[str, Any]) -> None:
+def test_a_resource_moto_refuses_fails_the_create_with_moto_s_reason(
+    corrected: Cloud, template: dict[str, Any]
+) -> None:
     body = without_memory(template)
     # CreateStack itself succeeds, as on AWS: the failure is the stack's, not the request's.
-    corrected.client("cloudformation").create_stack(StackName=STACK, TemplateBody=body, Parameters=image_parameter(IMAGE_1))
+    corrected.client("cloudformation").create_stack(
+        StackName=STACK, TemplateBody=body, Parameters=image_parameter(IMAGE_1)
+    )
     assert_rolled_back_create(corrected, json.loads(body), "TaskDefinition", ["memory"])
 
 
@@ -109,7 +134,9 @@ def test_an_unsupported_resource_type_fails_the_update_and_rolls_it_back(
     revision_1 = task_definition(corrected)["taskDefinitionArn"]
     before = len(events(corrected))
     # A new image (a task definition replacement) and the unsupported schedule in one update.
-    corrected.client("cloudformation").update_stack(StackName=STACK, TemplateBody=with_schedule(template), Parameters=image_parameter(IMAGE_2))
+    corrected.client("cloudformation").update_stack(
+        StackName=STACK, TemplateBody=with_schedule(template), Parameters=image_parameter(IMAGE_2)
+    )
 
     assert stack_status(corrected) == "UPDATE_ROLLBACK_COMPLETE"
     update = events(corrected)[before:]
@@ -124,6 +151,8 @@ def test_an_unsupported_resource_type_fails_the_update_and_rolls_it_back(
     assert state_machine_task_definition(corrected) == revision_1
     assert outputs(corrected)["TaskDefinitionArn"] == revision_1
     # The stack takes the next update.
-    corrected.client("cloudformation").update_stack(StackName=STACK, TemplateBody=template_text, Parameters=image_parameter(IMAGE_2))
+    corrected.client("cloudformation").update_stack(
+        StackName=STACK, TemplateBody=template_text, Parameters=image_parameter(IMAGE_2)
+    )
     assert stack_status(corrected) == "UPDATE_COMPLETE"
     assert state_machine_task_definition(corrected) == physical_id(corrected, "TaskDefinition") != revision_1
