@@ -31,9 +31,11 @@ local-run input='{"name":"local cloud","text":"a task image built, pushed, pulle
     echo "==> running $uri"
     docker run --rm -e TASK_INPUT='{{input}}' -e LOG_FORMAT=text "$uri"
 
-# Run every test: unit, template checks, container and local-cloud tests.
+# Run every test: unit, template checks, container and local-cloud tests, and the moto launcher's
+# corrections (each against vanilla moto too).
 test: setup
     cargo nextest run --workspace --all-features --locked --no-fail-fast
+    .venv/bin/pytest -q localcloud/moto/tests
     # The binary built without `lambdabinary` must not offer fargateTask.
     cargo nextest run -p service --locked
 

@@ -1,7 +1,9 @@
 //! The local cloud: our gateway (one LocalStack-style endpoint for every AWS API), moto server
 //! behind it on an internal loopback port, and the CNCF distribution registry, started on loopback
 //! and tracked in a state directory (`.localcloud/` in the checkout) so that `up` is idempotent and
-//! `down` stops exactly what `up` started.
+//! `down` stops exactly what `up` started. moto is started through our launcher
+//! (`localcloud/moto/launcher.py`), which corrects, in process, what moto gets wrong in
+//! CloudFormation.
 //!
 //! This module owns the three operations, [`up`], [`down`] and [`status`]; `service` knows the
 //! three programs, `process` the operating system, `state` the files, `gateway` the endpoint and
@@ -38,8 +40,12 @@ pub struct Config {
     pub moto_port: Option<u16>,
     /// None: the port it already runs on, else the default (5055).
     pub registry_port: Option<u16>,
-    /// moto's server script, normally `.venv/bin/moto_server` in the checkout.
+    /// The program that runs moto's server: normally the checkout's `.venv/bin/python`, running
+    /// `moto_launcher`; or a `moto_server` of one's own (vanilla moto), with no launcher.
     pub moto_server: PathBuf,
+    /// Our launcher script (`localcloud/moto/launcher.py`), which starts moto with the local
+    /// cloud's corrections to its CloudFormation; passed to `moto_server` as its first argument.
+    pub moto_launcher: Option<PathBuf>,
     /// The registry binary, normally `/usr/bin/docker-registry`.
     pub docker_registry: PathBuf,
     /// The localcloud binary, run as `localcloud gateway`.
@@ -51,14 +57,16 @@ pub struct Config {
 
 impl Config {
     /// The defaults for a checkout: state in `<checkout>/.localcloud`, moto from the checkout's
-    /// `.venv` (where `tools/setup` installs it), detached processes.
+    /// `.venv` (where `tools/setup` installs it) started through the checkout's launcher, detached
+    /// processes.
     pub fn for_checkout(checkout: &Path) -> Config {
         Config {
             state_dir: checkout.join(".localcloud"),
             aws_port: None,
             moto_port: None,
             registry_port: None,
-            moto_server: checkout.join(".venv/bin/moto_server"),
+            moto_server: checkout.join(".venv/bin/python"),
+            moto_launcher: Some(checkout.join("localcloud/moto/launcher.py")),
             docker_registry: PathBuf::from("/usr/bin/docker-registry"),
             gateway: default_gateway(checkout),
             // moto is ready in under a second on a warm machine; a cold Python import on a busy
@@ -90,7 +98,7 @@ impl Config {
 fn default_gateway(checkout: &Path) -> PathBuf {
     std::env::current_exe()
         .ok()
-        .filter(|exe| exe.file_name() == Some(Service::Gateway.program_name().as_ref()))
+        .filter(|exe| exe.file_name() == Some(Service::Gateway.program_names()[0].as_ref()))
         .unwrap_or_else(|| checkout.join("target/debug/localcloud"))
 }
 
@@ -184,7 +192,11 @@ pub fn up(config: &Config) -> Result<Up, Error> {
 
 fn start(config: &Config, state: &StateDir, service: Service, port: u16, moto_port: u16) -> Result<Started, Error> {
     let log = state.log(service);
-    let cmd = service.command(config.program(service), port, state, moto_port)?;
+    let launcher = match service {
+        Service::Moto => config.moto_launcher.as_deref(),
+        Service::Registry | Service::Gateway => None,
+    };
+    let cmd = service.command(config.program(service), launcher, port, state, moto_port)?;
     let pid = process::spawn(service, cmd, state, &log, config.lifetime)?;
     state.record(service, pid, port)?;
     match process::wait_ready(service, pid, &service.ready_url(port), &log, config.ready_timeout) {

@@ -41,7 +41,9 @@ enum Command {
         /// The registry's port. Default: the one it runs on, else 5055.
         #[arg(long, env = "LOCALCLOUD_REGISTRY_PORT")]
         registry_port: Option<u16>,
-        /// moto's server. Default: <checkout>/.venv/bin/moto_server (installed by tools/setup).
+        /// A moto_server program to run instead of the checkout's launcher (which starts moto from
+        /// <checkout>/.venv, installed by tools/setup, with the local cloud's corrections): vanilla
+        /// moto, no corrections.
         #[arg(long, env = "LOCALCLOUD_MOTO_SERVER")]
         moto_server: Option<PathBuf>,
         /// The registry binary. Default: /usr/bin/docker-registry (installed by tools/setup).
@@ -111,7 +113,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.aws_port = aws_port;
             config.moto_port = moto_port;
             config.registry_port = registry_port;
-            config.moto_server = moto_server.unwrap_or(config.moto_server);
+            if let Some(program) = moto_server {
+                config.moto_server = program;
+                config.moto_launcher = None;
+            }
             config.docker_registry = docker_registry.unwrap_or(config.docker_registry);
             config.gateway = gateway.unwrap_or(config.gateway);
             config.ready_timeout = seconds(timeout, "--timeout")?;

@@ -136,9 +136,11 @@ pub(crate) fn is_ours(pid: u32, service: Service, state: &StateDir) -> bool {
     let proc = Path::new("/proc").join(pid.to_string());
     // A zombie (exited, not yet reaped by a parent that is not us) has an empty cmdline.
     let Ok(cmdline) = std::fs::read(proc.join("cmdline")) else { return false };
-    let runs_program = cmdline
-        .split(|b| *b == 0)
-        .any(|arg| Path::new(&*String::from_utf8_lossy(arg)).file_name() == Some(service.program_name().as_ref()));
+    let runs_program = cmdline.split(|b| *b == 0).any(|arg| {
+        let arg = String::from_utf8_lossy(arg);
+        let name = Path::new(&*arg).file_name();
+        service.program_names().iter().any(|wanted| name == Some(wanted.as_ref()))
+    });
     if !runs_program {
         return false;
     }

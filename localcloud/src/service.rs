@@ -67,14 +67,15 @@ impl Service {
         }
     }
 
-    /// The file name the program's path must end with: how we recognise our process in
-    /// /proc/PID/cmdline (moto_server is a Python script, so it is argv[1], not argv[0]).
-    pub(crate) fn program_name(self) -> &'static str {
+    /// The file names one of the process's arguments may have: how we recognise our process in
+    /// /proc/PID/cmdline. moto runs as a Python script, so the name is argv[1], not argv[0]: our
+    /// launcher, or a `moto_server` given through LOCALCLOUD_MOTO_SERVER.
+    pub(crate) fn program_names(self) -> &'static [&'static str] {
         match self {
-            Service::Moto => "moto_server",
-            Service::Registry => "docker-registry",
+            Service::Moto => &["launcher.py", "moto_server"],
+            Service::Registry => &["docker-registry"],
             // The localcloud binary itself, run as `localcloud gateway`.
-            Service::Gateway => "localcloud",
+            Service::Gateway => &["localcloud"],
         }
     }
 
@@ -99,12 +100,22 @@ impl Service {
         }
     }
 
-    /// The command that runs the service on `port`, with its configuration written first.
-    /// `moto_port` is where the gateway forwards to.
-    pub(crate) fn command(self, program: &Path, port: u16, state: &StateDir, moto_port: u16) -> Result<Command, Error> {
+    /// The command that runs the service on `port` (moto through `launcher` when there is one), with
+    /// its configuration written first. `moto_port` is where the gateway forwards to.
+    pub(crate) fn command(
+        self,
+        program: &Path,
+        launcher: Option<&Path>,
+        port: u16,
+        state: &StateDir,
+        moto_port: u16,
+    ) -> Result<Command, Error> {
         let mut cmd = Command::new(program);
         match self {
-            Service::Moto => moto_command(&mut cmd, port),
+            Service::Moto => {
+                cmd.args(launcher);
+                moto_command(&mut cmd, port);
+            }
             Service::Gateway => {
                 cmd.arg("gateway")
                     .args(["--port", &port.to_string(), "--moto-port", &moto_port.to_string()])

@@ -115,6 +115,14 @@ fn up_twice_leaves_one_of_each_and_down_stops_them_and_is_fine_when_nothing_runs
     let moto_port =
         after["services"].as_array().unwrap().iter().find(|s| s["service"] == "moto").unwrap()["port"].clone();
     assert_ne!(moto_port.to_string(), aws, "{after}");
+
+    // moto runs through our launcher, with its corrections.
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid_of(&after, "moto"))).unwrap();
+    let launcher = checkout().join("localcloud/moto/launcher.py");
+    assert!(cmdline.split(|b| *b == 0).any(|arg| arg == launcher.as_os_str().as_encoded_bytes()), "{cmdline:?}");
+    let moto_log = std::fs::read_to_string(sandbox.dir.join("logs/moto.log")).unwrap();
+    assert!(moto_log.contains("localcloud: moto 5.2.5 with corrections: "), "{moto_log}");
+
     // The env file a shell sources names the endpoints status reports.
     let env = std::fs::read_to_string(sandbox.dir.join("env")).unwrap();
     assert!(env.contains(&format!("export AWS_ENDPOINT_URL=http://127.0.0.1:{aws}\n")), "{env}");
@@ -136,6 +144,27 @@ fn up_twice_leaves_one_of_each_and_down_stops_them_and_is_fine_when_nothing_runs
     let status = sandbox.status();
     assert_eq!(status["running"], false);
     assert!(status["services"].as_array().unwrap().iter().all(|s| s["state"] == "stopped"), "{status}");
+}
+
+#[test]
+fn a_moto_server_of_ones_own_runs_instead_of_the_launcher_and_is_recognised() {
+    let sandbox = Sandbox::new("own-moto");
+    let (aws, registry) = (free_port().to_string(), free_port().to_string());
+    let moto_server = checkout().join(".venv/bin/moto_server");
+    let up = || {
+        let mut cmd = sandbox.command(&["up", "--aws-port", &aws, "--registry-port", &registry]);
+        cmd.env("LOCALCLOUD_MOTO_SERVER", &moto_server).output().unwrap()
+    };
+    let first = up();
+    assert!(first.status.success(), "{}", text(&first));
+    let status = sandbox.status();
+    assert_eq!(status["running"], true, "{status}");
+    let moto_log = std::fs::read_to_string(sandbox.dir.join("logs/moto.log")).unwrap();
+    assert!(!moto_log.contains("localcloud: moto"), "vanilla moto_server, no launcher: {moto_log}");
+    // Recognised as ours again: a second `up` keeps it.
+    let again = up();
+    assert_eq!(text(&again).matches("already running").count(), 2, "{}", text(&again));
+    assert_eq!(pid_of(&status, "moto"), pid_of(&sandbox.status(), "moto"));
 }
 
 #[test]
