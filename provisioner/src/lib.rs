@@ -3,4 +3,5 @@
 pub mod aws;
 pub mod cmd;
 pub mod decorators;
+pub mod diagram;
 pub mod image;
