@@ -160,7 +160,7 @@ pub fn svg(diagram: &Diagram, layout: &Layout) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
+        "<svg class=\"service\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
          role=\"img\" aria-label=\"The service's workflow and resources\">",
         w = num(layout.width),
         h = num(layout.height)
