@@ -99,7 +99,7 @@ pub fn describe(args: &DescribeArgs) -> anyhow::Result<Description> {
     }
     for (id, parameter) in parsed.parameters() {
         if let Some(default) = &parameter.default {
-            notes.push(format!("Parameter {id} defaults to {}", service::brief(default)));
+            notes.push(format!("Parameter {id} defaults to {}", crate::diagram::brief(default)));
         }
     }
     notes.push(format!(

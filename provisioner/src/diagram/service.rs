@@ -1,28 +1,20 @@
 //! The service as a [`Diagram`], read from its CloudFormation template alone, so the picture shows
-//! what would be deployed, fragments merged in included. Each state machine's definition is parsed
-//! with the runtime's States Language model and drawn inside a group named after the resource:
-//! its states, every transition (Next, Choice rules and Default, Catch, End), Retry on the state,
-//! Parallel branches and Map processors as nested groups. A state's request names resources
-//! through `${...}` placeholders that the resource's `Fn::Sub` (or `DefinitionSubstitutions`)
-//! resolves; each becomes an arrow from the state to that resource. The other resources are
-//! grouped by concern: the network (subnets in their availability zones), each AWS service, with
-//! a role or log group beside the one resource that uses it.
+//! what would be deployed, fragments merged in included. Each state machine whose definition can
+//! be read becomes a group named after the resource, with its workflow drawn inside (see
+//! `workflow`). Every other resource is a box naming its logical ID and type, grouped by concern:
+//! the network (subnets in their availability zones), then one group per AWS service, with a role
+//! or log group beside the one group that uses it; arrows show the references between them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use runtime::states::{
-    Choice, Condition, ItemProcessor, Map, Parallel, Retrier, State, StateMachine, States, Task, Wait,
-};
-use runtime::template::{Resource, Template, sub_variables};
+use runtime::template::{Resource, Template};
 use serde_json::Value;
 
 use super::model::{Diagram, EdgeKind, NodeKind};
+use super::references::{brief, referenced_id, references};
+use super::workflow::read_workflow;
 
-const STATE_MACHINE_TYPE: &str = "AWS::StepFunctions::StateMachine";
-
-/// Properties whose references are not drawn: policy documents name every resource a role may
-/// act on, which says who may, not what uses what.
-const UNDRAWN_PROPERTIES: &[&str] = &["Policies", "PolicyDocument", "AssumeRolePolicyDocument", "ManagedPolicyArns"];
+pub(super) const STATE_MACHINE_TYPE: &str = "AWS::StepFunctions::StateMachine";
 
 /// The diagram of everything in `template`.
 pub fn diagram(template: &Template) -> Diagram {
@@ -40,43 +32,14 @@ pub fn diagram(template: &Template) -> Diagram {
     builder.diagram
 }
 
-/// A state machine whose definition could be read, and what its placeholders stand for.
-struct Workflow {
-    id: String,
-    machine: StateMachine,
-    /// Placeholder name (`ClusterArn`) to the logical ID it resolves to.
-    variables: HashMap<String, String>,
-    /// Each top-level state's distance in ranks to End, along the longest path (loops cut).
-    ranks_to_end: HashMap<String, u32>,
-}
-
-struct Builder<'t> {
+pub(super) struct Builder<'t> {
     template: &'t Template,
-    resources: BTreeMap<String, &'t Resource>,
-    diagram: Diagram,
+    pub(super) resources: BTreeMap<String, &'t Resource>,
+    pub(super) diagram: Diagram,
     /// Logical ID to the id of its box.
-    resource_nodes: HashMap<String, String>,
-    /// Group key (see `group_key`) to the id of its group.
+    pub(super) resource_nodes: HashMap<String, String>,
+    /// Group key (see `place_resources`) to the id of its group.
     groups: HashMap<String, String>,
-}
-
-/// Where a state's arrows start and end: a Parallel or Map is entered at its own box and left
-/// from its join.
-#[derive(Clone)]
-struct Placed {
-    entry: String,
-    exit: String,
-}
-
-/// Where the states of one States object go when they end.
-struct Scope<'a> {
-    group: String,
-    /// The End box (top level) or the join of the enclosing Parallel or Map.
-    end: String,
-    /// The enclosing Parallel or Map state, for a branch.
-    parent_state: Option<&'a str>,
-    /// The top-level state this scope is inside, for a branch.
-    top_state: Option<&'a str>,
 }
 
 impl<'t> Builder<'t> {
@@ -330,450 +293,6 @@ impl<'t> Builder<'t> {
             }
         }
     }
-
-    // ---- Workflows ---------------------------------------------------------------------------
-
-    fn draw_workflow(&mut self, workflow: &Workflow, group: &str) {
-        let machine_data = || vec![("machine", workflow.id.clone())];
-        let start = self.diagram.add_node(Some(group), NodeKind::Start, "start", "Start", Vec::new(), machine_data());
-        let end = self.diagram.add_node(Some(group), NodeKind::End, "end", "End", Vec::new(), machine_data());
-        let scope = Scope { group: group.to_owned(), end, parent_state: None, top_state: None };
-        let placed = self.place_states(workflow, &workflow.machine.states, &scope);
-        match placed.get(workflow.machine.start_at.as_str()) {
-            Some(first) => {
-                let first = first.entry.clone();
-                self.diagram.add_edge(
-                    &start,
-                    &first,
-                    EdgeKind::Start,
-                    None,
-                    vec![("to", workflow.machine.start_at.clone())],
-                );
-            }
-            None => {
-                tracing::warn!(state_machine = %workflow.id, start_at = %workflow.machine.start_at, "StartAt names no state")
-            }
-        }
-        self.connect_states(workflow, &workflow.machine.states, &placed, &scope);
-    }
-
-    /// Boxes (and, for Parallel and Map, groups with their inner states) for one States object.
-    fn place_states(&mut self, workflow: &Workflow, states: &States, scope: &Scope) -> HashMap<String, Placed> {
-        let mut placed = HashMap::new();
-        for (name, state) in states {
-            let data = vec![("state", name.clone()), ("type", state.type_name().to_owned())];
-            let class = state.type_name().to_ascii_lowercase();
-            let lines = state_lines(state);
-            let here = match state {
-                State::Parallel(Parallel { branches, .. }) => {
-                    let group = self.diagram.add_group(
-                        Some(&scope.group),
-                        "parallel",
-                        format!("Parallel {name}"),
-                        vec![("state", name.clone())],
-                    );
-                    let entry = self.diagram.add_node(Some(&group), NodeKind::State, class, name, lines, data);
-                    let join = self.join(&group, name);
-                    for (index, branch) in branches.iter().enumerate() {
-                        let branch_group = self.diagram.add_group(
-                            Some(&group),
-                            "branch",
-                            format!("Branch {}", index + 1),
-                            vec![("state", name.clone()), ("branch", (index + 1).to_string())],
-                        );
-                        self.nested(
-                            workflow,
-                            Some(scope.top_state.unwrap_or(name)),
-                            name,
-                            &entry,
-                            &join,
-                            &branch_group,
-                            &branch.start_at,
-                            &branch.states,
-                        );
-                    }
-                    Placed { entry, exit: join }
-                }
-                State::Map(map) => {
-                    let group = self.diagram.add_group(
-                        Some(&scope.group),
-                        "map",
-                        format!("Map {name}"),
-                        vec![("state", name.clone())],
-                    );
-                    let entry = self.diagram.add_node(Some(&group), NodeKind::State, class, name, lines, data);
-                    let join = self.join(&group, name);
-                    if let Some(processor) = map.item_processor.as_ref().or(map.iterator.as_ref()) {
-                        let processor_group = self.diagram.add_group(
-                            Some(&group),
-                            "branch",
-                            processor_title(processor),
-                            vec![("state", name.clone()), ("branch", "ItemProcessor".to_owned())],
-                        );
-                        self.nested(
-                            workflow,
-                            Some(scope.top_state.unwrap_or(name)),
-                            name,
-                            &entry,
-                            &join,
-                            &processor_group,
-                            &processor.start_at,
-                            &processor.states,
-                        );
-                    }
-                    Placed { entry, exit: join }
-                }
-                _ => {
-                    let node = self.diagram.add_node(Some(&scope.group), NodeKind::State, class, name, lines, data);
-                    Placed { entry: node.clone(), exit: node }
-                }
-            };
-            // Resources go right of the whole workflow, not beside its later states: an arrow to
-            // one then runs between the states and leaves the workflow sideways, instead of
-            // dropping across the boxes stacked in the resource's column.
-            let to_end = workflow.ranks_to_end.get(scope.top_state.unwrap_or(name)).copied().unwrap_or(1);
-            self.draw_uses(workflow, name, state, &here.entry, to_end + 2);
-            placed.insert(name.clone(), here);
-        }
-        placed
-    }
-
-    fn join(&mut self, group: &str, name: &str) -> String {
-        self.diagram.add_node(
-            Some(group),
-            NodeKind::Join,
-            "join",
-            format!("{name} done"),
-            Vec::new(),
-            vec![("state", name.to_owned()), ("role", "join".to_owned())],
-        )
-    }
-
-    /// A branch or item processor: its states, the arrow into its `StartAt`, its own transitions.
-    #[allow(clippy::too_many_arguments)]
-    fn nested(
-        &mut self,
-        workflow: &Workflow,
-        top_state: Option<&str>,
-        parent: &str,
-        entry: &str,
-        join: &str,
-        group: &str,
-        start_at: &str,
-        states: &States,
-    ) {
-        let scope = Scope { group: group.to_owned(), end: join.to_owned(), parent_state: Some(parent), top_state };
-        let placed = self.place_states(workflow, states, &scope);
-        if let Some(first) = placed.get(start_at) {
-            let first = first.entry.clone();
-            self.diagram.add_edge(
-                entry,
-                &first,
-                EdgeKind::Branch,
-                None,
-                vec![("from", parent.to_owned()), ("to", start_at.to_owned())],
-            );
-        }
-        self.connect_states(workflow, states, &placed, &scope);
-    }
-
-    /// Every transition out of the states of one States object.
-    fn connect_states(
-        &mut self,
-        workflow: &Workflow,
-        states: &States,
-        placed: &HashMap<String, Placed>,
-        scope: &Scope,
-    ) {
-        for (name, state) in states {
-            let from = placed[name].exit.clone();
-            let to_state = |this: &mut Self,
-                            target: &str,
-                            kind: EdgeKind,
-                            label: Option<String>,
-                            extra: Vec<(&'static str, String)>| {
-                let to = match placed.get(target) {
-                    Some(p) => p.entry.clone(),
-                    None => this.missing_state(&scope.group, target, &workflow.id),
-                };
-                let mut data = vec![("from", name.clone()), ("to", target.to_owned())];
-                data.extend(extra);
-                this.diagram.add_edge(&from, &to, kind, label, data);
-            };
-            if let Some(next) = state.next() {
-                to_state(self, next, EdgeKind::Next, None, Vec::new());
-            }
-            if let State::Choice(Choice { choices, default, .. }) = state {
-                for (index, rule) in choices.iter().enumerate() {
-                    if let Some(next) = &rule.next {
-                        let label = rule.comment.clone().unwrap_or_else(|| condition_text(&rule.condition));
-                        to_state(self, next, EdgeKind::Choice, Some(label), vec![("rule", (index + 1).to_string())]);
-                    }
-                }
-                if let Some(default) = default {
-                    to_state(self, default, EdgeKind::Default, Some("Default".to_owned()), Vec::new());
-                }
-            }
-            for catcher in state.catch() {
-                let errors = catcher.error_equals.join(", ");
-                to_state(
-                    self,
-                    &catcher.next,
-                    EdgeKind::Catch,
-                    Some(format!("Catch {errors}")),
-                    vec![("errors", errors)],
-                );
-            }
-            let ends = state.end() || matches!(state, State::Succeed(_) | State::Fail(_));
-            if ends {
-                let mut data = vec![("from", name.clone())];
-                if let Some(parent) = scope.parent_state {
-                    data.push(("to", parent.to_owned()));
-                }
-                let end = scope.end.clone();
-                self.diagram.add_edge(&from, &end, EdgeKind::End, None, data);
-            }
-        }
-    }
-
-    /// A box for a state a transition names but no States object has, so the mistake shows.
-    fn missing_state(&mut self, group: &str, name: &str, machine: &str) -> String {
-        tracing::warn!(state_machine = %machine, state = %name, "a transition names a state that does not exist");
-        self.diagram.add_node(
-            Some(group),
-            NodeKind::State,
-            "missing",
-            name,
-            vec!["no such state".to_owned()],
-            vec![("missing-state", name.to_owned())],
-        )
-    }
-
-    /// Arrows from a state to the resources its request names.
-    fn draw_uses(&mut self, workflow: &Workflow, name: &str, state: &State, node: &str, min_ranks: u32) {
-        let Ok(mut value) = serde_json::to_value(state) else {
-            return;
-        };
-        if let Value::Object(fields) = &mut value {
-            // Nested states draw their own arrows; transitions name states, not resources.
-            for key in ["Branches", "ItemProcessor", "Iterator", "Next", "Default", "Choices", "Catch", "Retry"] {
-                fields.remove(key);
-            }
-        }
-        let mut found = Vec::new();
-        placeholders(&value, None, &mut found);
-        let mut seen = BTreeSet::new();
-        for (field, variable) in found {
-            let target = workflow
-                .variables
-                .get(&variable)
-                .cloned()
-                .or_else(|| self.resources.contains_key(&variable).then(|| variable.clone()));
-            let Some(target) = target else { continue };
-            let Some(to) = self.resource_nodes.get(&target).cloned() else {
-                continue;
-            };
-            if !seen.insert((field.clone(), target.clone())) {
-                continue;
-            }
-            self.diagram.add_edge(
-                node,
-                &to,
-                EdgeKind::Uses,
-                Some(field.clone()),
-                vec![("from", name.to_owned()), ("to", target), ("field", field)],
-            );
-            if let Some(edge) = self.diagram.edges.last_mut() {
-                edge.min_ranks = min_ranks;
-            }
-        }
-    }
-}
-
-/// The ranks from the box of state `name` to the box its scope ends in (End, or the join of its
-/// Parallel or Map), along the longest path; a transition back to a state on the path is cut, as
-/// the layout cuts it. A Parallel or Map adds its join, its branches' longest path and the border
-/// ranks of its groups.
-fn ranks_to_end_of(
-    states: &States,
-    name: &str,
-    memo: &mut HashMap<String, u32>,
-    visiting: &mut HashSet<String>,
-) -> u32 {
-    if let Some(known) = memo.get(name) {
-        return *known;
-    }
-    let Some(state) = states.get(name) else {
-        return 0;
-    };
-    if !visiting.insert(name.to_owned()) {
-        return 0;
-    }
-    let nested: Vec<(&str, &States)> = match state {
-        State::Parallel(parallel) => parallel.branches.iter().map(|b| (b.start_at.as_str(), &b.states)).collect(),
-        State::Map(map) => {
-            map.item_processor.iter().chain(map.iterator.iter()).map(|p| (p.start_at.as_str(), &p.states)).collect()
-        }
-        _ => Vec::new(),
-    };
-    let inside = nested
-        .iter()
-        .map(|(start, states)| ranks_to_end_of(states, start, &mut HashMap::new(), &mut HashSet::new()) + 4)
-        .max()
-        .unwrap_or(0);
-    let mut targets: Vec<&str> = state.next().into_iter().collect();
-    if let State::Choice(choice) = state {
-        targets.extend(choice.choices.iter().filter_map(|r| r.next.as_deref()));
-        targets.extend(choice.default.as_deref());
-    }
-    targets.extend(state.catch().iter().map(|c| c.next.as_str()));
-    let after = targets.iter().map(|t| 1 + ranks_to_end_of(states, t, memo, visiting)).max().unwrap_or(1);
-    visiting.remove(name);
-    let total = inside + after;
-    memo.insert(name.to_owned(), total);
-    total
-}
-
-// ---- Reading the template ------------------------------------------------------------------------
-
-/// The definition of a state machine resource and the logical IDs its placeholders stand for.
-fn read_workflow(id: &str, resource: &Resource, resources: &BTreeMap<String, &Resource>) -> Result<Workflow, String> {
-    let mut variables = HashMap::new();
-    let definition = if let Some(definition) = resource.properties.get("Definition") {
-        if let Some(substitutions) = resource.properties.get("DefinitionSubstitutions").and_then(Value::as_object) {
-            for (name, value) in substitutions {
-                if let Some(target) = first_reference(value, resources) {
-                    variables.insert(name.clone(), target);
-                }
-            }
-        }
-        definition.to_string()
-    } else {
-        match resource.properties.get("DefinitionString") {
-            Some(Value::String(text)) => text.clone(),
-            Some(Value::Object(sub)) if sub.len() == 1 && sub.contains_key("Fn::Sub") => match &sub["Fn::Sub"] {
-                Value::String(text) => text.clone(),
-                Value::Array(parts) => match parts.as_slice() {
-                    [Value::String(text), Value::Object(map)] => {
-                        for (name, value) in map {
-                            if let Some(target) = first_reference(value, resources) {
-                                variables.insert(name.clone(), target);
-                            }
-                        }
-                        text.clone()
-                    }
-                    _ => {
-                        return Err("its Fn::Sub is neither a string nor [string, variables]".to_owned());
-                    }
-                },
-                _ => {
-                    return Err("its Fn::Sub is neither a string nor [string, variables]".to_owned());
-                }
-            },
-            Some(_) => {
-                return Err("its DefinitionString is built by an intrinsic function other than Fn::Sub".to_owned());
-            }
-            None => return Err("it has neither Definition nor DefinitionString".to_owned()),
-        }
-    };
-    let machine = StateMachine::from_json(&definition).map_err(|e| e.to_string())?;
-    let mut ranks_to_end = HashMap::new();
-    for name in machine.states.keys() {
-        ranks_to_end_of(&machine.states, name, &mut ranks_to_end, &mut HashSet::new());
-    }
-    Ok(Workflow { id: id.to_owned(), machine, variables, ranks_to_end })
-}
-
-/// `Ref`, `Fn::GetAtt` and `Fn::Sub` references to resources in a resource's properties, each
-/// with the top-level property it is under.
-fn references(resource: &Resource, resources: &BTreeMap<String, &Resource>) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    for (property, value) in &resource.properties {
-        if UNDRAWN_PROPERTIES.contains(&property.as_str())
-            || resource.resource_type == STATE_MACHINE_TYPE && property.starts_with("Definition")
-        {
-            continue;
-        }
-        let mut targets = Vec::new();
-        collect_references(value, resources, &mut targets);
-        found.extend(targets.into_iter().map(|t| (property.clone(), t)));
-    }
-    found
-}
-
-fn first_reference(value: &Value, resources: &BTreeMap<String, &Resource>) -> Option<String> {
-    let mut targets = Vec::new();
-    collect_references(value, resources, &mut targets);
-    targets.into_iter().next()
-}
-
-fn collect_references(value: &Value, resources: &BTreeMap<String, &Resource>, out: &mut Vec<String>) {
-    match value {
-        Value::Object(map) if map.len() == 1 => {
-            let (key, inner) = map.iter().next().map_or(("", &Value::Null), |(k, v)| (k.as_str(), v));
-            let named = match (key, inner) {
-                ("Ref", Value::String(name)) => Some(name.clone()),
-                ("Fn::GetAtt", Value::Array(parts)) => parts.first().and_then(Value::as_str).map(str::to_owned),
-                ("Fn::GetAtt", Value::String(dotted)) => dotted.split('.').next().map(str::to_owned),
-                ("Fn::Sub", Value::String(text)) => {
-                    sub_targets(text, &[], resources, out);
-                    None
-                }
-                ("Fn::Sub", Value::Array(parts)) => {
-                    if let [Value::String(text), Value::Object(vars)] = parts.as_slice() {
-                        let own: Vec<&str> = vars.keys().map(String::as_str).collect();
-                        sub_targets(text, &own, resources, out);
-                        for v in vars.values() {
-                            collect_references(v, resources, out);
-                        }
-                    }
-                    None
-                }
-                _ => {
-                    collect_references(inner, resources, out);
-                    None
-                }
-            };
-            if let Some(name) = named.filter(|n| resources.contains_key(n)) {
-                out.push(name);
-            }
-        }
-        Value::Object(map) => map.values().for_each(|v| collect_references(v, resources, out)),
-        Value::Array(items) => items.iter().for_each(|v| collect_references(v, resources, out)),
-        _ => {}
-    }
-}
-
-fn sub_targets(text: &str, own: &[&str], resources: &BTreeMap<String, &Resource>, out: &mut Vec<String>) {
-    for variable in sub_variables(text).unwrap_or_default() {
-        if !own.contains(&variable.name.as_str()) && resources.contains_key(&variable.name) {
-            out.push(variable.name);
-        }
-    }
-}
-
-/// `${Name}` placeholders in a state's fields, each with the nearest field name above it
-/// (`Cluster`, `Subnets`, `TopicArn`, `Resource`).
-fn placeholders(value: &Value, field: Option<&str>, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::String(text) => {
-            for variable in sub_variables(text).unwrap_or_default() {
-                out.push((field.unwrap_or("Resource").to_owned(), variable.name));
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| placeholders(v, field, out)),
-        Value::Object(map) => map.iter().for_each(|(k, v)| placeholders(v, Some(k), out)),
-        _ => {}
-    }
-}
-
-/// The logical ID a `Ref` or `Fn::GetAtt` names.
-fn referenced_id(value: &Value) -> Option<String> {
-    value
-        .get("Ref")
-        .and_then(Value::as_str)
-        .or_else(|| value.get("Fn::GetAtt").and_then(|v| v.get(0)).and_then(Value::as_str))
-        .map(str::to_owned)
 }
 
 /// The zone a subnet is in, as a reader would name it.
@@ -821,134 +340,11 @@ fn names_the_type(property: &str, target_type: &str) -> bool {
     ["id", "arn", "name", ""].iter().any(|suffix| property == format!("{short}{suffix}"))
 }
 
-/// A property value in a few words: literals as they are, intrinsic functions by what they name.
-pub fn brief(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => "null".to_owned(),
-        Value::Bool(_) | Value::Number(_) => value.to_string(),
-        Value::Array(items) => items.iter().map(brief).collect::<Vec<_>>().join(", "),
-        Value::Object(map) if map.len() == 1 => {
-            let (key, inner) = map.iter().next().map_or(("", &Value::Null), |(k, v)| (k.as_str(), v));
-            match (key, inner) {
-                ("Ref", Value::String(name)) => format!("Ref {name}"),
-                ("Fn::GetAtt", Value::Array(parts)) => {
-                    parts.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(".")
-                }
-                ("Fn::GetAtt", Value::String(dotted)) => dotted.clone(),
-                ("Fn::Sub", Value::String(text)) => text.clone(),
-                ("Fn::Sub", Value::Array(parts)) => parts.first().map(brief).unwrap_or_default(),
-                ("Fn::GetAZs", _) => "the region's zones".to_owned(),
-                ("Fn::Select", Value::Array(parts)) if parts.len() == 2 => {
-                    format!("[{}] of {}", brief(&parts[0]), brief(&parts[1]))
-                }
-                ("Fn::Join", Value::Array(parts)) if parts.len() == 2 => match &parts[1] {
-                    Value::Array(items) => {
-                        items.iter().map(brief).collect::<Vec<_>>().join(parts[0].as_str().unwrap_or(""))
-                    }
-                    other => brief(other),
-                },
-                _ => value.to_string(),
-            }
-        }
-        Value::Object(_) => value.to_string(),
-    }
-}
-
-// ---- Describing states ------------------------------------------------------------------------
-
-/// The lines under a state's name: its type and what it does, then its Retry.
-fn state_lines(state: &State) -> Vec<String> {
-    let mut lines = Vec::new();
-    match state {
-        State::Task(Task { resource, timeout_seconds, heartbeat_seconds, .. }) => {
-            lines.push(format!("Task · {}", integration(resource)));
-            lines.extend(timeout_seconds.map(|s| format!("TimeoutSeconds {s}")));
-            lines.extend(heartbeat_seconds.map(|s| format!("HeartbeatSeconds {s}")));
-        }
-        State::Pass(pass) => lines.push(if pass.result.is_some() { "Pass · sets a Result" } else { "Pass" }.to_owned()),
-        State::Choice(Choice { choices, .. }) => lines.push(format!("Choice · {} rule(s)", choices.len())),
-        State::Wait(Wait { seconds, timestamp, seconds_path, timestamp_path, .. }) => {
-            let how = seconds
-                .map(|s| format!("{s} s"))
-                .or_else(|| timestamp.as_ref().map(|t| format!("until {t}")))
-                .or_else(|| seconds_path.as_ref().map(|p| format!("SecondsPath {p}")))
-                .or_else(|| timestamp_path.as_ref().map(|p| format!("TimestampPath {p}")))
-                .unwrap_or_default();
-            lines.push(format!("Wait {how}").trim_end().to_owned());
-        }
-        State::Succeed(_) => lines.push("Succeed".to_owned()),
-        State::Fail(fail) => {
-            lines.push("Fail".to_owned());
-            lines.extend(fail.error.as_ref().map(|e| format!("Error {e}")));
-            lines.extend(fail.error_path.as_ref().map(|e| format!("ErrorPath {e}")));
-            lines.extend(fail.cause.as_ref().map(|c| format!("Cause {c}")));
-            lines.extend(fail.cause_path.as_ref().map(|c| format!("CausePath {c}")));
-        }
-        State::Parallel(Parallel { branches, .. }) => lines.push(format!("Parallel · {} branch(es)", branches.len())),
-        State::Map(Map { items_path, max_concurrency, .. }) => {
-            lines.push(format!("Map · each item of {}", items_path.as_deref().unwrap_or("$")));
-            lines.extend(max_concurrency.map(|n| format!("MaxConcurrency {n}")));
-        }
-    }
-    lines.extend(state.retry().iter().flat_map(retry_lines));
-    lines
-}
-
-/// `ecs:runTask.sync` from `arn:${AWS::Partition}:states:::ecs:runTask.sync`.
-fn integration(resource: &str) -> String {
-    resource.split_once(":::").map_or_else(|| resource.to_owned(), |(_, rest)| rest.to_owned())
-}
-
-/// One retrier, with ASL's defaults filled in so the lines say what Step Functions will do.
-fn retry_lines(retrier: &Retrier) -> [String; 2] {
-    let mut how = format!(
-        "  MaxAttempts {} · IntervalSeconds {} · BackoffRate {}",
-        retrier.max_attempts.unwrap_or(3),
-        retrier.interval_seconds.unwrap_or(1),
-        retrier.backoff_rate.unwrap_or(2.0)
-    );
-    if let Some(max) = retrier.max_delay_seconds {
-        how.push_str(&format!(" · MaxDelaySeconds {max}"));
-    }
-    [format!("Retry {}", retrier.error_equals.join(", ")), how]
-}
-
-fn processor_title(processor: &ItemProcessor) -> String {
-    match processor.processor_config.as_ref().and_then(|c| c.mode) {
-        Some(runtime::states::ProcessorMode::Distributed) => "ItemProcessor (DISTRIBUTED)".to_owned(),
-        _ => "ItemProcessor".to_owned(),
-    }
-}
-
-/// A Choice rule's condition as a short expression: `$.status StringEquals "OK"`.
-pub fn condition_text(condition: &Condition) -> String {
-    match condition {
-        Condition::And(all) => all.iter().map(nested_text).collect::<Vec<_>>().join(" and "),
-        Condition::Or(any) => any.iter().map(nested_text).collect::<Vec<_>>().join(" or "),
-        Condition::Not(inner) => format!("not {}", nested_text(inner)),
-        Condition::Compare { variable, comparison } => {
-            // Display is "Operator: operand"; the variable goes in front.
-            let shown = comparison.to_string();
-            match shown.split_once(": ") {
-                Some((operator, operand)) => format!("{variable} {operator} {operand}"),
-                None => format!("{variable} {shown}"),
-            }
-        }
-    }
-}
-
-fn nested_text(condition: &Condition) -> String {
-    match condition {
-        Condition::Compare { .. } => condition_text(condition),
-        _ => format!("({})", condition_text(condition)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use runtime::states::{
-        Branch, Catcher, ChoiceRule, Comparison, EcsRunTask, Fail, Pass, Retrier, SnsMessage, SnsPublish, Succeed,
+        Branch, Catcher, Choice, ChoiceRule, Comparison, Condition, EcsRunTask, Fail, ItemProcessor, Map, Parallel,
+        Pass, Retrier, SnsMessage, SnsPublish, State, StateMachine, States, Succeed, Wait,
     };
     use serde_json::json;
     use service::description::{self, WorkflowResources};
@@ -1301,9 +697,15 @@ mod tests {
                 "Reporter": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
                     "RoleArn": {"Fn::GetAtt": ["StateMachineRole", "Arn"]},
                     "DefinitionSubstitutions": {"Topic": {"Ref": "NotificationTopic"}},
-                    "Definition": {"StartAt": "Say", "States": {"Say": {"Type": "Task",
-                        "Resource": "arn:aws:states:::sns:publish",
-                        "Parameters": {"TopicArn": "${Topic}", "Message": "hi"}, "End": true}}}}},
+                    "Definition": {"StartAt": "Say", "States": {
+                        "Say": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                            "Parameters": {"TopicArn": "${Topic}", "Message": "hi"}, "Next": "Call"},
+                        // Not a substitution, and a Definition is not an Fn::Sub: stays as written.
+                        "Call": {"Type": "Task", "Resource": "${Handler.Arn}", "End": true}}}}},
+                "Direct": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+                    "RoleArn": {"Fn::GetAtt": ["StateMachineRole", "Arn"]},
+                    "DefinitionString": {"Fn::Sub": "{\"StartAt\":\"Go\",\"States\":{\"Go\":{\"Type\":\"Task\",\"Resource\":\"${Handler.Arn}\",\"End\":true}}}"}}},
+                "Handler": {"Type": "AWS::Lambda::Function"},
                 "Joined": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
                     "RoleArn": {"Fn::GetAtt": ["StateMachineRole", "Arn"]},
                     "DefinitionString": {"Fn::Join": ["", ["{\"StartAt\":", "\"A\"}"]]}}}
@@ -1316,20 +718,19 @@ mod tests {
         let say =
             d.edges.iter().find(|e| e.kind == EdgeKind::Uses && e.data.contains(&("from", "Say".to_owned()))).unwrap();
         assert!(say.data.contains(&("to", "NotificationTopic".to_owned())));
+        let handler = node_by(&d, "logical-id", "Handler");
+        let call = node_by(&d, "state", "Call");
+        assert_eq!(call.lines[0], "Task · ${Handler.Arn}");
+        assert!(!d.edges.iter().any(|e| e.from == call.id && e.to == handler.id));
+        // A resource an Fn::Sub names directly is resolved.
+        let go = node_by(&d, "state", "Go");
+        assert_eq!(go.lines[0], "Task · Handler");
+        assert!(d.edges.iter().any(|e| e.kind == EdgeKind::Uses && e.from == go.id && e.to == handler.id));
         let joined = node_by(&d, "logical-id", "Joined");
         assert!(joined.lines.iter().any(|l| l.contains("not drawn") && l.contains("Fn::Sub")), "{:?}", joined.lines);
-        // Two workflows, each with its own Start.
-        assert_eq!(d.nodes.iter().filter(|n| n.kind == NodeKind::Start).count(), 2);
+        // A workflow for each readable definition, each with its own Start.
+        assert_eq!(d.nodes.iter().filter(|n| n.kind == NodeKind::Start).count(), 3);
         layout::layout(&d).unwrap();
-    }
-
-    #[test]
-    fn brief_names_what_an_intrinsic_function_refers_to() {
-        assert_eq!(brief(&json!({"Ref": "ImageUri"})), "Ref ImageUri");
-        assert_eq!(brief(&json!({"Fn::GetAtt": ["Cluster", "Arn"]})), "Cluster.Arn");
-        assert_eq!(brief(&json!({"Fn::Sub": ["/ecs/${Name}", {"Name": "x"}]})), "/ecs/${Name}");
-        assert_eq!(brief(&json!({"Fn::Join": ["-", ["a", {"Ref": "B"}]]})), "a-Ref B");
-        assert_eq!(brief(&json!(256)), "256");
     }
 
     #[test]
