@@ -214,6 +214,19 @@ pub fn layout(diagram: &Diagram) -> Result<Layout, LayoutError> {
         };
         edges.push(EdgePath { points, label });
     }
+    let columns = Columns::of(
+        nodes.values().map(|n| n.rect).chain(edges.iter().filter_map(|e| e.label.as_ref().map(|(r, _)| *r))),
+    );
+    // dagre's routes are kept where they pass no box; one that crosses a box is straightened.
+    let obstacles: Vec<(&str, Rect)> = nodes.iter().map(|(id, n)| (id.as_str(), n.rect)).collect();
+    for (edge, path) in diagram.edges.iter().zip(edges.iter_mut()) {
+        if let (Some(from), Some(to)) = (nodes.get(&edge.from), nodes.get(&edge.to)) {
+            let others = obstacles.iter().filter(|(id, _)| *id != edge.from && *id != edge.to).map(|(_, r)| r);
+            if crosses_any(&path.points, others) {
+                path.points = columns.route(&path.points, &from.rect, &to.rect);
+            }
+        }
+    }
 
     // The extent of everything drawn, groups' title room included.
     let mut width: f64 = 0.0;
@@ -229,6 +242,118 @@ pub fn layout(diagram: &Diagram) -> Result<Layout, LayoutError> {
         height = height.max(point.1);
     }
     Ok(Layout { width: width + 16.0, height: height + 16.0, nodes, groups, edges })
+}
+
+/// True when the polyline through `points` passes through the inside of any of `rects`.
+fn crosses_any<'r>(points: &[(f64, f64)], mut rects: impl Iterator<Item = &'r Rect>) -> bool {
+    rects.any(|rect| points.windows(2).any(|pair| segment_crosses(pair[0], pair[1], rect)))
+}
+
+/// Liang–Barsky clipping of the segment `a`–`b` against `rect` shrunk by a pixel, so that a
+/// route touching a box's edge does not count.
+fn segment_crosses(a: (f64, f64), b: (f64, f64), rect: &Rect) -> bool {
+    let (x0, y0, x1, y1) = (rect.x + 1.0, rect.y + 1.0, rect.x + rect.width - 1.0, rect.y + rect.height - 1.0);
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
+    for (p, q) in [(-dx, a.0 - x0), (dx, x1 - a.0), (-dy, a.1 - y0), (dy, y1 - a.1)] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return false;
+            }
+        } else {
+            let t = q / p;
+            if p < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+            if t0 > t1 {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// How far a straightened route runs level out of a box and into one.
+const LEAD: f64 = 10.0;
+
+/// The ranks as columns of the page: boxes of one rank share their left edge (ranks are aligned
+/// at their start), so a column runs from that edge to the right edge of its widest box.
+struct Columns(Vec<(f64, f64)>);
+
+impl Columns {
+    fn of(rects: impl Iterator<Item = Rect>) -> Self {
+        let mut columns: Vec<(f64, f64)> = Vec::new();
+        for rect in rects {
+            match columns.iter_mut().find(|(left, _)| (left - rect.x).abs() < 0.5) {
+                Some(column) => column.1 = column.1.max(rect.x + rect.width),
+                None => columns.push((rect.x, rect.x + rect.width)),
+            }
+        }
+        Columns(columns)
+    }
+
+    fn at(&self, x: f64) -> Option<(f64, f64)> {
+        self.0.iter().copied().find(|(left, right)| x >= left - 0.5 && x <= right + 0.5)
+    }
+
+    /// dagre's route with its crossings of columns made straight. dagre places one bend point per
+    /// rank, between that rank's boxes, but a segment to the next bend point cuts across the rest
+    /// of the column, where a wider box may stand; and it aims the ends at the boxes' centres, so
+    /// an arrow to a box low in a column can cross the boxes above it. Here the route crosses each
+    /// column level at its bend point, leaves and enters boxes sideways at the height it comes
+    /// from, and runs diagonally only between columns, where no box is.
+    fn route(&self, points: &[(f64, f64)], from: &Rect, to: &Rect) -> Vec<(f64, f64)> {
+        let [first, inner @ .., last] = points else { return points.to_vec() };
+        let side = |rect: &Rect, y: f64| {
+            y.clamp(rect.y + 4.0_f64.min(rect.height / 2.0), rect.y + rect.height - 4.0_f64.min(rect.height / 2.0))
+        };
+        let mut out = Vec::with_capacity(points.len() * 2 + 2);
+        let next = inner.first().copied().unwrap_or(*last);
+        if next.0 > from.x + from.width {
+            let y = side(from, next.1);
+            out.push((from.x + from.width, y));
+            let right = self.at(from.x).map_or(from.x + from.width, |(_, right)| right.max(from.x + from.width));
+            if next.0 > right + 2.0 * LEAD {
+                out.push((right + LEAD, y));
+            }
+        } else if next.0 < from.x {
+            out.push((from.x, side(from, next.1)));
+        } else {
+            out.push(*first);
+        }
+        for point in inner {
+            match self.at(point.0) {
+                Some((left, right)) => {
+                    let rightwards = out.last().is_none_or(|previous| previous.0 <= point.0);
+                    let (a, b) = if rightwards { (left, right) } else { (right, left) };
+                    out.push((a, point.1));
+                    out.push((b, point.1));
+                }
+                None => out.push(*point),
+            }
+        }
+        let previous = out.last().copied().unwrap_or(*first);
+        if previous.0 < to.x {
+            // A short level run into the box, so the arrowhead points into it.
+            let y = side(to, previous.1);
+            if previous.0 < to.x - 2.0 * LEAD {
+                out.push((to.x - LEAD, y));
+            }
+            out.push((to.x, y));
+        } else if previous.0 > to.x + to.width {
+            let y = side(to, previous.1);
+            if let Some((_, right)) = self.at(to.x).filter(|(_, right)| *right > to.x + to.width) {
+                out.push((right, y));
+            }
+            out.push((to.x + to.width, y));
+        } else {
+            out.push(*last);
+        }
+        out.dedup_by(|a, b| (a.0 - b.0).abs() < 0.01 && (a.1 - b.1).abs() < 0.01);
+        out
+    }
 }
 
 #[cfg(test)]
@@ -295,6 +420,16 @@ mod tests {
             assert!(rect.x >= 0.0 && rect.y >= 0.0);
             assert!(rect.x + rect.width <= layout.width && rect.y + rect.height <= layout.height);
         }
+    }
+
+    #[test]
+    fn a_segment_crosses_a_box_only_through_its_inside() {
+        let rect = Rect { x: 10.0, y: 10.0, width: 20.0, height: 10.0 };
+        assert!(segment_crosses((0.0, 15.0), (40.0, 15.0), &rect));
+        assert!(segment_crosses((15.0, 0.0), (25.0, 30.0), &rect));
+        assert!(!segment_crosses((0.0, 0.0), (40.0, 5.0), &rect));
+        assert!(!segment_crosses((0.0, 10.0), (40.0, 10.0), &rect), "along its edge");
+        assert!(!segment_crosses((0.0, 15.0), (10.0, 15.0), &rect), "ending on its edge");
     }
 
     #[test]

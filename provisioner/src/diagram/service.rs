@@ -733,6 +733,72 @@ mod tests {
         layout::layout(&d).unwrap();
     }
 
+    /// Machines of every shape a generator can think of (Choices jumping anywhere, loops, states
+    /// catching into earlier ones, Parallels and Maps nested three deep) lay out, with every box
+    /// placed and every arrow routed.
+    #[test]
+    fn generated_workflows_lay_out_without_panics() {
+        let mut seed: u64 = 0x5eed;
+        let mut next = move |bound: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % bound.max(1)
+        };
+        fn states(prefix: &str, count: usize, depth: u32, next: &mut dyn FnMut(usize) -> usize) -> serde_json::Value {
+            let name = |i: usize| format!("{prefix}S{i}");
+            let mut out = serde_json::Map::new();
+            for i in 0..count {
+                let target = name(next(count));
+                let state = match next(if depth < 3 { 7 } else { 5 }) {
+                    0 => json!({"Type": "Choice", "Choices": [
+                        {"Variable": "$.x", "NumericEquals": i, "Next": target},
+                        {"Variable": "$.y", "IsPresent": true, "Next": name(next(count))}],
+                        "Default": name(next(count))}),
+                    1 => json!({"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                        "Parameters": {"TopicArn": "${Topic}", "Message": "m"},
+                        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": target}],
+                        "Retry": [{"ErrorEquals": ["States.Timeout"]}], "End": true}),
+                    2 => json!({"Type": "Wait", "Seconds": 1, "Next": target}),
+                    3 => json!({"Type": "Succeed"}),
+                    4 => json!({"Type": "Pass", "Next": target}),
+                    5 => {
+                        let branches: Vec<serde_json::Value> = (0..1 + next(3))
+                            .map(|b| {
+                                let inner = format!("{prefix}P{i}B{b}");
+                                json!({"StartAt": format!("{inner}S0"), "States": states(&inner, 1 + next(4), depth + 1, next)})
+                            })
+                            .collect();
+                        json!({"Type": "Parallel", "Branches": branches, "Next": target})
+                    }
+                    _ => {
+                        let inner = format!("{prefix}M{i}");
+                        json!({"Type": "Map", "ItemProcessor": {"StartAt": format!("{inner}S0"),
+                            "States": states(&inner, 1 + next(4), depth + 1, next)}, "End": true})
+                    }
+                };
+                out.insert(name(i), state);
+            }
+            serde_json::Value::Object(out)
+        }
+        for round in 0..12 {
+            let count = 1 + next(9);
+            let definition = json!({"StartAt": "S0", "States": states("", count, 0, &mut next)});
+            let mut template = shipped_template();
+            let fragment = json!({"Resources": {"Generated": {"Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"RoleArn": {"Fn::GetAtt": ["StateMachineRole", "Arn"]},
+                    "DefinitionSubstitutions": {"Topic": {"Ref": "NotificationTopic"}},
+                    "Definition": definition}}}});
+            template.merge(Template::from_json(&fragment.to_string()).unwrap()).unwrap();
+            let d = diagram(&template);
+            let placed = layout::layout(&d).unwrap_or_else(|e| panic!("round {round}: {e}\n{definition}"));
+            assert_eq!(placed.nodes.len(), d.nodes.len());
+            for (edge, path) in d.edges.iter().zip(&placed.edges) {
+                assert!(path.points.len() >= 2, "round {round}: {} -> {} has no route", edge.from, edge.to);
+                assert!(path.points.iter().all(|(x, y)| x.is_finite() && y.is_finite()));
+            }
+            roxmltree::Document::parse(&svg::svg(&d, &placed)).unwrap();
+        }
+    }
+
     #[test]
     fn a_property_that_repeats_the_type_needs_no_label() {
         assert!(names_the_type("VpcId", "AWS::EC2::VPC"));
