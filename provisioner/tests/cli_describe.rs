@@ -306,3 +306,15 @@ fn a_bad_option_leaves_earlier_files_alone() {
     assert!(stderr(&output).contains("\"Bad_Name\""), "{}", stderr(&output));
     assert_eq!(std::fs::read(out.join("service.html")).unwrap(), before);
 }
+
+#[test]
+fn an_out_path_that_is_a_file_fails_and_leaves_the_file_alone() {
+    let dir = out_dir("a-file");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("not-a-directory");
+    std::fs::write(&file, "keep me").unwrap();
+    let output = describe(&file, &[]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("not-a-directory is not a directory"), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}

@@ -123,6 +123,9 @@ fn write_whole(path: &Path, contents: &str) -> anyhow::Result<()> {
 /// Runs `provisioner describe`: renders everything, then writes it and prints the paths.
 pub fn run(args: DescribeArgs) -> anyhow::Result<()> {
     let out = args.out_dir()?;
+    if out.exists() && !out.is_dir() {
+        anyhow::bail!("--out {} is not a directory; pass a directory (it is created if missing)", out.display());
+    }
     let description = describe(&args)?;
     if let Some(uri) = &description.placeholder_image {
         eprintln!(

@@ -188,6 +188,7 @@ impl Diagram {
         id
     }
 
+    /// Adds an arrow and returns it, to set what `add_edge` leaves at its default.
     pub fn add_edge(
         &mut self,
         from: &str,
@@ -195,8 +196,10 @@ impl Diagram {
         kind: EdgeKind,
         label: Option<String>,
         data: Vec<(&'static str, String)>,
-    ) {
+    ) -> &mut Edge {
         self.edges.push(Edge { from: from.to_owned(), to: to.to_owned(), kind, label, data, min_ranks: 1 });
+        let last = self.edges.len() - 1;
+        &mut self.edges[last]
     }
 
     pub fn node(&self, id: &str) -> Option<&Node> {

@@ -79,11 +79,8 @@ impl Builder<'_> {
         for (name, state) in states {
             let data = vec![("state", name.clone()), ("type", state.type_name().to_owned())];
             let class = state.type_name().to_ascii_lowercase();
-            let mut lines = state_lines(state);
-            if let State::Task(task) = state {
-                // What the Task calls, with its placeholders named after the resources they stand for.
-                lines[0] = format!("Task · {}", self.resolved(workflow, &integration(&task.resource)));
-            }
+            // What a Task calls, its placeholders named after the resources they stand for.
+            let lines = state_lines(state, |text| self.resolved(workflow, text));
             let here = match state {
                 State::Parallel(Parallel { branches, .. }) => {
                     let group = self.diagram.add_group(
@@ -206,7 +203,7 @@ impl Builder<'_> {
         scope: &Scope,
     ) {
         for (name, state) in states {
-            let from = placed[name].exit.clone();
+            let Some(from) = placed.get(name).map(|p| p.exit.clone()) else { continue };
             let to_state = |this: &mut Self,
                             target: &str,
                             kind: EdgeKind,
@@ -314,16 +311,15 @@ impl Builder<'_> {
             if !seen.insert((field.clone(), target.clone())) {
                 continue;
             }
-            self.diagram.add_edge(
-                node,
-                &to,
-                EdgeKind::Uses,
-                Some(field.clone()),
-                vec![("from", name.to_owned()), ("to", target), ("field", field)],
-            );
-            if let Some(edge) = self.diagram.edges.last_mut() {
-                edge.min_ranks = min_ranks;
-            }
+            self.diagram
+                .add_edge(
+                    node,
+                    &to,
+                    EdgeKind::Uses,
+                    Some(field.clone()),
+                    vec![("from", name.to_owned()), ("to", target), ("field", field)],
+                )
+                .min_ranks = min_ranks;
         }
     }
 }
@@ -421,11 +417,11 @@ pub(super) fn read_workflow(
 // ---- Describing states ------------------------------------------------------------------------
 
 /// The lines under a state's name: its type and what it does, then its Retry.
-fn state_lines(state: &State) -> Vec<String> {
+fn state_lines(state: &State, resolve: impl Fn(&str) -> String) -> Vec<String> {
     let mut lines = Vec::new();
     match state {
         State::Task(Task { resource, timeout_seconds, heartbeat_seconds, .. }) => {
-            lines.push(format!("Task · {}", integration(resource)));
+            lines.push(format!("Task · {}", resolve(&integration(resource))));
             lines.extend(timeout_seconds.map(|s| format!("TimeoutSeconds {s}")));
             lines.extend(heartbeat_seconds.map(|s| format!("HeartbeatSeconds {s}")));
         }
