@@ -24,7 +24,7 @@ pub const PAD_X: f64 = 10.0;
 pub const PAD_Y: f64 = 7.0;
 
 /// Lines longer than these are wrapped.
-const MAX_LINE_CHARS: usize = 48;
+const MAX_LINE_CHARS: usize = 50;
 const MAX_LABEL_CHARS: usize = 28;
 
 #[derive(Debug, Clone, Copy, PartialEq)]

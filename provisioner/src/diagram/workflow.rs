@@ -462,7 +462,7 @@ fn integration(resource: &str) -> String {
 /// One retrier, with ASL's defaults filled in so the lines say what Step Functions will do.
 fn retry_lines(retrier: &Retrier) -> [String; 2] {
     let mut how = format!(
-        "  MaxAttempts {} · IntervalSeconds {} · BackoffRate {}",
+        "MaxAttempts {} · IntervalSeconds {} · BackoffRate {}",
         retrier.max_attempts.unwrap_or(3),
         retrier.interval_seconds.unwrap_or(1),
         retrier.backoff_rate.unwrap_or(2.0)
