@@ -734,7 +734,7 @@ mod tests {
     }
 
     /// Machines of every shape a generator can think of (Choices jumping anywhere, loops, states
-    /// catching into earlier ones, Parallels and Maps nested three deep) lay out, with every box
+    /// catching into earlier ones, Parallels and Maps nested two deep) lay out, with every box
     /// placed and every arrow routed.
     #[test]
     fn generated_workflows_lay_out_without_panics() {
@@ -748,7 +748,7 @@ mod tests {
             let mut out = serde_json::Map::new();
             for i in 0..count {
                 let target = name(next(count));
-                let state = match next(if depth < 3 { 7 } else { 5 }) {
+                let state = match next(if depth < 2 { 7 } else { 5 }) {
                     0 => json!({"Type": "Choice", "Choices": [
                         {"Variable": "$.x", "NumericEquals": i, "Next": target},
                         {"Variable": "$.y", "IsPresent": true, "Next": name(next(count))}],
@@ -779,8 +779,8 @@ mod tests {
             }
             serde_json::Value::Object(out)
         }
-        for round in 0..12 {
-            let count = 1 + next(9);
+        for round in 0..8 {
+            let count = 1 + next(7);
             let definition = json!({"StartAt": "S0", "States": states("", count, 0, &mut next)});
             let mut template = shipped_template();
             let fragment = json!({"Resources": {"Generated": {"Type": "AWS::StepFunctions::StateMachine",
