@@ -80,6 +80,10 @@ delete *ARGS:
 template *ARGS:
     cargo run -q --locked -p provisioner -- template {{ARGS}}
 
+# Write template.json and service.html (the workflow and its resources) to target/describe; no AWS.
+describe *ARGS:
+    cargo run -q --locked -p provisioner -- describe {{ARGS}}
+
 # Lint the generated template with the pinned cfn-lint, informational checks included.
 lint-template: setup
     mkdir -p target/template

@@ -4,5 +4,6 @@ pub mod aws;
 pub mod caller;
 pub mod cmd;
 pub mod decorators;
+pub mod diagram;
 pub mod image;
 pub mod stack;

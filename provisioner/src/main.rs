@@ -1,5 +1,5 @@
-//! The provisioner CLI: template, build, push, provision, run, status, delete. Each subcommand
-//! lives in `provisioner::cmd::<name>`; this file only parses and dispatches.
+//! The provisioner CLI: template, describe, build, push, provision, run, status, delete. Each
+//! subcommand lives in `provisioner::cmd::<name>`; this file only parses and dispatches.
 
 use std::process::ExitCode;
 
@@ -16,6 +16,8 @@ struct Cli {
 enum Command {
     /// Print the stack's CloudFormation template (JSON or YAML), with no AWS access.
     Template(provisioner::cmd::template::TemplateArgs),
+    /// Write the template and a picture of its workflow and resources (one HTML file), no AWS access.
+    Describe(provisioner::cmd::describe::DescribeArgs),
     /// Compile the task binary statically and build its image (Docker engine or daemonless OCI).
     Build(provisioner::cmd::image::BuildArgs),
     /// Build, then push the image to ECR (or --registry) and print its URI pinned by digest.
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
     let outcome: anyhow::Result<()> = runtime.block_on(async {
         match cli.command {
             Command::Template(args) => provisioner::cmd::template::run(args),
+            Command::Describe(args) => provisioner::cmd::describe::run(args),
             Command::Build(args) => provisioner::cmd::image::build(args).await,
             Command::Push(args) => provisioner::cmd::image::push(args).await,
             Command::Provision(args) => provisioner::cmd::provision::run(args).await,

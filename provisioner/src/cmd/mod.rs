@@ -1,5 +1,6 @@
 //! One module per CLI subcommand: its clap arguments and what it runs. main.rs only dispatches.
 pub mod delete;
+pub mod describe;
 pub mod image;
 pub mod provision;
 pub mod run;
