@@ -200,15 +200,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
 
     let rendered = render(&args.template_args(Some(pushed.image_uri.clone())))?;
     let template = runtime::template::Template::from_json(&rendered.text)?;
-    let source = body::source(
-        &s3,
-        &stack_name,
-        &rendered.text,
-        args.s3_bucket.as_deref(),
-        &caller.region,
-        caller.endpoint.as_deref(),
-    )
-    .await?;
+    let source = body::source(&s3, &stack_name, &rendered.text, args.s3_bucket.as_deref(), &caller.region).await?;
 
     let mut summary = ProvisionSummary {
         stack_name: stack_name.clone(),

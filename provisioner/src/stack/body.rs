@@ -43,7 +43,6 @@ pub async fn source(
     body: &str,
     bucket: Option<&str>,
     region: &str,
-    endpoint: Option<&str>,
 ) -> Result<TemplateSource, StackError> {
     let Some(bucket) = bucket.filter(|_| body.len() > INLINE_LIMIT) else {
         if body.len() > INLINE_LIMIT {
@@ -64,7 +63,7 @@ pub async fn source(
         .send()
         .await
         .map_err(|e| aws(&format!("PutObject s3://{bucket}/{key}"), &e))?;
-    Ok(TemplateSource::Url(object_url(endpoint, bucket, &key, region)))
+    Ok(TemplateSource::Url(object_url(bucket, &key, region)))
 }
 
 /// An S3 client for `config`. With a custom endpoint (LocalStack, the local cloud) buckets are
@@ -74,13 +73,12 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
-/// The object's URL as CloudFormation reads it: under the configured endpoint when there is one,
-/// else the regional virtual-hosted form.
-fn object_url(endpoint: Option<&str>, bucket: &str, key: &str, region: &str) -> String {
-    match endpoint {
-        Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
-        None => format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"),
-    }
+/// The object's URL as CloudFormation reads it: S3's regional path-style form, which CloudFormation
+/// on AWS and the emulators behind a custom endpoint (LocalStack, moto) all map to the bucket and
+/// key, whatever endpoint the upload itself went through.
+fn object_url(bucket: &str, key: &str, region: &str) -> String {
+    let domain = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+    format!("https://s3.{region}.{domain}/{bucket}/{key}")
 }
 
 #[cfg(test)]
@@ -92,5 +90,11 @@ mod tests {
         let key = content_key("servicefull", "{}");
         assert_eq!(key, "servicefull/44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a.json");
         assert_ne!(content_key("servicefull", "{ }"), key);
+    }
+
+    #[test]
+    fn the_url_is_the_regional_path_style_one() {
+        assert_eq!(object_url("b", "s/k.json", "eu-west-1"), "https://s3.eu-west-1.amazonaws.com/b/s/k.json");
+        assert_eq!(object_url("b", "k", "cn-north-1"), "https://s3.cn-north-1.amazonaws.com.cn/b/k");
     }
 }
