@@ -93,6 +93,12 @@ impl Provisioner {
         self
     }
 
+    /// The binary and the variables a run gets, for a caller that drives the process itself.
+    pub fn binary_env(&self) -> (PathBuf, Vec<(String, String)>) {
+        let binary = target_dir().join("debug/provisioner");
+        (binary, self.env.clone())
+    }
+
     /// Runs `provisioner ARGS` to completion, with no standard input.
     pub async fn run(&self, args: &[&str]) -> CliOutput {
         let binary = provisioner_binary().await;

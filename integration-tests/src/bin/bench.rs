@@ -106,11 +106,115 @@ async fn provision_figures(cloud: &LocalCloud) -> anyhow::Result<()> {
     let noop_seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(noop.success(), "the second provision failed: {}", noop.stderr);
     anyhow::ensure!(noop.json()["outcome"] == "no-changes", "the second provision changed something: {}", noop.stdout);
+    let first_log = run_first_log_seconds(cli.binary_env(), &stack).await?;
     let deleted = cli.run(&["delete", "--yes", "--stack-name", &stack]).await;
     anyhow::ensure!(deleted.success(), "the delete failed: {}", deleted.stderr);
     println!("| provision, first (push + create) | {first_seconds:.3} s | |");
     println!("| provision, nothing changed | {noop_seconds:.3} s | < 2 s |");
     println!("BENCH provision_first_s={first_seconds:.3}");
     println!("BENCH provision_noop_s={noop_seconds:.3}");
+    println!("| provisioner run --follow to the task's first log line | {first_log:.3} s | < 1.5 s |");
+    println!("BENCH run_first_log_s={first_log:.3}");
+    sfn_versus_moto(cloud).await
+}
+
+/// From starting `provisioner run --follow` to its first line of the task's own output.
+async fn run_first_log_seconds(
+    (binary, env): (std::path::PathBuf, Vec<(String, String)>),
+    stack: &str,
+) -> anyhow::Result<f64> {
+    use tokio::io::AsyncBufReadExt;
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary)
+        .args(["run", "--follow", "--stack-name", stack, "--input", r#"{"name":"bench","text":"first log line"}"#])
+        .envs(env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr"))?;
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let mut first = None;
+    let mut seen = Vec::new();
+    while let Some(line) = lines.next_line().await? {
+        if first.is_none() && line.starts_with("   | ") {
+            first = Some(started.elapsed().as_secs_f64());
+        }
+        seen.push(line);
+    }
+    let status = child.wait().await?;
+    anyhow::ensure!(status.success(), "the run failed:\n{}", seen.join("\n"));
+    first.ok_or_else(|| anyhow::anyhow!("the run showed no log line of the task:\n{}", seen.join("\n")))
+}
+
+/// The same Pass/Choice/Map-heavy definition run to the end, one execution after another, by our
+/// interpreter (through the gateway) and by moto's own (its `execute_state_machine` mode, straight
+/// at moto's internal port). Target: ours at least 10x faster.
+async fn sfn_versus_moto(cloud: &LocalCloud) -> anyhow::Result<()> {
+    const EXECUTIONS: usize = 10;
+    let state_dir = cloud.state_dir().ok_or_else(|| anyhow::anyhow!("the moto comparison needs the bench's own local cloud"))?;
+    let moto_port: u16 = std::fs::read_to_string(state_dir.join("moto.port"))?.trim().parse()?;
+    let moto_url = format!("http://127.0.0.1:{moto_port}");
+    let agent: ureq::Agent = ureq::Agent::config_builder().proxy(None).build().into();
+    agent
+        .post(&format!("{moto_url}/moto-api/config"))
+        .send_json(serde_json::json!({"stepfunctions": {"execute_state_machine": true}}))?;
+    let items: Vec<u32> = (1..=50).collect();
+    let definition = serde_json::json!({
+        "StartAt": "Init",
+        "States": {
+            "Init": {"Type": "Pass", "Result": {"items": items}, "ResultPath": "$.data", "Next": "Each"},
+            "Each": {
+                "Type": "Map", "ItemsPath": "$.data.items", "MaxConcurrency": 10, "ResultPath": "$.sizes", "Next": "Done",
+                "ItemProcessor": {"StartAt": "Check", "States": {
+                    "Check": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericGreaterThan": 25, "Next": "Big"}], "Default": "Small"},
+                    "Big": {"Type": "Pass", "Result": "big", "End": true},
+                    "Small": {"Type": "Pass", "Result": "small", "End": true}
+                }}
+            },
+            "Done": {"Type": "Succeed"}
+        }
+    })
+    .to_string();
+    let ours = time_executions(cloud.sdk_config().clone(), &definition, "bench-ours", EXECUTIONS).await?;
+    let moto_config = aws_config::SdkConfig::builder()
+        .endpoint_url(&moto_url)
+        .region(cloud.sdk_config().region().cloned())
+        .credentials_provider(cloud.sdk_config().credentials_provider().ok_or_else(|| anyhow::anyhow!("no credentials"))?)
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let moto = time_executions(moto_config, &definition, "bench-moto", EXECUTIONS).await?;
+    let speedup = moto / ours;
+    println!("| {EXECUTIONS} Pass/Choice/Map executions, our interpreter | {ours:.3} s | |");
+    println!("| the same, moto's own interpreter | {moto:.3} s | |");
+    println!("| moto / ours | {speedup:.1}x | >= 10x |");
+    println!("BENCH sfn_ours_s={ours:.3}");
+    println!("BENCH sfn_moto_s={moto:.3}");
+    println!("BENCH sfn_vs_moto_speedup={speedup:.2}");
     Ok(())
+}
+
+/// Creates the state machine, then runs `count` executions one after another, each to its end.
+async fn time_executions(config: aws_config::SdkConfig, definition: &str, name: &str, count: usize) -> anyhow::Result<f64> {
+    let sfn = aws_sdk_sfn::Client::new(&config);
+    let machine = sfn
+        .create_state_machine()
+        .name(name)
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/bench")
+        .send()
+        .await?
+        .state_machine_arn;
+    let started = Instant::now();
+    for i in 0..count {
+        let execution = sfn.start_execution().state_machine_arn(&machine).name(format!("{name}-{i}")).send().await?;
+        loop {
+            let described = sfn.describe_execution().execution_arn(execution.execution_arn()).send().await?;
+            match described.status().as_str() {
+                "RUNNING" => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                "SUCCEEDED" => break,
+                other => anyhow::bail!("{name} execution {i} ended {other}: {:?} {:?}", described.error(), described.cause()),
+            }
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
 }
