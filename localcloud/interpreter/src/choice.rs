@@ -27,7 +27,11 @@ pub fn choose<'a>(
 }
 
 /// Whether `condition` holds for `input`.
-pub fn holds(condition: &Condition, input: &Value, context: &dyn ContextObject) -> Result<bool, StatesError> {
+pub fn holds(
+    condition: &Condition,
+    input: &Value,
+    context: &dyn ContextObject,
+) -> Result<bool, StatesError> {
     match condition {
         Condition::And(all) => {
             for c in all {
@@ -46,12 +50,17 @@ pub fn holds(condition: &Condition, input: &Value, context: &dyn ContextObject) 
             Ok(false)
         }
         Condition::Not(inner) => Ok(!holds(inner, input, context)?),
-        Condition::Compare { variable, comparison } => {
+        Condition::Compare {
+            variable,
+            comparison,
+        } => {
             let value = match path::query(variable, input, context) {
                 Ok(value) => Some(value),
                 Err(path::PathError::NoMatch { .. }) => None,
                 Err(other) => {
-                    return Err(StatesError::runtime(format!("the Choice rule on {variable}: {other}")));
+                    return Err(StatesError::runtime(format!(
+                        "the Choice rule on {variable}: {other}"
+                    )));
                 }
             };
             if let Comparison::Is(TypeTest::IsPresent, flag) = comparison {
@@ -108,11 +117,15 @@ fn compare(
                 _ => false,
             }
         }
-        Comparison::StringMatches(pattern) => value.as_str().is_some_and(|text| matches_pattern(text, pattern)),
+        Comparison::StringMatches(pattern) => value
+            .as_str()
+            .is_some_and(|text| matches_pattern(text, pattern)),
         Comparison::Numeric(op, o) => {
             let other = operand(o, input, context, |n: &Number| Value::Number(n.clone()))?;
             match (value, &other) {
-                (Value::Number(a), Value::Number(b)) => numeric_order(a, b).is_some_and(|ord| ordered(*op, ord)),
+                (Value::Number(a), Value::Number(b)) => {
+                    numeric_order(a, b).is_some_and(|ord| ordered(*op, ord))
+                }
                 _ => false,
             }
         }
@@ -122,7 +135,10 @@ fn compare(
         }
         Comparison::Timestamp(op, o) => {
             let other = operand(o, input, context, |s: &String| Value::String(s.clone()))?;
-            match (value.as_str().and_then(timestamp::parse), other.as_str().and_then(timestamp::parse)) {
+            match (
+                value.as_str().and_then(timestamp::parse),
+                other.as_str().and_then(timestamp::parse),
+            ) {
                 (Some(a), Some(b)) => ordered(*op, a.cmp(&b)),
                 _ => false,
             }
@@ -229,26 +245,62 @@ mod tests {
             (json!({"Variable": "$.s", "StringEquals": "b"}), true),
             (json!({"Variable": "$.s", "StringLessThan": "c"}), true),
             (json!({"Variable": "$.s", "StringGreaterThan": "c"}), false),
-            (json!({"Variable": "$.s", "StringLessThanEquals": "b"}), true),
-            (json!({"Variable": "$.s", "StringGreaterThanEquals": "c"}), false),
-            (json!({"Variable": "$.s", "StringEqualsPath": "$.other.s"}), true),
+            (
+                json!({"Variable": "$.s", "StringLessThanEquals": "b"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$.s", "StringGreaterThanEquals": "c"}),
+                false,
+            ),
+            (
+                json!({"Variable": "$.s", "StringEqualsPath": "$.other.s"}),
+                true,
+            ),
             (json!({"Variable": "$.n", "StringEquals": "10"}), false),
             (json!({"Variable": "$.n", "NumericEquals": 10}), true),
             (json!({"Variable": "$.n", "NumericEquals": 10.0}), true),
             (json!({"Variable": "$.f", "NumericLessThan": 2}), true),
             (json!({"Variable": "$.f", "NumericGreaterThan": 1.4}), true),
-            (json!({"Variable": "$.n", "NumericGreaterThanEquals": 10}), true),
-            (json!({"Variable": "$.n", "NumericLessThanEquals": 9}), false),
-            (json!({"Variable": "$.n", "NumericEqualsPath": "$.other.n"}), true),
+            (
+                json!({"Variable": "$.n", "NumericGreaterThanEquals": 10}),
+                true,
+            ),
+            (
+                json!({"Variable": "$.n", "NumericLessThanEquals": 9}),
+                false,
+            ),
+            (
+                json!({"Variable": "$.n", "NumericEqualsPath": "$.other.n"}),
+                true,
+            ),
             (json!({"Variable": "$.s", "NumericEquals": 1}), false),
             (json!({"Variable": "$.t", "BooleanEquals": true}), true),
-            (json!({"Variable": "$.t", "BooleanEqualsPath": "$.other.t"}), true),
+            (
+                json!({"Variable": "$.t", "BooleanEqualsPath": "$.other.t"}),
+                true,
+            ),
             (json!({"Variable": "$.s", "BooleanEquals": true}), false),
-            (json!({"Variable": "$.ts", "TimestampEquals": "2016-03-14T01:59:00Z"}), true),
-            (json!({"Variable": "$.ts", "TimestampLessThan": "2016-03-14T03:59:00+02:00"}), false),
-            (json!({"Variable": "$.ts", "TimestampLessThanPath": "$.other.ts"}), true),
-            (json!({"Variable": "$.ts", "TimestampGreaterThanEquals": "2016-03-14T01:59:00Z"}), true),
-            (json!({"Variable": "$.s", "TimestampEquals": "2016-03-14T01:59:00Z"}), false),
+            (
+                json!({"Variable": "$.ts", "TimestampEquals": "2016-03-14T01:59:00Z"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$.ts", "TimestampLessThan": "2016-03-14T03:59:00+02:00"}),
+                false,
+            ),
+            (
+                json!({"Variable": "$.ts", "TimestampLessThanPath": "$.other.ts"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$.ts", "TimestampGreaterThanEquals": "2016-03-14T01:59:00Z"}),
+                true,
+            ),
+            (
+                json!({"Variable": "$.s", "TimestampEquals": "2016-03-14T01:59:00Z"}),
+                false,
+            ),
             (json!({"Variable": "$.nul", "IsNull": true}), true),
             (json!({"Variable": "$.s", "IsNull": false}), true),
             (json!({"Variable": "$.missing", "IsPresent": false}), true),
@@ -258,7 +310,10 @@ mod tests {
             (json!({"Variable": "$.t", "IsBoolean": true}), true),
             (json!({"Variable": "$.ts", "IsTimestamp": true}), true),
             (json!({"Variable": "$.s", "IsTimestamp": true}), false),
-            (json!({"Variable": "$$.State.Name", "StringEquals": "C"}), true),
+            (
+                json!({"Variable": "$$.State.Name", "StringEquals": "C"}),
+                true,
+            ),
             (
                 json!({"And": [{"Variable": "$.n", "NumericGreaterThan": 1}, {"Variable": "$.s", "StringEquals": "b"}]}),
                 true,
@@ -271,9 +326,15 @@ mod tests {
                 json!({"Or": [{"Variable": "$.n", "NumericGreaterThan": 100}, {"Variable": "$.s", "StringEquals": "b"}]}),
                 true,
             ),
-            (json!({"Not": {"Variable": "$.s", "StringEquals": "b"}}), false),
+            (
+                json!({"Not": {"Variable": "$.s", "StringEquals": "b"}}),
+                false,
+            ),
             // Or stops at the first true rule, so the missing variable after it is never read.
-            (json!({"Or": [{"Variable": "$.s", "IsString": true}, {"Variable": "$.missing", "IsNull": true}]}), true),
+            (
+                json!({"Or": [{"Variable": "$.s", "IsString": true}, {"Variable": "$.missing", "IsNull": true}]}),
+                true,
+            ),
         ];
         let mut failures = Vec::new();
         for (condition, expected) in cases {
@@ -287,10 +348,26 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_a_runtime_error() {
-        let error = check(json!({"Variable": "$.missing", "StringEquals": "x"}), json!({})).unwrap_err();
+        let error = check(
+            json!({"Variable": "$.missing", "StringEquals": "x"}),
+            json!({}),
+        )
+        .unwrap_err();
         assert_eq!(error.error, "States.Runtime");
-        assert!(error.cause.contains("Invalid path '$.missing'"), "{}", error.cause);
-        let error = check(json!({"Variable": "$.n", "NumericEqualsPath": "$.gone"}), json!({"n": 1})).unwrap_err();
-        assert!(error.cause.contains("Invalid path '$.gone'"), "{}", error.cause);
+        assert!(
+            error.cause.contains("Invalid path '$.missing'"),
+            "{}",
+            error.cause
+        );
+        let error = check(
+            json!({"Variable": "$.n", "NumericEqualsPath": "$.gone"}),
+            json!({"n": 1}),
+        )
+        .unwrap_err();
+        assert!(
+            error.cause.contains("Invalid path '$.gone'"),
+            "{}",
+            error.cause
+        );
     }
 }

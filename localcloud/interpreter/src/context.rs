@@ -25,8 +25,15 @@ impl ExecutionContext {
     /// `state_machine_arn`, starting now; the execution ARN is derived from the machine's, as
     /// Step Functions derives it.
     pub fn new(state_machine_arn: &str, execution_name: &str, role_arn: &str) -> Self {
-        let state_machine_name = state_machine_arn.rsplit(':').next().unwrap_or_default().to_owned();
-        let prefix = state_machine_arn.rsplitn(3, ':').nth(2).unwrap_or("arn:aws:states:us-east-1:123456789012");
+        let state_machine_name = state_machine_arn
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let prefix = state_machine_arn
+            .rsplitn(3, ':')
+            .nth(2)
+            .unwrap_or("arn:aws:states:us-east-1:123456789012");
         Self {
             execution_arn: format!("{prefix}:execution:{state_machine_name}:{execution_name}"),
             execution_name: execution_name.to_owned(),
@@ -77,7 +84,11 @@ pub(crate) struct LazyContext<'a> {
 
 impl<'a> LazyContext<'a> {
     pub fn new(state: StateContext<'a>, base: &'a Value) -> Self {
-        Self { state, base, built: std::sync::OnceLock::new() }
+        Self {
+            state,
+            base,
+            built: std::sync::OnceLock::new(),
+        }
     }
 }
 
@@ -112,7 +123,10 @@ mod tests {
             "run-1",
             "arn:aws:iam::123456789012:role/R",
         );
-        assert_eq!(context.execution_arn, "arn:aws:states:eu-west-1:123456789012:execution:Flow:run-1");
+        assert_eq!(
+            context.execution_arn,
+            "arn:aws:states:eu-west-1:123456789012:execution:Flow:run-1"
+        );
         assert_eq!(context.state_machine_name, "Flow");
         assert_eq!(context.region(), "eu-west-1");
         let base = context.base_object(&json!({"a": 1}));
@@ -126,7 +140,10 @@ mod tests {
             map_item: Some((3, &json!("x"))),
         };
         let object = state.object(&base);
-        assert_eq!(object["State"], json!({"EnteredTime": "2019-03-26T20:14:13.192Z", "Name": "S", "RetryCount": 2}));
+        assert_eq!(
+            object["State"],
+            json!({"EnteredTime": "2019-03-26T20:14:13.192Z", "Name": "S", "RetryCount": 2})
+        );
         assert_eq!(object["Task"]["Token"], "t");
         assert_eq!(object["Map"]["Item"], json!({"Index": 3, "Value": "x"}));
     }

@@ -27,7 +27,10 @@ pub struct HistoryRecorder(Mutex<Vec<HistoryEvent>>);
 
 impl HistoryRecorder {
     pub fn events(&self) -> Vec<HistoryEvent> {
-        self.0.lock().map(|events| events.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        self.0
+            .lock()
+            .map(|events| events.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 }
 
@@ -140,6 +143,12 @@ pub enum EventDetails {
         error: String,
         cause: String,
     },
+    /// A `.sync` integration's job was accepted (ECS answered RunTask); `output` is that answer.
+    TaskSubmitted {
+        resource_type: String,
+        resource: String,
+        output: Value,
+    },
     ParallelStateStarted,
     ParallelStateSucceeded,
     ParallelStateFailed,
@@ -198,6 +207,7 @@ impl EventDetails {
             EventDetails::TaskSucceeded { .. } => "TaskSucceeded",
             EventDetails::TaskFailed { .. } => "TaskFailed",
             EventDetails::TaskTimedOut { .. } => "TaskTimedOut",
+            EventDetails::TaskSubmitted { .. } => "TaskSubmitted",
             EventDetails::ParallelStateStarted => "ParallelStateStarted",
             EventDetails::ParallelStateSucceeded => "ParallelStateSucceeded",
             EventDetails::ParallelStateFailed => "ParallelStateFailed",
@@ -226,9 +236,10 @@ impl EventDetails {
                 "executionStartedEventDetails",
                 json!({"input": text(input), "inputDetails": NOT_TRUNCATED(), "roleArn": role_arn}),
             ),
-            EventDetails::ExecutionSucceeded { output } => {
-                ("executionSucceededEventDetails", json!({"output": text(output), "outputDetails": NOT_TRUNCATED()}))
-            }
+            EventDetails::ExecutionSucceeded { output } => (
+                "executionSucceededEventDetails",
+                json!({"output": text(output), "outputDetails": NOT_TRUNCATED()}),
+            ),
             EventDetails::ExecutionFailed { error, cause } => {
                 // A Fail state without Error or Cause leaves them out, as AWS does.
                 for (key, value) in [("error", error), ("cause", cause)] {
@@ -243,9 +254,10 @@ impl EventDetails {
                 put("cause", cause);
                 ("executionAbortedEventDetails", Value::Object(optional))
             }
-            EventDetails::ExecutionTimedOut { error, cause } => {
-                ("executionTimedOutEventDetails", json!({"error": error, "cause": cause}))
-            }
+            EventDetails::ExecutionTimedOut { error, cause } => (
+                "executionTimedOutEventDetails",
+                json!({"error": error, "cause": cause}),
+            ),
             EventDetails::StateEntered { name, input, .. } => (
                 "stateEnteredEventDetails",
                 json!({"name": name, "input": text(input), "inputDetails": NOT_TRUNCATED()}),
@@ -274,35 +286,68 @@ impl EventDetails {
                 }
                 ("taskScheduledEventDetails", details)
             }
-            EventDetails::TaskStarted { resource_type, resource } => {
-                ("taskStartedEventDetails", json!({"resourceType": resource_type, "resource": resource}))
-            }
-            EventDetails::TaskSucceeded { resource_type, resource, output } => (
+            EventDetails::TaskStarted {
+                resource_type,
+                resource,
+            } => (
+                "taskStartedEventDetails",
+                json!({"resourceType": resource_type, "resource": resource}),
+            ),
+            EventDetails::TaskSucceeded {
+                resource_type,
+                resource,
+                output,
+            } => (
                 "taskSucceededEventDetails",
                 json!({"resourceType": resource_type, "resource": resource, "output": text(output),
                        "outputDetails": NOT_TRUNCATED()}),
             ),
-            EventDetails::TaskFailed { resource_type, resource, error, cause } => (
+            EventDetails::TaskFailed {
+                resource_type,
+                resource,
+                error,
+                cause,
+            } => (
                 "taskFailedEventDetails",
                 json!({"resourceType": resource_type, "resource": resource, "error": error, "cause": cause}),
             ),
-            EventDetails::TaskTimedOut { resource_type, resource, error, cause } => (
+            EventDetails::TaskTimedOut {
+                resource_type,
+                resource,
+                error,
+                cause,
+            } => (
                 "taskTimedOutEventDetails",
                 json!({"resourceType": resource_type, "resource": resource, "error": error, "cause": cause}),
             ),
-            EventDetails::MapStateStarted { length } => ("mapStateStartedEventDetails", json!({"length": length})),
-            EventDetails::MapIterationStarted { name, index } => {
-                ("mapIterationStartedEventDetails", json!({"name": name, "index": index}))
+            EventDetails::TaskSubmitted {
+                resource_type,
+                resource,
+                output,
+            } => (
+                "taskSubmittedEventDetails",
+                json!({"resourceType": resource_type, "resource": resource, "output": text(output),
+                       "outputDetails": NOT_TRUNCATED()}),
+            ),
+            EventDetails::MapStateStarted { length } => {
+                ("mapStateStartedEventDetails", json!({"length": length}))
             }
-            EventDetails::MapIterationSucceeded { name, index } => {
-                ("mapIterationSucceededEventDetails", json!({"name": name, "index": index}))
-            }
-            EventDetails::MapIterationFailed { name, index } => {
-                ("mapIterationFailedEventDetails", json!({"name": name, "index": index}))
-            }
-            EventDetails::MapIterationAborted { name, index } => {
-                ("mapIterationAbortedEventDetails", json!({"name": name, "index": index}))
-            }
+            EventDetails::MapIterationStarted { name, index } => (
+                "mapIterationStartedEventDetails",
+                json!({"name": name, "index": index}),
+            ),
+            EventDetails::MapIterationSucceeded { name, index } => (
+                "mapIterationSucceededEventDetails",
+                json!({"name": name, "index": index}),
+            ),
+            EventDetails::MapIterationFailed { name, index } => (
+                "mapIterationFailedEventDetails",
+                json!({"name": name, "index": index}),
+            ),
+            EventDetails::MapIterationAborted { name, index } => (
+                "mapIterationAbortedEventDetails",
+                json!({"name": name, "index": index}),
+            ),
             EventDetails::ParallelStateStarted
             | EventDetails::ParallelStateSucceeded
             | EventDetails::ParallelStateFailed
@@ -317,7 +362,11 @@ impl EventDetails {
 impl Serialize for HistoryEvent {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        let seconds = self.timestamp.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        let seconds = self
+            .timestamp
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
         // Milliseconds, as AWS keeps them.
         map.serialize_entry("timestamp", &((seconds * 1000.0).round() / 1000.0))?;
         map.serialize_entry("type", &self.details.type_name())?;
@@ -338,14 +387,22 @@ pub(crate) struct EventLog {
 
 impl EventLog {
     pub(crate) fn new(sink: std::sync::Arc<dyn EventSink>) -> Self {
-        Self { sink, last_id: AtomicU64::new(0) }
+        Self {
+            sink,
+            last_id: AtomicU64::new(0),
+        }
     }
 
     /// Records `details` after `previous` (a thread's last event id), which it then advances.
     pub(crate) fn emit(&self, previous: &mut u64, details: EventDetails) -> u64 {
         let id = self.last_id.fetch_add(1, Ordering::SeqCst) + 1;
         tracing::trace!(id, event = %details.type_name(), "history event");
-        self.sink.record(HistoryEvent { timestamp: SystemTime::now(), id, previous_event_id: *previous, details });
+        self.sink.record(HistoryEvent {
+            timestamp: SystemTime::now(),
+            id,
+            previous_event_id: *previous,
+            details,
+        });
         *previous = id;
         id
     }
@@ -385,7 +442,11 @@ mod tests {
             })
         );
         let entered = HistoryEvent {
-            details: EventDetails::StateEntered { kind: StateKind::Choice, name: "Route".into(), input: json!({}) },
+            details: EventDetails::StateEntered {
+                kind: StateKind::Choice,
+                name: "Route".into(),
+                input: json!({}),
+            },
             ..event.clone()
         };
         let value = serde_json::to_value(&entered).unwrap();
@@ -395,11 +456,20 @@ mod tests {
             json!({"name": "Route", "input": "{}", "inputDetails": {"truncated": false}})
         );
         let failed = HistoryEvent {
-            details: EventDetails::ExecutionFailed { error: "E".into(), cause: String::new() },
+            details: EventDetails::ExecutionFailed {
+                error: "E".into(),
+                cause: String::new(),
+            },
             ..event.clone()
         };
-        assert_eq!(serde_json::to_value(&failed).unwrap()["executionFailedEventDetails"], json!({"error": "E"}));
-        let started = HistoryEvent { details: EventDetails::ParallelStateStarted, ..event };
+        assert_eq!(
+            serde_json::to_value(&failed).unwrap()["executionFailedEventDetails"],
+            json!({"error": "E"})
+        );
+        let started = HistoryEvent {
+            details: EventDetails::ParallelStateStarted,
+            ..event
+        };
         let value = serde_json::to_value(&started).unwrap();
         assert_eq!(value.as_object().unwrap().len(), 4, "{value}");
     }

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, FuturesUnordered, StreamExt as _};
 use runtime::states::{
-    Catcher, Choice, Fail, Map, NullablePath, Parallel, Pass, ProcessorMode, Retrier, State, StateMachine, States,
-    Task, Wait,
+    Catcher, Choice, Fail, Map, NullablePath, Parallel, Pass, ProcessorMode, Retrier, State,
+    StateMachine, States, Task, Wait,
 };
 use serde_json::{Map as JsonMap, Value};
 use tokio_util::sync::CancellationToken;
@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::{ExecutionContext, LazyContext, StateContext};
 use crate::error::{StatesError, names};
 use crate::events::{EventDetails, EventLog, EventSink, StateKind};
-use crate::integrations::{Integrations, TaskCall, split_resource};
+use crate::integrations::{Integrations, TaskCall, TaskEvents, split_resource};
 use crate::path::ContextObject;
 use crate::timing::{self, TimeScale};
 use crate::{choice, intrinsics, path, template, timestamp};
@@ -91,7 +91,11 @@ impl StopHandle {
     }
 
     fn reason(&self) -> StopReason {
-        self.reason.lock().ok().and_then(|r| r.clone()).unwrap_or((None, None))
+        self.reason
+            .lock()
+            .ok()
+            .and_then(|r| r.clone())
+            .unwrap_or((None, None))
     }
 }
 
@@ -146,10 +150,18 @@ impl Execution {
 
     /// Runs the execution to its end.
     pub async fn run(self) -> Outcome {
-        let Execution { machine, input, context, integrations, events, time_scale, stop } = self;
+        let Execution {
+            machine,
+            input,
+            context,
+            integrations,
+            events,
+            time_scale,
+            stop,
+        } = self;
         let runner = Runner {
             integrations,
-            log: EventLog::new(events),
+            log: Arc::new(EventLog::new(events)),
             scale: time_scale,
             base_context: context.base_object(&input),
             context,
@@ -158,7 +170,10 @@ impl Execution {
         let mut last = 0;
         runner.log.emit(
             &mut last,
-            EventDetails::ExecutionStarted { input: input.clone(), role_arn: runner.context.role_arn.clone() },
+            EventDetails::ExecutionStarted {
+                input: input.clone(),
+                role_arn: runner.context.role_arn.clone(),
+            },
         );
         tracing::debug!(execution = %runner.context.execution_arn, "execution started");
 
@@ -167,11 +182,15 @@ impl Execution {
             Stopped,
             TimedOut,
         }
-        let timeout = machine.timeout_seconds.map(|s| runner.scale.scale_secs(s as f64));
+        let timeout = machine
+            .timeout_seconds
+            .map(|s| runner.scale.scale_secs(s as f64));
         let end = {
             let body = async {
                 check_size("the execution input", &input)?;
-                runner.run_states(&machine.start_at, &machine.states, input, &mut last).await
+                runner
+                    .run_states(&machine.start_at, &machine.states, input, &mut last)
+                    .await
             };
             tokio::select! {
                 result = body => End::Done(result),
@@ -184,9 +203,15 @@ impl Execution {
         let outcome = match end {
             End::Done(Ok(output)) => match check_size("the execution output", &output) {
                 Ok(()) => Outcome::Succeeded { output },
-                Err(e) => Outcome::Failed { error: e.error, cause: e.cause },
+                Err(e) => Outcome::Failed {
+                    error: e.error,
+                    cause: e.cause,
+                },
             },
-            End::Done(Err(e)) => Outcome::Failed { error: e.error, cause: e.cause },
+            End::Done(Err(e)) => Outcome::Failed {
+                error: e.error,
+                cause: e.cause,
+            },
             End::Stopped => {
                 let (error, cause) = stop.reason();
                 Outcome::Aborted { error, cause }
@@ -200,16 +225,21 @@ impl Execution {
             },
         };
         let details = match &outcome {
-            Outcome::Succeeded { output } => EventDetails::ExecutionSucceeded { output: output.clone() },
-            Outcome::Failed { error, cause } => {
-                EventDetails::ExecutionFailed { error: error.clone(), cause: cause.clone() }
-            }
-            Outcome::Aborted { error, cause } => {
-                EventDetails::ExecutionAborted { error: error.clone(), cause: cause.clone() }
-            }
-            Outcome::TimedOut { error, cause } => {
-                EventDetails::ExecutionTimedOut { error: error.clone(), cause: cause.clone() }
-            }
+            Outcome::Succeeded { output } => EventDetails::ExecutionSucceeded {
+                output: output.clone(),
+            },
+            Outcome::Failed { error, cause } => EventDetails::ExecutionFailed {
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+            Outcome::Aborted { error, cause } => EventDetails::ExecutionAborted {
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+            Outcome::TimedOut { error, cause } => EventDetails::ExecutionTimedOut {
+                error: error.clone(),
+                cause: cause.clone(),
+            },
         };
         runner.log.emit(&mut last, details);
         tracing::debug!(execution = %runner.context.execution_arn, status = outcome.status(), "execution ended");
@@ -229,7 +259,9 @@ fn check_size(what: &str, value: &Value) -> Result<(), StatesError> {
     if size > MAX_PAYLOAD_BYTES {
         return Err(StatesError::new(
             names::DATA_LIMIT_EXCEEDED,
-            format!("{what} is {size} bytes, over the payload limit of {MAX_PAYLOAD_BYTES} bytes (256 KiB)"),
+            format!(
+                "{what} is {size} bytes, over the payload limit of {MAX_PAYLOAD_BYTES} bytes (256 KiB)"
+            ),
         ));
     }
     Ok(())
@@ -241,7 +273,7 @@ type Next<'a> = Option<&'a str>;
 
 struct Runner {
     integrations: Arc<dyn Integrations>,
-    log: EventLog,
+    log: Arc<EventLog>,
     scale: TimeScale,
     context: ExecutionContext,
     base_context: Value,
@@ -257,7 +289,13 @@ struct Entered<'a> {
 impl Entered<'_> {
     fn context<'b>(&'b self, base: &'b Value, retry_count: u64) -> LazyContext<'b> {
         LazyContext::new(
-            StateContext { name: self.name, entered_time: &self.time, retry_count, task_token: None, map_item: None },
+            StateContext {
+                name: self.name,
+                entered_time: &self.time,
+                retry_count,
+                task_token: None,
+                map_item: None,
+            },
             base,
         )
     }
@@ -278,7 +316,9 @@ impl Runner {
             let mut input = input;
             loop {
                 let state = states.get(name).ok_or_else(|| {
-                    StatesError::runtime(format!("the definition names the state {name:?}, which does not exist"))
+                    StatesError::runtime(format!(
+                        "the definition names the state {name:?}, which does not exist"
+                    ))
                 })?;
                 let (next, output) = self.run_state(name, state, input, last).await?;
                 match next {
@@ -300,11 +340,28 @@ impl Runner {
         last: &mut u64,
     ) -> Result<(Next<'a>, Value), StatesError> {
         let kind = kind_of(state);
-        let entered = Entered { name, time: timestamp::format(SystemTime::now()) };
-        self.log.emit(last, EventDetails::StateEntered { kind, name: name.to_owned(), input: raw.clone() });
+        let entered = Entered {
+            name,
+            time: timestamp::format(SystemTime::now()),
+        };
+        self.log.emit(
+            last,
+            EventDetails::StateEntered {
+                kind,
+                name: name.to_owned(),
+                input: raw.clone(),
+            },
+        );
         let exit = |output: Value, last: &mut u64| -> Result<Value, StatesError> {
             check_size(&format!("the output of state {name:?}"), &output)?;
-            self.log.emit(last, EventDetails::StateExited { kind, name: name.to_owned(), output: output.clone() });
+            self.log.emit(
+                last,
+                EventDetails::StateExited {
+                    kind,
+                    name: name.to_owned(),
+                    output: output.clone(),
+                },
+            );
             Ok(output)
         };
         match state {
@@ -333,8 +390,13 @@ impl Runner {
                 let mut retry_count = 0u64;
                 loop {
                     let attempt = match state {
-                        State::Task(task) => self.task(task, &entered, &raw, retry_count, last).await,
-                        State::Parallel(parallel) => self.parallel(parallel, &entered, &raw, retry_count, last).await,
+                        State::Task(task) => {
+                            self.task(task, &entered, &raw, retry_count, last).await
+                        }
+                        State::Parallel(parallel) => {
+                            self.parallel(parallel, &entered, &raw, retry_count, last)
+                                .await
+                        }
                         State::Map(map) => self.map(map, &entered, &raw, retry_count, last).await,
                         _ => unreachable!("only Task, Parallel and Map reach here"),
                     };
@@ -348,8 +410,13 @@ impl Runner {
                         tokio::time::sleep(delay).await;
                         continue;
                     }
-                    return match catchers.iter().find(|c| error.is_matched_by(&c.error_equals)) {
-                        Some(catcher) => Ok((Some(catcher.next.as_str()), caught(catcher, &raw, &error)?)),
+                    return match catchers
+                        .iter()
+                        .find(|c| error.is_matched_by(&c.error_equals))
+                    {
+                        Some(catcher) => {
+                            Ok((Some(catcher.next.as_str()), caught(catcher, &raw, &error)?))
+                        }
                         None => Err(error),
                     };
                 }
@@ -358,8 +425,15 @@ impl Runner {
     }
 
     /// The delay before the next retry, when the first retrier matching `error` has attempts left.
-    fn retry_delay(&self, retriers: &[Retrier], attempts: &mut [u64], error: &StatesError) -> Option<Duration> {
-        let index = retriers.iter().position(|r| error.is_matched_by(&r.error_equals))?;
+    fn retry_delay(
+        &self,
+        retriers: &[Retrier],
+        attempts: &mut [u64],
+        error: &StatesError,
+    ) -> Option<Duration> {
+        let index = retriers
+            .iter()
+            .position(|r| error.is_matched_by(&r.error_equals))?;
         let retrier = &retriers[index];
         if attempts[index] >= timing::max_attempts(retrier) {
             return None;
@@ -378,7 +452,12 @@ impl Runner {
         output_path(&pass.output_path, output, &context)
     }
 
-    fn choice<'a>(&self, c: &'a Choice, entered: &Entered<'_>, raw: &Value) -> Result<(&'a str, Value), StatesError> {
+    fn choice<'a>(
+        &self,
+        c: &'a Choice,
+        entered: &Entered<'_>,
+        raw: &Value,
+    ) -> Result<(&'a str, Value), StatesError> {
         let context = entered.context(&self.base_context, 0);
         let effective = input_path(&c.input_path, raw, &context)?;
         let next = match choice::choose(&c.choices, &effective, &context)? {
@@ -386,14 +465,22 @@ impl Runner {
             None => c.default.as_deref().ok_or_else(|| {
                 StatesError::new(
                     names::NO_CHOICE_MATCHED,
-                    format!("No Choice rule of state {:?} matched the input, and it has no Default", entered.name),
+                    format!(
+                        "No Choice rule of state {:?} matched the input, and it has no Default",
+                        entered.name
+                    ),
                 )
             })?,
         };
         Ok((next, output_path(&c.output_path, effective, &context)?))
     }
 
-    async fn wait(&self, wait: &Wait, entered: &Entered<'_>, raw: &Value) -> Result<Value, StatesError> {
+    async fn wait(
+        &self,
+        wait: &Wait,
+        entered: &Entered<'_>,
+        raw: &Value,
+    ) -> Result<Value, StatesError> {
         let context = entered.context(&self.base_context, 0);
         let effective = input_path(&wait.input_path, raw, &context)?;
         let until = |text: &str, source: &str| -> Result<Duration, StatesError> {
@@ -413,13 +500,17 @@ impl Runner {
         } else if let Some(p) = &wait.seconds_path {
             let value = reference_value(p, &effective, &context, "SecondsPath")?;
             let seconds = value.as_u64().ok_or_else(|| {
-                StatesError::runtime(format!("SecondsPath {p:?} gave {value}, not a non-negative integer of seconds"))
+                StatesError::runtime(format!(
+                    "SecondsPath {p:?} gave {value}, not a non-negative integer of seconds"
+                ))
             })?;
             self.scale.scale_secs(seconds as f64)
         } else if let Some(p) = &wait.timestamp_path {
             let value = reference_value(p, &effective, &context, "TimestampPath")?;
             let text = value.as_str().ok_or_else(|| {
-                StatesError::runtime(format!("TimestampPath {p:?} gave {value}, not a timestamp string"))
+                StatesError::runtime(format!(
+                    "TimestampPath {p:?} gave {value}, not a timestamp string"
+                ))
             })?;
             until(text, &format!("the value at TimestampPath {p:?}"))?
         } else {
@@ -429,9 +520,17 @@ impl Runner {
         output_path(&wait.output_path, effective, &context)
     }
 
-    fn fail(&self, fail: &Fail, entered: &Entered<'_>, raw: &Value) -> Result<StatesError, StatesError> {
+    fn fail(
+        &self,
+        fail: &Fail,
+        entered: &Entered<'_>,
+        raw: &Value,
+    ) -> Result<StatesError, StatesError> {
         let context = entered.context(&self.base_context, 0);
-        let text = |literal: &Option<String>, dynamic: &Option<String>, field: &str| -> Result<String, StatesError> {
+        let text = |literal: &Option<String>,
+                    dynamic: &Option<String>,
+                    field: &str|
+         -> Result<String, StatesError> {
             if let Some(literal) = literal {
                 return Ok(literal.clone());
             }
@@ -445,7 +544,9 @@ impl Runner {
             };
             match value {
                 Value::String(s) => Ok(s),
-                other => Err(StatesError::runtime(format!("{field} {expression:?} gave {other}, not a string"))),
+                other => Err(StatesError::runtime(format!(
+                    "{field} {expression:?} gave {other}, not a string"
+                ))),
             }
         };
         Ok(StatesError::new(
@@ -462,7 +563,10 @@ impl Runner {
         retry_count: u64,
         last: &mut u64,
     ) -> Result<Value, StatesError> {
-        let token = task.resource.ends_with(".waitForTaskToken").then(|| uuid::Uuid::new_v4().to_string());
+        let token = task
+            .resource
+            .ends_with(".waitForTaskToken")
+            .then(|| uuid::Uuid::new_v4().to_string());
         let context = LazyContext::new(
             StateContext {
                 name: entered.name,
@@ -475,15 +579,28 @@ impl Runner {
         );
         let effective = input_path(&task.input_path, raw, &context)?;
         let request = parameters(task.parameters.as_ref(), effective.clone(), &context)?;
-        check_size(&format!("the input of state {:?} after Parameters", entered.name), &request)?;
+        check_size(
+            &format!("the input of state {:?} after Parameters", entered.name),
+            &request,
+        )?;
         let timeout = match (&task.timeout_seconds, &task.timeout_seconds_path) {
             (Some(seconds), _) => Some(*seconds),
-            (None, Some(p)) => Some(positive_seconds(p, &effective, &context, "TimeoutSecondsPath")?),
+            (None, Some(p)) => Some(positive_seconds(
+                p,
+                &effective,
+                &context,
+                "TimeoutSecondsPath",
+            )?),
             (None, None) => None,
         };
         let heartbeat = match (&task.heartbeat_seconds, &task.heartbeat_seconds_path) {
             (Some(seconds), _) => Some(*seconds),
-            (None, Some(p)) => Some(positive_seconds(p, &effective, &context, "HeartbeatSecondsPath")?),
+            (None, Some(p)) => Some(positive_seconds(
+                p,
+                &effective,
+                &context,
+                "HeartbeatSecondsPath",
+            )?),
             (None, None) => None,
         };
         let (resource_type, resource) = split_resource(&task.resource);
@@ -498,9 +615,15 @@ impl Runner {
                 heartbeat_in_seconds: heartbeat,
             },
         );
-        self.log
-            .emit(last, EventDetails::TaskStarted { resource_type: resource_type.clone(), resource: resource.clone() });
+        self.log.emit(
+            last,
+            EventDetails::TaskStarted {
+                resource_type: resource_type.clone(),
+                resource: resource.clone(),
+            },
+        );
         let cancellation = self.root.child_token();
+        let events = TaskEvents::new(self.log.clone(), *last, &resource_type, &resource);
         let call = TaskCall {
             resource: task.resource.clone(),
             parameters: request,
@@ -509,12 +632,15 @@ impl Runner {
             execution_arn: self.context.execution_arn.clone(),
             task_token: token.clone(),
             cancellation: cancellation.clone(),
+            events: events.clone(),
         };
         let invoke = self.integrations.invoke(call);
         let outcome = tokio::select! {
             outcome = invoke => Some(outcome),
             () = sleep_or_forever(timeout.map(|s| self.scale.scale_secs(s as f64))) => None,
         };
+        // TaskSubmitted, when the integration recorded one, comes before the call's end.
+        *last = events.last_id();
         let result = match outcome {
             Some(Ok(result)) => result,
             Some(Err(failure)) => {
@@ -533,7 +659,10 @@ impl Runner {
                 cancellation.cancel();
                 let error = StatesError::new(
                     names::TIMEOUT,
-                    format!("The task ran longer than its TimeoutSeconds ({})", timeout.unwrap_or_default()),
+                    format!(
+                        "The task ran longer than its TimeoutSeconds ({})",
+                        timeout.unwrap_or_default()
+                    ),
                 );
                 self.log.emit(
                     last,
@@ -548,7 +677,14 @@ impl Runner {
             }
         };
         check_size(&format!("the result of state {:?}", entered.name), &result)?;
-        self.log.emit(last, EventDetails::TaskSucceeded { resource_type, resource, output: result.clone() });
+        self.log.emit(
+            last,
+            EventDetails::TaskSucceeded {
+                resource_type,
+                resource,
+                output: result.clone(),
+            },
+        );
         let result = result_selector(task.result_selector.as_ref(), result, &context)?;
         let output = result_path(&task.result_path, raw, result)?;
         output_path(&task.output_path, output, &context)
@@ -574,7 +710,16 @@ impl Runner {
             .enumerate()
             .map(|(index, branch)| async move {
                 let mut branch_last = started;
-                (index, self.run_states(&branch.start_at, &branch.states, input.clone(), &mut branch_last).await)
+                (
+                    index,
+                    self.run_states(
+                        &branch.start_at,
+                        &branch.states,
+                        input.clone(),
+                        &mut branch_last,
+                    )
+                    .await,
+                )
             })
             .collect();
         let mut outputs = vec![Value::Null; parallel.branches.len()];
@@ -590,7 +735,11 @@ impl Runner {
             }
         }
         self.log.emit(last, EventDetails::ParallelStateSucceeded);
-        let result = result_selector(parallel.result_selector.as_ref(), Value::Array(outputs), &context)?;
+        let result = result_selector(
+            parallel.result_selector.as_ref(),
+            Value::Array(outputs),
+            &context,
+        )?;
         let output = result_path(&parallel.result_path, raw, result)?;
         output_path(&parallel.output_path, output, &context)
     }
@@ -605,7 +754,10 @@ impl Runner {
     ) -> Result<Value, StatesError> {
         let context = entered.context(&self.base_context, retry_count);
         let Some(processor) = map.item_processor.as_ref().or(map.iterator.as_ref()) else {
-            return Err(StatesError::runtime(format!("the Map state {:?} has no ItemProcessor", entered.name)));
+            return Err(StatesError::runtime(format!(
+                "the Map state {:?} has no ItemProcessor",
+                entered.name
+            )));
         };
         if map.item_reader.is_some() {
             return Err(StatesError::runtime(format!(
@@ -626,32 +778,47 @@ impl Runner {
                 )));
             }
             Err(e) => {
-                return Err(StatesError::runtime(format!("the ItemsPath of Map state {:?}: {e}", entered.name)));
+                return Err(StatesError::runtime(format!(
+                    "the ItemsPath of Map state {:?}: {e}",
+                    entered.name
+                )));
             }
         };
-        let distributed = processor.processor_config.as_ref().and_then(|c| c.mode) == Some(ProcessorMode::Distributed);
-        let ceiling = if distributed { DISTRIBUTED_MAP_CONCURRENCY } else { INLINE_MAP_CONCURRENCY };
+        let distributed = processor.processor_config.as_ref().and_then(|c| c.mode)
+            == Some(ProcessorMode::Distributed);
+        let ceiling = if distributed {
+            DISTRIBUTED_MAP_CONCURRENCY
+        } else {
+            INLINE_MAP_CONCURRENCY
+        };
         let max_concurrency = match (&map.max_concurrency, &map.max_concurrency_path) {
             (Some(n), _) => *n,
-            (None, Some(p)) => {
-                reference_value(p, &effective, &context, "MaxConcurrencyPath")?.as_u64().ok_or_else(|| {
-                    StatesError::runtime(format!("MaxConcurrencyPath {p:?} must point to a non-negative integer"))
-                })?
-            }
+            (None, Some(p)) => reference_value(p, &effective, &context, "MaxConcurrencyPath")?
+                .as_u64()
+                .ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "MaxConcurrencyPath {p:?} must point to a non-negative integer"
+                    ))
+                })?,
             (None, None) => 0,
         };
         let limit = match usize::try_from(max_concurrency) {
             Ok(0) | Err(_) => ceiling,
             Ok(n) => n.min(ceiling),
         };
-        let tolerated_count = match (&map.tolerated_failure_count, &map.tolerated_failure_count_path) {
+        let tolerated_count = match (
+            &map.tolerated_failure_count,
+            &map.tolerated_failure_count_path,
+        ) {
             (Some(n), _) => Some(*n),
             (None, Some(p)) => Some(
-                reference_value(p, &effective, &context, "ToleratedFailureCountPath")?.as_u64().ok_or_else(|| {
-                    StatesError::runtime(format!(
-                        "ToleratedFailureCountPath {p:?} must point to a non-negative integer"
-                    ))
-                })?,
+                reference_value(p, &effective, &context, "ToleratedFailureCountPath")?
+                    .as_u64()
+                    .ok_or_else(|| {
+                        StatesError::runtime(format!(
+                            "ToleratedFailureCountPath {p:?} must point to a non-negative integer"
+                        ))
+                    })?,
             ),
             (None, None) => None,
         };
@@ -671,14 +838,21 @@ impl Runner {
         };
         let selector = map.item_selector.as_ref().or(map.parameters.as_ref());
         let length = items.len();
-        self.log.emit(last, EventDetails::MapStateStarted { length });
+        self.log
+            .emit(last, EventDetails::MapStateStarted { length });
         let started = *last;
         let (effective, name, base) = (&effective, entered.name, &self.base_context);
         let entered_time = entered.time.as_str();
         let mut iterations = stream::iter(items.into_iter().enumerate())
             .map(|(index, item)| async move {
                 let mut iteration_last = started;
-                self.log.emit(&mut iteration_last, EventDetails::MapIterationStarted { name: name.to_owned(), index });
+                self.log.emit(
+                    &mut iteration_last,
+                    EventDetails::MapIterationStarted {
+                        name: name.to_owned(),
+                        index,
+                    },
+                );
                 let input = match selector {
                     Some(selector) => {
                         let context = LazyContext::new(
@@ -697,13 +871,25 @@ impl Runner {
                 };
                 let result = match input {
                     Ok(input) => {
-                        self.run_states(&processor.start_at, &processor.states, input, &mut iteration_last).await
+                        self.run_states(
+                            &processor.start_at,
+                            &processor.states,
+                            input,
+                            &mut iteration_last,
+                        )
+                        .await
                     }
                     Err(e) => Err(e),
                 };
                 let details = match &result {
-                    Ok(_) => EventDetails::MapIterationSucceeded { name: name.to_owned(), index },
-                    Err(_) => EventDetails::MapIterationFailed { name: name.to_owned(), index },
+                    Ok(_) => EventDetails::MapIterationSucceeded {
+                        name: name.to_owned(),
+                        index,
+                    },
+                    Err(_) => EventDetails::MapIterationFailed {
+                        name: name.to_owned(),
+                        index,
+                    },
                 };
                 self.log.emit(&mut iteration_last, details);
                 (index, result)
@@ -724,8 +910,8 @@ impl Runner {
                     failures += 1;
                     outputs[index] = error.to_output();
                     let over_count = tolerated_count.is_some_and(|n| failures > n);
-                    let over_percentage =
-                        tolerated_percentage.is_some_and(|p| failures as f64 * 100.0 / length as f64 > p);
+                    let over_percentage = tolerated_percentage
+                        .is_some_and(|p| failures as f64 * 100.0 / length as f64 > p);
                     if over_count || over_percentage {
                         drop(iterations);
                         self.log.emit(last, EventDetails::MapStateFailed);
@@ -741,7 +927,11 @@ impl Runner {
             }
         }
         self.log.emit(last, EventDetails::MapStateSucceeded);
-        let result = result_selector(map.result_selector.as_ref(), Value::Array(outputs), &context)?;
+        let result = result_selector(
+            map.result_selector.as_ref(),
+            Value::Array(outputs),
+            &context,
+        )?;
         let output = result_path(&map.result_path, raw, result)?;
         output_path(&map.output_path, output, &context)
     }
@@ -765,25 +955,44 @@ fn pass_next(pass: &Pass) -> Next<'_> {
 }
 
 /// The value at a path that must exist (SecondsPath, ErrorPath, MaxConcurrencyPath...).
-fn reference_value(p: &str, input: &Value, context: &dyn ContextObject, field: &str) -> Result<Value, StatesError> {
+fn reference_value(
+    p: &str,
+    input: &Value,
+    context: &dyn ContextObject,
+    field: &str,
+) -> Result<Value, StatesError> {
     path::query(p, input, context).map_err(|e| StatesError::runtime(format!("{field}: {e}")))
 }
 
-fn positive_seconds(p: &str, input: &Value, context: &dyn ContextObject, field: &str) -> Result<u64, StatesError> {
+fn positive_seconds(
+    p: &str,
+    input: &Value,
+    context: &dyn ContextObject,
+    field: &str,
+) -> Result<u64, StatesError> {
     let value = reference_value(p, input, context, field)?;
-    value
-        .as_u64()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| StatesError::runtime(format!("{field} {p:?} gave {value}, not a positive integer of seconds")))
+    value.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+        StatesError::runtime(format!(
+            "{field} {p:?} gave {value}, not a positive integer of seconds"
+        ))
+    })
 }
 
 /// InputPath: absent is `$`; `null` gives `{}`.
-fn input_path(field: &NullablePath, raw: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
+fn input_path(
+    field: &NullablePath,
+    raw: &Value,
+    context: &dyn ContextObject,
+) -> Result<Value, StatesError> {
     select_path(field, raw.clone(), context, "InputPath")
 }
 
 /// OutputPath: absent is `$`; `null` gives `{}`.
-fn output_path(field: &NullablePath, value: Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
+fn output_path(
+    field: &NullablePath,
+    value: Value,
+    context: &dyn ContextObject,
+) -> Result<Value, StatesError> {
     select_path(field, value, context, "OutputPath")
 }
 
@@ -817,7 +1026,11 @@ fn parameters(
     }
 }
 
-fn result_selector(selector: Option<&Value>, result: Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
+fn result_selector(
+    selector: Option<&Value>,
+    result: Value,
+    context: &dyn ContextObject,
+) -> Result<Value, StatesError> {
     match selector {
         Some(s) => template::evaluate(s, &result, context),
         None => Ok(result),
@@ -833,7 +1046,9 @@ fn result_path(field: &NullablePath, raw: &Value, result: Value) -> Result<Value
         Some(Some(p)) => {
             let mut output = raw.clone();
             path::set(&mut output, p, result).map_err(|e| match e {
-                path::PathError::Mismatch { .. } => StatesError::new(names::RESULT_PATH_MATCH_FAILURE, e.to_string()),
+                path::PathError::Mismatch { .. } => {
+                    StatesError::new(names::RESULT_PATH_MATCH_FAILURE, e.to_string())
+                }
                 other => StatesError::runtime(format!("ResultPath: {other}")),
             })?;
             Ok(output)

@@ -41,9 +41,15 @@ pub fn is_call(text: &str) -> bool {
 }
 
 /// Evaluates the intrinsic function call `text` against the state's input and context object.
-pub fn evaluate(text: &str, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
+pub fn evaluate(
+    text: &str,
+    input: &Value,
+    context: &dyn ContextObject,
+) -> Result<Value, StatesError> {
     let call = Parser::new(text).parse_whole().map_err(|reason| {
-        StatesError::runtime(format!("the intrinsic function {text:?} could not be parsed: {reason}"))
+        StatesError::runtime(format!(
+            "the intrinsic function {text:?} could not be parsed: {reason}"
+        ))
     })?;
     call.evaluate(input, context)
 }
@@ -56,7 +62,11 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str) -> Self {
-        Self { text, chars: text.chars().collect(), at: 0 }
+        Self {
+            text,
+            chars: text.chars().collect(),
+            at: 0,
+        }
     }
 
     fn parse_whole(mut self) -> Result<Call, String> {
@@ -65,7 +75,10 @@ impl<'a> Parser<'a> {
         self.skip_spaces();
         if self.at != self.chars.len() {
             let rest: String = self.chars[self.at..].iter().collect();
-            return Err(format!("unexpected {rest:?} after the call in {:?}", self.text));
+            return Err(format!(
+                "unexpected {rest:?} after the call in {:?}",
+                self.text
+            ));
         }
         Ok(call)
     }
@@ -78,12 +91,18 @@ impl<'a> Parser<'a> {
 
     fn call(&mut self) -> Result<Call, String> {
         let start = self.at;
-        while self.chars.get(self.at).is_some_and(|c| c.is_alphanumeric() || *c == '.') {
+        while self
+            .chars
+            .get(self.at)
+            .is_some_and(|c| c.is_alphanumeric() || *c == '.')
+        {
             self.at += 1;
         }
         let name: String = self.chars[start..self.at].iter().collect();
         if !name.starts_with("States.") {
-            return Err(format!("{name:?} is not an intrinsic function (they start with States.)"));
+            return Err(format!(
+                "{name:?} is not an intrinsic function (they start with States.)"
+            ));
         }
         self.skip_spaces();
         if self.chars.get(self.at) != Some(&'(') {
@@ -107,7 +126,9 @@ impl<'a> Parser<'a> {
                     return Ok(Call { name, args });
                 }
                 Some(c) => {
-                    return Err(format!("expected , or ) in the arguments of {name}, found {c:?}"));
+                    return Err(format!(
+                        "expected , or ) in the arguments of {name}, found {c:?}"
+                    ));
                 }
                 None => return Err(format!("the arguments of {name} are not closed with )")),
             }
@@ -121,8 +142,14 @@ impl<'a> Parser<'a> {
             Some(c) if c.is_ascii_digit() || *c == '-' => self.number(),
             Some(_) => {
                 let rest: String = self.chars[self.at..].iter().collect();
-                for (word, arg) in [("null", Arg::Null), ("true", Arg::Bool(true)), ("false", Arg::Bool(false))] {
-                    if rest.starts_with(word) && !rest[word.len()..].starts_with(|c: char| c.is_alphanumeric()) {
+                for (word, arg) in [
+                    ("null", Arg::Null),
+                    ("true", Arg::Bool(true)),
+                    ("false", Arg::Bool(false)),
+                ] {
+                    if rest.starts_with(word)
+                        && !rest[word.len()..].starts_with(|c: char| c.is_alphanumeric())
+                    {
                         self.at += word.len();
                         return Ok(arg);
                     }
@@ -145,7 +172,11 @@ impl<'a> Parser<'a> {
             self.at += 1;
             match c {
                 '\\' => {
-                    let escaped = self.chars.get(self.at).copied().ok_or("a string ends with a lone \\")?;
+                    let escaped = self
+                        .chars
+                        .get(self.at)
+                        .copied()
+                        .ok_or("a string ends with a lone \\")?;
                     self.at += 1;
                     raw.push('\\');
                     raw.push(escaped);
@@ -177,16 +208,26 @@ impl<'a> Parser<'a> {
             }
             self.at += 1;
         }
-        self.chars[start..self.at.min(self.chars.len())].iter().collect::<String>().trim_end().to_owned()
+        self.chars[start..self.at.min(self.chars.len())]
+            .iter()
+            .collect::<String>()
+            .trim_end()
+            .to_owned()
     }
 
     fn number(&mut self) -> Result<Arg, String> {
         let start = self.at;
-        while self.chars.get(self.at).is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')) {
+        while self
+            .chars
+            .get(self.at)
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+        {
             self.at += 1;
         }
         let text: String = self.chars[start..self.at].iter().collect();
-        serde_json::from_str::<Number>(&text).map(Arg::Number).map_err(|_| format!("{text:?} is not a number"))
+        serde_json::from_str::<Number>(&text)
+            .map(Arg::Number)
+            .map_err(|_| format!("{text:?} is not a number"))
     }
 }
 
@@ -213,8 +254,9 @@ impl Arg {
             Arg::Number(n) => Ok(Value::Number(n.clone())),
             Arg::Bool(b) => Ok(Value::Bool(*b)),
             Arg::Null => Ok(Value::Null),
-            Arg::Path(p) => path::query(p, input, context)
-                .map_err(|e| StatesError::runtime(format!("an argument of an intrinsic function failed: {e}"))),
+            Arg::Path(p) => path::query(p, input, context).map_err(|e| {
+                StatesError::runtime(format!("an argument of an intrinsic function failed: {e}"))
+            }),
             Arg::Call(call) => call.evaluate(input, context),
         }
     }
@@ -223,7 +265,8 @@ impl Arg {
 impl Call {
     fn evaluate(&self, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
         let name = self.name.as_str();
-        let bad = |reason: String| StatesError::runtime(format!("Invalid arguments in {name}: {reason}"));
+        let bad =
+            |reason: String| StatesError::runtime(format!("Invalid arguments in {name}: {reason}"));
         let count = |range: std::ops::RangeInclusive<usize>| {
             if range.contains(&self.args.len()) {
                 Ok(())
@@ -242,12 +285,21 @@ impl Call {
         if name == "States.Format" {
             // The template keeps its escapes: `\{` is a literal brace, `{}` a placeholder.
             let Some(Arg::Literal(template)) = self.args.first() else {
-                return Err(bad("the first argument must be a string literal template".into()));
+                return Err(bad(
+                    "the first argument must be a string literal template".into()
+                ));
             };
-            let values = self.args[1..].iter().map(|a| a.evaluate(input, context)).collect::<Result<Vec<_>, _>>()?;
+            let values = self.args[1..]
+                .iter()
+                .map(|a| a.evaluate(input, context))
+                .collect::<Result<Vec<_>, _>>()?;
             return format(template, &values).map_err(bad);
         }
-        let args = self.args.iter().map(|a| a.evaluate(input, context)).collect::<Result<Vec<_>, _>>()?;
+        let args = self
+            .args
+            .iter()
+            .map(|a| a.evaluate(input, context))
+            .collect::<Result<Vec<_>, _>>()?;
         match name {
             "States.StringToJson" => {
                 count(1..=1)?;
@@ -264,30 +316,48 @@ impl Call {
                 let array = array(&args[0]).map_err(bad)?;
                 let size = integer(&args[1]).map_err(bad)?;
                 if size < 1 {
-                    return Err(bad(format!("the chunk size must be a positive integer, got {size}")));
+                    return Err(bad(format!(
+                        "the chunk size must be a positive integer, got {size}"
+                    )));
                 }
-                let size = usize::try_from(size).map_err(|_| bad(format!("chunk size {size} is too large")))?;
-                Ok(Value::Array(array.chunks(size).map(|c| Value::Array(c.to_vec())).collect()))
+                let size = usize::try_from(size)
+                    .map_err(|_| bad(format!("chunk size {size} is too large")))?;
+                Ok(Value::Array(
+                    array
+                        .chunks(size)
+                        .map(|c| Value::Array(c.to_vec()))
+                        .collect(),
+                ))
             }
             "States.ArrayContains" => {
                 count(2..=2)?;
-                Ok(Value::Bool(array(&args[0]).map_err(bad)?.contains(&args[1])))
+                Ok(Value::Bool(
+                    array(&args[0]).map_err(bad)?.contains(&args[1]),
+                ))
             }
             "States.ArrayRange" => {
                 count(3..=3)?;
-                let (start, end, step) =
-                    (integer(&args[0]).map_err(bad)?, integer(&args[1]).map_err(bad)?, integer(&args[2]).map_err(bad)?);
+                let (start, end, step) = (
+                    integer(&args[0]).map_err(bad)?,
+                    integer(&args[1]).map_err(bad)?,
+                    integer(&args[2]).map_err(bad)?,
+                );
                 if step == 0 {
                     return Err(bad("the step must not be 0".into()));
                 }
-                let length =
-                    if (step > 0 && end >= start) || (step < 0 && end <= start) { (end - start) / step + 1 } else { 0 };
+                let length = if (step > 0 && end >= start) || (step < 0 && end <= start) {
+                    (end - start) / step + 1
+                } else {
+                    0
+                };
                 if length > MAX_RANGE_ELEMENTS {
                     return Err(bad(format!(
                         "the range has {length} elements; at most {MAX_RANGE_ELEMENTS} are allowed"
                     )));
                 }
-                Ok(Value::Array((0..length).map(|i| Value::from(start + i * step)).collect()))
+                Ok(Value::Array(
+                    (0..length).map(|i| Value::from(start + i * step)).collect(),
+                ))
             }
             "States.ArrayGetItem" => {
                 count(2..=2)?;
@@ -297,7 +367,12 @@ impl Call {
                     .ok()
                     .and_then(|i| array.get(i))
                     .cloned()
-                    .ok_or_else(|| bad(format!("index {index} is out of bounds for an array of {}", array.len())))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "index {index} is out of bounds for an array of {}",
+                            array.len()
+                        ))
+                    })
             }
             "States.ArrayLength" => {
                 count(1..=1)?;
@@ -321,8 +396,12 @@ impl Call {
             "States.Base64Decode" => {
                 count(1..=1)?;
                 let text = limited_string(&args[0]).map_err(bad)?;
-                let bytes = BASE64.decode(text).map_err(|e| bad(format!("{text:?} is not base64: {e}")))?;
-                String::from_utf8(bytes).map(Value::String).map_err(|_| bad("the decoded bytes are not UTF-8".into()))
+                let bytes = BASE64
+                    .decode(text)
+                    .map_err(|e| bad(format!("{text:?} is not base64: {e}")))?;
+                String::from_utf8(bytes)
+                    .map(Value::String)
+                    .map_err(|_| bad("the decoded bytes are not UTF-8".into()))
             }
             "States.Hash" => {
                 count(2..=2)?;
@@ -338,7 +417,10 @@ impl Call {
                     return Err(bad("the first two arguments must be JSON objects".into()));
                 };
                 if args[2] != Value::Bool(false) {
-                    return Err(bad("only a shallow merge is supported: the third argument must be false".into()));
+                    return Err(bad(
+                        "only a shallow merge is supported: the third argument must be false"
+                            .into(),
+                    ));
                 }
                 let mut merged: Map<String, Value> = left.clone();
                 merged.extend(right.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -349,7 +431,9 @@ impl Call {
                 let start = integer(&args[0]).map_err(bad)?;
                 let end = integer(&args[1]).map_err(bad)?;
                 if end <= start {
-                    return Err(bad(format!("the end ({end}) must be greater than the start ({start})")));
+                    return Err(bad(format!(
+                        "the end ({end}) must be greater than the start ({start})"
+                    )));
                 }
                 let value = match args.get(2) {
                     Some(seed) => {
@@ -446,7 +530,9 @@ fn hash(data: &[u8], algorithm: &str) -> Option<String> {
 }
 
 fn string(value: &Value) -> Result<&str, String> {
-    value.as_str().ok_or_else(|| format!("expected a string, got {}", path::kind(value)))
+    value
+        .as_str()
+        .ok_or_else(|| format!("expected a string, got {}", path::kind(value)))
 }
 
 fn limited_string(value: &Value) -> Result<&str, String> {
@@ -461,14 +547,18 @@ fn limited_string(value: &Value) -> Result<&str, String> {
 }
 
 fn array(value: &Value) -> Result<&Vec<Value>, String> {
-    value.as_array().ok_or_else(|| format!("expected an array, got {}", path::kind(value)))
+    value
+        .as_array()
+        .ok_or_else(|| format!("expected an array, got {}", path::kind(value)))
 }
 
 /// An integer argument; a number with a fractional part, or out of the 32-bit range AWS allows,
 /// is refused.
 fn integer(value: &Value) -> Result<i64, String> {
     let n = match value {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
         _ => None,
     }
     .ok_or_else(|| format!("expected an integer, got {value}"))?;
@@ -496,9 +586,14 @@ mod tests {
         assert_eq!(call.args.len(), 9);
         assert_eq!(call.args[0], Arg::Literal("it\\'s".into()));
         assert_eq!(call.args[6], Arg::Path("$.a[0]".into()));
-        assert!(matches!(&call.args[8], Arg::Call(c) if c.name == "States.UUID" && c.args.is_empty()));
-        let value = eval("States.Array('it\\'s', 1, -2.5, true, null, $.a[0], $$.Execution.Name)", json!({"a": ["x"]}))
-            .unwrap();
+        assert!(
+            matches!(&call.args[8], Arg::Call(c) if c.name == "States.UUID" && c.args.is_empty())
+        );
+        let value = eval(
+            "States.Array('it\\'s', 1, -2.5, true, null, $.a[0], $$.Execution.Name)",
+            json!({"a": ["x"]}),
+        )
+        .unwrap();
         assert_eq!(value, json!(["it's", 1, -2.5, true, null, "x", "run-1"]));
     }
 
@@ -507,17 +602,30 @@ mod tests {
         let input = json!({"items": [{"a": 1, "b": "x,y"}, {"a": 2, "b": "z"}]});
         let value = eval("States.ArrayLength($.items[?(@.a > 1)])", input.clone()).unwrap();
         assert_eq!(value, json!(1));
-        assert_eq!(eval("States.Array($.items[0]['b'], 'k')", input).unwrap(), json!(["x,y", "k"]));
+        assert_eq!(
+            eval("States.Array($.items[0]['b'], 'k')", input).unwrap(),
+            json!(["x,y", "k"])
+        );
     }
 
     #[test]
     fn format_substitutes_and_keeps_escaped_braces() {
         assert_eq!(
-            eval("States.Format('Hello, my name is {}.', $.name)", json!({"name": "Arnav"})).unwrap(),
+            eval(
+                "States.Format('Hello, my name is {}.', $.name)",
+                json!({"name": "Arnav"})
+            )
+            .unwrap(),
             json!("Hello, my name is Arnav.")
         );
-        assert_eq!(eval("States.Format('\\{{}\\} {} {}', 1, true, null)", json!({})).unwrap(), json!("{1} true null"));
-        assert_eq!(eval("States.Format('it\\'s \\\\ {}', 'x')", json!({})).unwrap(), json!("it's \\ x"));
+        assert_eq!(
+            eval("States.Format('\\{{}\\} {} {}', 1, true, null)", json!({})).unwrap(),
+            json!("{1} true null")
+        );
+        assert_eq!(
+            eval("States.Format('it\\'s \\\\ {}', 'x')", json!({})).unwrap(),
+            json!("it's \\ x")
+        );
         assert!(eval("States.Format('{} {}', 1)", json!({})).is_err());
         assert!(eval("States.Format('{}', 1, 2)", json!({})).is_err());
     }
@@ -542,9 +650,18 @@ mod tests {
         });
         let cases = [
             ("States.StringToJson($.escaped)", json!({"foo": "bar"})),
-            ("States.JsonToString($.json)", json!("{\"a\":1,\"b\":{\"c\":2}}")),
-            ("States.Array('Foo', 2020, $.json.b, null)", json!(["Foo", 2020, {"c": 2}, null])),
-            ("States.ArrayPartition($.inputArray, 4)", json!([[1, 2, 3, 4], [5, 6, 7, 8], [9]])),
+            (
+                "States.JsonToString($.json)",
+                json!("{\"a\":1,\"b\":{\"c\":2}}"),
+            ),
+            (
+                "States.Array('Foo', 2020, $.json.b, null)",
+                json!(["Foo", 2020, {"c": 2}, null]),
+            ),
+            (
+                "States.ArrayPartition($.inputArray, 4)",
+                json!([[1, 2, 3, 4], [5, 6, 7, 8], [9]]),
+            ),
             ("States.ArrayContains($.inputArray, 5)", json!(true)),
             ("States.ArrayContains($.inputArray, 10)", json!(false)),
             ("States.ArrayRange(1, 9, 2)", json!([1, 3, 5, 7, 9])),
@@ -552,19 +669,40 @@ mod tests {
             ("States.ArrayGetItem($.inputArray, 5)", json!(6)),
             ("States.ArrayLength($.inputArray)", json!(9)),
             ("States.ArrayUnique($.duplicates)", json!([1, 2, 3, 4])),
-            ("States.Base64Encode($.input)", json!("RGF0YSB0byBlbmNvZGU=")),
+            (
+                "States.Base64Encode($.input)",
+                json!("RGF0YSB0byBlbmNvZGU="),
+            ),
             ("States.Base64Decode($.base64)", json!("Data to encode")),
-            ("States.Hash($.Data, $.Algorithm)", json!("aaff4a450a104cd177d28d18d74485e8cae074b7")),
-            ("States.Hash('input data', 'MD5')", json!("812f45842bc6d66ee14572ce20db8e86")),
+            (
+                "States.Hash($.Data, $.Algorithm)",
+                json!("aaff4a450a104cd177d28d18d74485e8cae074b7"),
+            ),
+            (
+                "States.Hash('input data', 'MD5')",
+                json!("812f45842bc6d66ee14572ce20db8e86"),
+            ),
             (
                 "States.Hash('input data', 'SHA-256')",
                 json!("b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3"),
             ),
-            ("States.JsonMerge($.json1, $.json2, false)", json!({"a": {"a3": 1, "a4": 2}, "b": 2, "c": 3})),
+            (
+                "States.JsonMerge($.json1, $.json2, false)",
+                json!({"a": {"a3": 1, "a4": 2}, "b": 2, "c": 3}),
+            ),
             ("States.MathAdd($.value1, -1)", json!(110)),
-            ("States.StringSplit($.inputString, $.splitter)", json!(["This", "is", "a", "test", "string"])),
-            ("States.StringSplit('1,2,3,4,5', ',')", json!(["1", "2", "3", "4", "5"])),
-            ("States.ArrayLength(States.Array(1, 2, States.Array(3)))", json!(3)),
+            (
+                "States.StringSplit($.inputString, $.splitter)",
+                json!(["This", "is", "a", "test", "string"]),
+            ),
+            (
+                "States.StringSplit('1,2,3,4,5', ',')",
+                json!(["1", "2", "3", "4", "5"]),
+            ),
+            (
+                "States.ArrayLength(States.Array(1, 2, States.Array(3)))",
+                json!(3),
+            ),
         ];
         let mut failures = Vec::new();
         for (call, expected) in cases {
@@ -579,7 +717,10 @@ mod tests {
     #[test]
     fn math_random_stays_in_range_and_a_seed_repeats() {
         for _ in 0..50 {
-            let n = eval("States.MathRandom(1, 10)", json!({})).unwrap().as_i64().unwrap();
+            let n = eval("States.MathRandom(1, 10)", json!({}))
+                .unwrap()
+                .as_i64()
+                .unwrap();
             assert!((1..10).contains(&n), "{n}");
         }
         let a = eval("States.MathRandom(1, 1000, 7)", json!({})).unwrap();
@@ -599,9 +740,15 @@ mod tests {
             ("States.ArrayLength('x')", "expected an array"),
             ("States.ArrayGetItem(States.Array(1), 3)", "out of bounds"),
             ("States.ArrayRange(1, 2000, 1)", "at most 1000"),
-            ("States.ArrayPartition(States.Array(1), 0)", "positive integer"),
+            (
+                "States.ArrayPartition(States.Array(1), 0)",
+                "positive integer",
+            ),
             ("States.Hash('x', 'SHA-3')", "not a hash algorithm"),
-            ("States.JsonMerge(States.StringToJson('{}'), States.StringToJson('{}'), true)", "shallow"),
+            (
+                "States.JsonMerge(States.StringToJson('{}'), States.StringToJson('{}'), true)",
+                "shallow",
+            ),
             ("States.MathAdd(1.5, 1)", "expected an integer"),
             ("States.StringToJson('{nope')", "is not JSON"),
             ("States.Nope(1)", "not an intrinsic function"),
@@ -613,7 +760,11 @@ mod tests {
         for (call, expected) in cases {
             let error = eval(call, json!({})).unwrap_err();
             assert_eq!(error.error, "States.Runtime", "{call}");
-            assert!(error.cause.contains(expected), "{call}: {:?} does not say {expected:?}", error.cause);
+            assert!(
+                error.cause.contains(expected),
+                "{call}: {:?} does not say {expected:?}",
+                error.cause
+            );
         }
     }
 }

@@ -17,7 +17,9 @@ pub enum PathError {
     Invalid { path: String, reason: String },
     #[error("the path {path:?} matched nothing")]
     NoMatch { path: String },
-    #[error("the reference path {path:?} may hold only field names and array indexes ($.a.b, $['a'], $.a[0])")]
+    #[error(
+        "the reference path {path:?} may hold only field names and array indexes ($.a.b, $['a'], $.a[0])"
+    )]
     NotReference { path: String },
     #[error("the reference path {path:?} cannot be applied: {reason}")]
     Mismatch { path: String, reason: String },
@@ -41,14 +43,27 @@ pub fn query(path: &str, input: &Value, context: &dyn ContextObject) -> Result<V
         Some(rest) if rest.starts_with('$') => (context.value(), rest),
         Some(_) => (input, path),
         None => {
-            return Err(PathError::Invalid { path: path.to_owned(), reason: "a path starts with $ or $$".into() });
+            return Err(PathError::Invalid {
+                path: path.to_owned(),
+                reason: "a path starts with $ or $$".into(),
+            });
         }
     };
-    let parsed = JsonPath::parse(&bracket_loose_names(path_on_target))
-        .map_err(|e| PathError::Invalid { path: path.to_owned(), reason: e.to_string() })?;
+    let parsed =
+        JsonPath::parse(&bracket_loose_names(path_on_target)).map_err(|e| PathError::Invalid {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
     let nodes = parsed.query(target);
     if is_definite(path_on_target) {
-        nodes.at_most_one().ok().flatten().cloned().ok_or_else(|| PathError::NoMatch { path: path.to_owned() })
+        nodes
+            .at_most_one()
+            .ok()
+            .flatten()
+            .cloned()
+            .ok_or_else(|| PathError::NoMatch {
+                path: path.to_owned(),
+            })
     } else {
         Ok(Value::Array(nodes.all().into_iter().cloned().collect()))
     }
@@ -76,10 +91,15 @@ fn bracket_loose_names(path: &str) -> String {
         }
         let dotted_name = depth == 0
             && c == '.'
-            && chars.get(i + 1).is_some_and(|next| *next != '.' && *next != '[')
+            && chars
+                .get(i + 1)
+                .is_some_and(|next| *next != '.' && *next != '[')
             && (i == 0 || chars[i - 1] != '.');
         if dotted_name {
-            let end = chars[i + 1..].iter().position(|c| *c == '.' || *c == '[').map_or(chars.len(), |p| i + 1 + p);
+            let end = chars[i + 1..]
+                .iter()
+                .position(|c| *c == '.' || *c == '[')
+                .map_or(chars.len(), |p| i + 1 + p);
             let name: String = chars[i + 1..end].iter().collect();
             let shorthand = name == "*"
                 || (name.starts_with(|c: char| c.is_alphabetic() || c == '_')
@@ -143,7 +163,9 @@ pub enum Step {
 
 /// Parses a reference path (`$`, `$.a.b`, `$['a b'][0]`) into its steps.
 pub fn reference(path: &str) -> Result<Vec<Step>, PathError> {
-    let not_reference = || PathError::NotReference { path: path.to_owned() };
+    let not_reference = || PathError::NotReference {
+        path: path.to_owned(),
+    };
     let rest = path.strip_prefix('$').ok_or_else(not_reference)?;
     if rest.starts_with('$') {
         return Err(not_reference());
@@ -167,7 +189,11 @@ pub fn reference(path: &str) -> Result<Vec<Step>, PathError> {
                 i = end;
             }
             '[' => {
-                let close = chars[i..].iter().position(|&c| c == ']').map(|p| i + p).ok_or_else(not_reference)?;
+                let close = chars[i..]
+                    .iter()
+                    .position(|&c| c == ']')
+                    .map(|p| i + p)
+                    .ok_or_else(not_reference)?;
                 let inner: String = chars[i + 1..close].iter().collect();
                 let inner = inner.trim();
                 if let Ok(index) = inner.parse::<usize>() {
@@ -176,7 +202,11 @@ pub fn reference(path: &str) -> Result<Vec<Step>, PathError> {
                     continue;
                 }
                 // A quoted name may itself hold ']', so find the closing quote first.
-                let quote = inner.chars().next().filter(|c| *c == '\'' || *c == '"').ok_or_else(not_reference)?;
+                let quote = inner
+                    .chars()
+                    .next()
+                    .filter(|c| *c == '\'' || *c == '"')
+                    .ok_or_else(not_reference)?;
                 let mut name = String::new();
                 let mut j = i + 1;
                 while j < chars.len() && chars[j] != quote {
@@ -224,7 +254,10 @@ pub fn set(target: &mut Value, path: &str, value: Value) -> Result<(), PathError
     let mut here = target;
     for (n, step) in steps.iter().enumerate() {
         let last = n + 1 == steps.len();
-        let mismatch = |reason: String| PathError::Mismatch { path: path.to_owned(), reason };
+        let mismatch = |reason: String| PathError::Mismatch {
+            path: path.to_owned(),
+            reason,
+        };
         here = match step {
             Step::Field(name) => {
                 let Value::Object(object) = here else {
@@ -240,16 +273,23 @@ pub fn set(target: &mut Value, path: &str, value: Value) -> Result<(), PathError
                     object.insert(name.clone(), value);
                     return Ok(());
                 }
-                object.get_mut(name).ok_or_else(|| mismatch(format!("no field {name:?}")))?
+                object
+                    .get_mut(name)
+                    .ok_or_else(|| mismatch(format!("no field {name:?}")))?
             }
             Step::Index(index) => {
                 let Value::Array(array) = here else {
-                    return Err(mismatch(format!("the value indexed with [{index}] is {}, not an array", kind(here))));
+                    return Err(mismatch(format!(
+                        "the value indexed with [{index}] is {}, not an array",
+                        kind(here)
+                    )));
                 };
                 let len = array.len();
-                let slot = array
-                    .get_mut(*index)
-                    .ok_or_else(|| mismatch(format!("index {index} is past the end of an array of {len}")))?;
+                let slot = array.get_mut(*index).ok_or_else(|| {
+                    mismatch(format!(
+                        "index {index} is past the end of an array of {len}"
+                    ))
+                })?;
                 if last {
                     *slot = value;
                     return Ok(());
@@ -288,22 +328,44 @@ mod tests {
         assert_eq!(query("$.a.b[1].c", &input, &ctx).unwrap(), json!("x"));
         assert_eq!(query("$['dotted.key']", &input, &ctx).unwrap(), json!(5));
         assert_eq!(query("$.n", &input, &ctx).unwrap(), Value::Null);
-        assert_eq!(query("$$.Execution.Name", &input, &ctx).unwrap(), json!("run"));
+        assert_eq!(
+            query("$$.Execution.Name", &input, &ctx).unwrap(),
+            json!("run")
+        );
         assert_eq!(query("$$", &input, &ctx).unwrap(), ctx);
-        assert_eq!(query("$.missing", &input, &ctx), Err(PathError::NoMatch { path: "$.missing".into() }));
-        assert!(matches!(query("a.b", &input, &ctx), Err(PathError::Invalid { .. })));
+        assert_eq!(
+            query("$.missing", &input, &ctx),
+            Err(PathError::NoMatch {
+                path: "$.missing".into()
+            })
+        );
+        assert!(matches!(
+            query("a.b", &input, &ctx),
+            Err(PathError::Invalid { .. })
+        ));
     }
 
     #[test]
     fn names_outside_rfc_9535_shorthand_still_work() {
-        let input = json!({"delivery-partner": "UQS", "2nd": {"a b": 1}, "it's": 2, "ok_1": {"x-y": [3]}});
+        let input =
+            json!({"delivery-partner": "UQS", "2nd": {"a b": 1}, "it's": 2, "ok_1": {"x-y": [3]}});
         let ctx = json!({});
-        assert_eq!(query("$.delivery-partner", &input, &ctx).unwrap(), json!("UQS"));
+        assert_eq!(
+            query("$.delivery-partner", &input, &ctx).unwrap(),
+            json!("UQS")
+        );
         assert_eq!(query("$.2nd['a b']", &input, &ctx).unwrap(), json!(1));
         assert_eq!(query("$.it's", &input, &ctx).unwrap(), json!(2));
         assert_eq!(query("$.ok_1.x-y[0]", &input, &ctx).unwrap(), json!(3));
-        assert_eq!(bracket_loose_names("$..a-b"), "$..a-b", "recursive descent is left to the parser");
-        assert_eq!(bracket_loose_names("$.items[?(@.a-b > 1)].c"), "$.items[?(@.a-b > 1)].c");
+        assert_eq!(
+            bracket_loose_names("$..a-b"),
+            "$..a-b",
+            "recursive descent is left to the parser"
+        );
+        assert_eq!(
+            bracket_loose_names("$.items[?(@.a-b > 1)].c"),
+            "$.items[?(@.a-b > 1)].c"
+        );
         assert_eq!(bracket_loose_names("$.a.b[0].c"), "$.a.b[0].c");
     }
 
@@ -311,13 +373,28 @@ mod tests {
     fn indefinite_paths_give_an_array() {
         let input = json!({"items": [{"price": 5, "n": "a"}, {"price": 15, "n": "b"}, {"price": 8, "n": "c"}]});
         let ctx = json!({});
-        assert_eq!(query("$.items[*].n", &input, &ctx).unwrap(), json!(["a", "b", "c"]));
-        assert_eq!(query("$.items[?(@.price < 10)].n", &input, &ctx).unwrap(), json!(["a", "c"]));
+        assert_eq!(
+            query("$.items[*].n", &input, &ctx).unwrap(),
+            json!(["a", "b", "c"])
+        );
+        assert_eq!(
+            query("$.items[?(@.price < 10)].n", &input, &ctx).unwrap(),
+            json!(["a", "c"])
+        );
         assert_eq!(query("$..price", &input, &ctx).unwrap(), json!([5, 15, 8]));
-        assert_eq!(query("$.items[0:2].n", &input, &ctx).unwrap(), json!(["a", "b"]));
-        assert_eq!(query("$.items[?(@.price > 100)]", &input, &ctx).unwrap(), json!([]));
+        assert_eq!(
+            query("$.items[0:2].n", &input, &ctx).unwrap(),
+            json!(["a", "b"])
+        );
+        assert_eq!(
+            query("$.items[?(@.price > 100)]", &input, &ctx).unwrap(),
+            json!([])
+        );
         // A star inside a quoted name is just a character.
-        assert_eq!(query("$['a*b']", &json!({"a*b": 1}), &ctx).unwrap(), json!(1));
+        assert_eq!(
+            query("$['a*b']", &json!({"a*b": 1}), &ctx).unwrap(),
+            json!(1)
+        );
     }
 
     #[test]
@@ -325,11 +402,30 @@ mod tests {
         assert_eq!(reference("$").unwrap(), vec![]);
         assert_eq!(
             reference("$.a['b c'][2].d").unwrap(),
-            vec![Step::Field("a".into()), Step::Field("b c".into()), Step::Index(2), Step::Field("d".into())]
+            vec![
+                Step::Field("a".into()),
+                Step::Field("b c".into()),
+                Step::Index(2),
+                Step::Field("d".into())
+            ]
         );
-        assert_eq!(reference("$[\"x]y\"]").unwrap(), vec![Step::Field("x]y".into())]);
-        for bad in ["$.a[*]", "$..a", "$.a[?(@.b)]", "a", "$$.Execution", "$.", "$.a[1:2]"] {
-            assert!(reference(bad).is_err(), "{bad} should not be a reference path");
+        assert_eq!(
+            reference("$[\"x]y\"]").unwrap(),
+            vec![Step::Field("x]y".into())]
+        );
+        for bad in [
+            "$.a[*]",
+            "$..a",
+            "$.a[?(@.b)]",
+            "a",
+            "$$.Execution",
+            "$.",
+            "$.a[1:2]",
+        ] {
+            assert!(
+                reference(bad).is_err(),
+                "{bad} should not be a reference path"
+            );
         }
     }
 
@@ -337,7 +433,10 @@ mod tests {
     fn set_creates_missing_objects_and_keeps_the_rest() {
         let mut input = json!({"master": {"detail": [1, 2, 3]}});
         set(&mut input, "$.master.result.sum", json!(6)).unwrap();
-        assert_eq!(input, json!({"master": {"detail": [1, 2, 3], "result": {"sum": 6}}}));
+        assert_eq!(
+            input,
+            json!({"master": {"detail": [1, 2, 3], "result": {"sum": 6}}})
+        );
         set(&mut input, "$.master.detail[1]", json!("two")).unwrap();
         assert_eq!(input["master"]["detail"], json!([1, "two", 3]));
         set(&mut input, "$", json!("all")).unwrap();
@@ -347,9 +446,18 @@ mod tests {
     #[test]
     fn set_refuses_to_overwrite_through_a_non_object() {
         let mut input = json!({"a": "text", "list": [1]});
-        assert!(matches!(set(&mut input, "$.a.b", json!(1)), Err(PathError::Mismatch { .. })));
-        assert!(matches!(set(&mut input, "$.list[3]", json!(1)), Err(PathError::Mismatch { .. })));
+        assert!(matches!(
+            set(&mut input, "$.a.b", json!(1)),
+            Err(PathError::Mismatch { .. })
+        ));
+        assert!(matches!(
+            set(&mut input, "$.list[3]", json!(1)),
+            Err(PathError::Mismatch { .. })
+        ));
         let mut scalar = json!("just a string");
-        assert!(matches!(set(&mut scalar, "$.x", json!(1)), Err(PathError::Mismatch { .. })));
+        assert!(matches!(
+            set(&mut scalar, "$.x", json!(1)),
+            Err(PathError::Mismatch { .. })
+        ));
     }
 }

@@ -11,7 +11,11 @@ use crate::{intrinsics, path};
 
 /// Evaluates `template` against `input` (the state's effective input, or the task result for
 /// `ResultSelector`) and the context object.
-pub fn evaluate(template: &Value, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
+pub fn evaluate(
+    template: &Value,
+    input: &Value,
+    context: &dyn ContextObject,
+) -> Result<Value, StatesError> {
     match template {
         Value::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
@@ -27,14 +31,21 @@ pub fn evaluate(template: &Value, input: &Value, context: &dyn ContextObject) ->
             }
             Ok(Value::Object(out))
         }
-        Value::Array(items) => {
-            items.iter().map(|item| evaluate(item, input, context)).collect::<Result<_, _>>().map(Value::Array)
-        }
+        Value::Array(items) => items
+            .iter()
+            .map(|item| evaluate(item, input, context))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
         other => Ok(other.clone()),
     }
 }
 
-fn dynamic(key: &str, value: &Value, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
+fn dynamic(
+    key: &str,
+    value: &Value,
+    input: &Value,
+    context: &dyn ContextObject,
+) -> Result<Value, StatesError> {
     let Value::String(expression) = value else {
         return Err(StatesError::runtime(format!(
             "the field {key:?} ends in .$, so its value must be a path or an intrinsic function string, not {value}"
@@ -80,9 +91,13 @@ mod tests {
 
     #[test]
     fn objects_inside_arrays_are_processed() {
-        let template = json!({"Environment": [{"Name": "TASK_INPUT", "Value.$": "States.JsonToString($)"}]});
+        let template =
+            json!({"Environment": [{"Name": "TASK_INPUT", "Value.$": "States.JsonToString($)"}]});
         let out = evaluate(&template, &json!({"a": 1}), &json!({})).unwrap();
-        assert_eq!(out, json!({"Environment": [{"Name": "TASK_INPUT", "Value": "{\"a\":1}"}]}));
+        assert_eq!(
+            out,
+            json!({"Environment": [{"Name": "TASK_INPUT", "Value": "{\"a\":1}"}]})
+        );
     }
 
     #[test]

@@ -20,7 +20,11 @@ impl TimeScale {
 
     /// A scale of `factor` (clamped to 0 or more; NaN counts as 0, no waiting at all).
     pub fn new(factor: f64) -> Self {
-        if factor.is_nan() { TimeScale(0.0) } else { TimeScale(factor.max(0.0)) }
+        if factor.is_nan() {
+            TimeScale(0.0)
+        } else {
+            TimeScale(factor.max(0.0))
+        }
     }
 
     pub fn factor(self) -> f64 {
@@ -75,14 +79,19 @@ mod tests {
     #[test]
     fn defaults_double_from_one_second() {
         let retrier = Retrier::on(["States.ALL"]);
-        let delays: Vec<f64> = (0..4).map(|n| retry_delay_seconds(&retrier, n, 0.5)).collect();
+        let delays: Vec<f64> = (0..4)
+            .map(|n| retry_delay_seconds(&retrier, n, 0.5))
+            .collect();
         assert_eq!(delays, [1.0, 2.0, 4.0, 8.0]);
         assert_eq!(max_attempts(&retrier), 3);
     }
 
     #[test]
     fn backoff_is_capped_by_max_delay_and_jitter_draws_below_it() {
-        let mut retrier = Retrier::on(["States.ALL"]).interval_seconds(3).backoff_rate(1.5).max_attempts(0);
+        let mut retrier = Retrier::on(["States.ALL"])
+            .interval_seconds(3)
+            .backoff_rate(1.5)
+            .max_attempts(0);
         retrier.max_delay_seconds = Some(5);
         assert_eq!(retry_delay_seconds(&retrier, 0, 0.0), 3.0);
         assert_eq!(retry_delay_seconds(&retrier, 1, 0.0), 4.5);

@@ -10,7 +10,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use runtime::states::StateMachine;
 use serde_json::Value;
-use states_interpreter::{Execution, ExecutionContext, Integrations, Outcome, TaskCall, TaskFailure};
+use states_interpreter::{
+    Execution, ExecutionContext, Integrations, Outcome, TaskCall, TaskFailure,
+};
 
 const STATE_MACHINE_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:Conformance";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/Conformance";
@@ -25,12 +27,19 @@ struct Table {
 impl Integrations for Table {
     fn invoke(&self, call: TaskCall) -> BoxFuture<'_, Result<Value, TaskFailure>> {
         Box::pin(async move {
-            assert_eq!(call.resource, TASK_RESOURCE, "conformance cases call only {TASK_RESOURCE}");
+            assert_eq!(
+                call.resource, TASK_RESOURCE,
+                "conformance cases call only {TASK_RESOURCE}"
+            );
             let answer = {
                 let mut calls = self.calls.lock().unwrap();
                 let made = calls.entry(call.state_name.clone()).or_default();
                 made.push(call.parameters.clone());
-                let answers = self.answers.get(&call.state_name).map(Vec::as_slice).unwrap_or_default();
+                let answers = self
+                    .answers
+                    .get(&call.state_name)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 answers.get(made.len() - 1).or(answers.last()).cloned()
             };
             let Some(answer) = answer else {
@@ -46,7 +55,10 @@ impl Integrations for Table {
                 (Some(result), _) => Ok(result.clone()),
                 (None, Some(error)) => Err(TaskFailure::new(
                     error.as_str().unwrap_or_default(),
-                    answer.get("cause").and_then(Value::as_str).unwrap_or_default(),
+                    answer
+                        .get("cause")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
                 )),
                 (None, None) => panic!("an answer needs result or error: {answer}"),
             }
@@ -57,8 +69,11 @@ impl Integrations for Table {
 async fn run_case(case: &Value) -> Result<(), String> {
     let name = case["name"].as_str().ok_or("a case has no name")?;
     let expected = &case["expected"];
-    let status = expected["status"].as_str().ok_or("expected.status is missing")?;
-    let machine = StateMachine::from_json(&case["definition"].to_string()).map_err(|e| e.to_string())?;
+    let status = expected["status"]
+        .as_str()
+        .ok_or("expected.status is missing")?;
+    let machine =
+        StateMachine::from_json(&case["definition"].to_string()).map_err(|e| e.to_string())?;
     if let Err(problems) = machine.validate() {
         if status != "INVALID" {
             return Err(format!("the definition does not validate: {problems}"));
@@ -71,20 +86,35 @@ async fn run_case(case: &Value) -> Result<(), String> {
             .filter_map(Value::as_str)
             .filter(|p| !text.contains(p))
             .collect();
-        return if missing.is_empty() { Ok(()) } else { Err(format!("{text:?} does not say {missing:?}")) };
+        return if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{text:?} does not say {missing:?}"))
+        };
     }
     if status == "INVALID" {
         return Err("the definition validates, but the case expects it not to".into());
     }
-    let answers: HashMap<String, Vec<Value>> =
-        serde_json::from_value(case.get("tasks").cloned().unwrap_or(Value::Object(Default::default())))
-            .map_err(|e| format!("tasks: {e}"))?;
-    let table = Arc::new(Table { answers, calls: Mutex::default() });
+    let answers: HashMap<String, Vec<Value>> = serde_json::from_value(
+        case.get("tasks")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default())),
+    )
+    .map_err(|e| format!("tasks: {e}"))?;
+    let table = Arc::new(Table {
+        answers,
+        calls: Mutex::default(),
+    });
     let context = ExecutionContext::new(STATE_MACHINE_ARN, name, ROLE_ARN);
-    let outcome = Execution::new(machine, case["input"].clone(), context, table.clone()).run().await;
+    let outcome = Execution::new(machine, case["input"].clone(), context, table.clone())
+        .run()
+        .await;
     let mut problems = Vec::new();
     if outcome.status() != status {
-        problems.push(format!("status {} ({outcome:?}), expected {status}", outcome.status()));
+        problems.push(format!(
+            "status {} ({outcome:?}), expected {status}",
+            outcome.status()
+        ));
     }
     match &outcome {
         Outcome::Succeeded { output } if expected.get("output") != Some(output) => {
@@ -107,27 +137,44 @@ async fn run_case(case: &Value) -> Result<(), String> {
         for (state, want) in want {
             let got = Value::Array(calls.get(state).cloned().unwrap_or_default());
             if &got != want {
-                problems.push(format!("state {state} was called with {got}, expected {want}"));
+                problems.push(format!(
+                    "state {state} was called with {got}, expected {want}"
+                ));
             }
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn every_conformance_case() {
     let text = include_str!("conformance.json");
     let table: Value = serde_json::from_str(text).expect("conformance.json is JSON");
-    let cases = table["cases"].as_array().expect("conformance.json has cases");
+    let cases = table["cases"]
+        .as_array()
+        .expect("conformance.json has cases");
     let mut failures = Vec::new();
     let mut names = std::collections::HashSet::new();
     for case in cases {
         let name = case["name"].as_str().unwrap_or("<unnamed>");
         assert!(names.insert(name.to_owned()), "case {name} appears twice");
-        assert!(case["source"].is_string(), "case {name} does not say where it comes from");
+        assert!(
+            case["source"].is_string(),
+            "case {name} does not say where it comes from"
+        );
         if let Err(problem) = run_case(case).await {
             failures.push(format!("{name}: {problem}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -11,7 +11,8 @@ use futures_util::future::BoxFuture;
 use runtime::states::StateMachine;
 use serde_json::{Value, json};
 use states_interpreter::{
-    Execution, ExecutionContext, HistoryRecorder, Integrations, Outcome, TaskCall, TaskFailure, TimeScale,
+    Execution, ExecutionContext, HistoryRecorder, Integrations, Outcome, TaskCall, TaskFailure,
+    TimeScale,
 };
 
 fn context() -> ExecutionContext {
@@ -69,11 +70,18 @@ where
 }
 
 fn history(recorder: &HistoryRecorder) -> Vec<Value> {
-    recorder.events().iter().map(|e| serde_json::to_value(e).unwrap()).collect()
+    recorder
+        .events()
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect()
 }
 
 fn types(events: &[Value]) -> Vec<String> {
-    events.iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect()
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -95,7 +103,12 @@ async fn a_task_machine_records_the_history_aws_would() {
         .with_events(recorder.clone())
         .run()
         .await;
-    assert_eq!(outcome, Outcome::Succeeded { output: json!({"who": "me", "task": {"arn": "arn:task/1"}}) });
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded {
+            output: json!({"who": "me", "task": {"arn": "arn:task/1"}})
+        }
+    );
     let events = history(&recorder);
     assert_eq!(
         types(&events),
@@ -125,7 +138,10 @@ async fn a_task_machine_records_the_history_aws_would() {
         json!({"resourceType": "ecs", "resource": "runTask.sync", "region": "eu-west-1",
                "parameters": "{\"Cluster\":\"c\",\"Input\":\"me\"}", "timeoutInSeconds": 300})
     );
-    assert_eq!(events[3]["taskStartedEventDetails"], json!({"resourceType": "ecs", "resource": "runTask.sync"}));
+    assert_eq!(
+        events[3]["taskStartedEventDetails"],
+        json!({"resourceType": "ecs", "resource": "runTask.sync"})
+    );
     assert_eq!(
         events[4]["taskSucceededEventDetails"]["output"],
         json!("{\"StopCode\":\"EssentialContainerExited\",\"TaskArn\":\"arn:task/1\"}")
@@ -138,7 +154,10 @@ async fn a_task_machine_records_the_history_aws_would() {
     let calls = tasks.calls.lock().unwrap();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].attempt, 1);
-    assert_eq!(calls[0].execution_arn, "arn:aws:states:eu-west-1:123456789012:execution:Flow:run-1");
+    assert_eq!(
+        calls[0].execution_arn,
+        "arn:aws:states:eu-west-1:123456789012:execution:Flow:run-1"
+    );
     assert_eq!(calls[0].task_token, None);
 }
 
@@ -146,20 +165,41 @@ async fn a_task_machine_records_the_history_aws_would() {
 async fn a_failed_task_records_task_failed_and_execution_failed() {
     let definition = machine(json!({"StartAt": "Run", "States": {
         "Run": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}));
-    let tasks = Scripted::new(Duration::ZERO, |_| Err(TaskFailure::new("Lambda.Unknown", "it broke")));
+    let tasks = Scripted::new(Duration::ZERO, |_| {
+        Err(TaskFailure::new("Lambda.Unknown", "it broke"))
+    });
     let recorder = Arc::new(HistoryRecorder::default());
-    let outcome = Execution::new(definition, json!({}), context(), tasks).with_events(recorder.clone()).run().await;
-    assert_eq!(outcome, Outcome::Failed { error: "Lambda.Unknown".into(), cause: "it broke".into() });
+    let outcome = Execution::new(definition, json!({}), context(), tasks)
+        .with_events(recorder.clone())
+        .run()
+        .await;
+    assert_eq!(
+        outcome,
+        Outcome::Failed {
+            error: "Lambda.Unknown".into(),
+            cause: "it broke".into()
+        }
+    );
     let events = history(&recorder);
     assert_eq!(
         types(&events),
-        ["ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskFailed", "ExecutionFailed"]
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "ExecutionFailed"
+        ]
     );
     assert_eq!(
         events[4]["taskFailedEventDetails"],
         json!({"resourceType": "lambda", "resource": "invoke", "error": "Lambda.Unknown", "cause": "it broke"})
     );
-    assert_eq!(events[5]["executionFailedEventDetails"], json!({"error": "Lambda.Unknown", "cause": "it broke"}));
+    assert_eq!(
+        events[5]["executionFailedEventDetails"],
+        json!({"error": "Lambda.Unknown", "cause": "it broke"})
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -172,22 +212,44 @@ async fn parallel_and_map_events_link_each_branch_to_its_start() {
             "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}, "End": true}}}));
     let recorder = Arc::new(HistoryRecorder::default());
     let tasks = Scripted::new(Duration::ZERO, |_| Ok(Value::Null));
-    let outcome = Execution::new(definition, json!({}), context(), tasks).with_events(recorder.clone()).run().await;
-    assert_eq!(outcome, Outcome::Succeeded { output: json!([1, 2]) });
+    let outcome = Execution::new(definition, json!({}), context(), tasks)
+        .with_events(recorder.clone())
+        .run()
+        .await;
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded {
+            output: json!([1, 2])
+        }
+    );
     let events = history(&recorder);
-    let by_type = |t: &str| events.iter().filter(|e| e["type"] == t).cloned().collect::<Vec<_>>();
+    let by_type = |t: &str| {
+        events
+            .iter()
+            .filter(|e| e["type"] == t)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     let started = &by_type("ParallelStateStarted")[0];
     let branch_entries = by_type("PassStateEntered");
     assert_eq!(branch_entries.len(), 2);
     for entry in &branch_entries {
-        assert_eq!(entry["previousEventId"], started["id"], "each branch starts from ParallelStateStarted");
+        assert_eq!(
+            entry["previousEventId"], started["id"],
+            "each branch starts from ParallelStateStarted"
+        );
     }
     assert_eq!(by_type("ParallelStateSucceeded").len(), 1);
     let map_started = &by_type("MapStateStarted")[0];
-    assert_eq!(map_started["mapStateStartedEventDetails"], json!({"length": 2}));
+    assert_eq!(
+        map_started["mapStateStartedEventDetails"],
+        json!({"length": 2})
+    );
     let iterations = by_type("MapIterationStarted");
-    let mut indexes: Vec<_> =
-        iterations.iter().map(|e| e["mapIterationStartedEventDetails"]["index"].clone()).collect();
+    let mut indexes: Vec<_> = iterations
+        .iter()
+        .map(|e| e["mapIterationStartedEventDetails"]["index"].clone())
+        .collect();
     indexes.sort_by_key(|i| i.as_u64());
     assert_eq!(indexes, [json!(0), json!(1)]);
     for iteration in &iterations {
@@ -198,7 +260,11 @@ async fn parallel_and_map_events_link_each_branch_to_its_start() {
     assert_eq!(by_type("WaitStateExited").len(), 2);
     assert_eq!(types(&events).last().unwrap(), "ExecutionSucceeded");
     let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
-    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "ids are 1-based and increasing");
+    assert_eq!(
+        ids,
+        (1..=ids.len() as u64).collect::<Vec<_>>(),
+        "ids are 1-based and increasing"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -207,7 +273,8 @@ async fn stop_aborts_and_cancels_the_task_in_flight() {
         "Run": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync", "End": true}}}));
     let tasks = Scripted::new(Duration::from_secs(3600), |_| Ok(json!("never")));
     let recorder = Arc::new(HistoryRecorder::default());
-    let execution = Execution::new(definition, json!({}), context(), tasks.clone()).with_events(recorder.clone());
+    let execution = Execution::new(definition, json!({}), context(), tasks.clone())
+        .with_events(recorder.clone());
     let stop = execution.stop_handle();
     let running = tokio::spawn(execution.run());
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -215,8 +282,17 @@ async fn stop_aborts_and_cancels_the_task_in_flight() {
     assert!(!token.is_cancelled());
     stop.stop(Some("Operator".into()), Some("stopped by hand".into()));
     let outcome = running.await.unwrap();
-    assert_eq!(outcome, Outcome::Aborted { error: Some("Operator".into()), cause: Some("stopped by hand".into()) });
-    assert!(token.is_cancelled(), "the task call learns the execution stopped");
+    assert_eq!(
+        outcome,
+        Outcome::Aborted {
+            error: Some("Operator".into()),
+            cause: Some("stopped by hand".into())
+        }
+    );
+    assert!(
+        token.is_cancelled(),
+        "the task call learns the execution stopped"
+    );
     let events = history(&recorder);
     assert_eq!(types(&events).last().unwrap(), "ExecutionAborted");
     assert_eq!(
@@ -232,10 +308,19 @@ async fn the_machine_timeout_ends_as_timed_out() {
     let recorder = Arc::new(HistoryRecorder::default());
     let tasks = Scripted::new(Duration::ZERO, |_| Ok(Value::Null));
     let start = tokio::time::Instant::now();
-    let outcome = Execution::new(definition, json!({}), context(), tasks).with_events(recorder.clone()).run().await;
-    assert!(matches!(outcome, Outcome::TimedOut { ref error, .. } if error == "States.Timeout"), "{outcome:?}");
+    let outcome = Execution::new(definition, json!({}), context(), tasks)
+        .with_events(recorder.clone())
+        .run()
+        .await;
+    assert!(
+        matches!(outcome, Outcome::TimedOut { ref error, .. } if error == "States.Timeout"),
+        "{outcome:?}"
+    );
     assert_eq!(start.elapsed(), Duration::from_secs(30));
-    assert_eq!(types(&history(&recorder)), ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]);
+    assert_eq!(
+        types(&history(&recorder)),
+        ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -244,7 +329,11 @@ async fn retry_intervals_follow_backoff_under_the_time_scale() {
         "Run": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
             "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "BackoffRate": 3.0, "MaxAttempts": 3}], "End": true}}}));
     let tasks = Scripted::new(Duration::ZERO, |call: &TaskCall| {
-        if call.attempt < 4 { Err(TaskFailure::new("Flaky", "try again")) } else { Ok(json!(call.attempt)) }
+        if call.attempt < 4 {
+            Err(TaskFailure::new("Flaky", "try again"))
+        } else {
+            Ok(json!(call.attempt))
+        }
     });
     let start = tokio::time::Instant::now();
     let outcome = Execution::new(definition, json!({}), context(), tasks.clone())
@@ -254,28 +343,62 @@ async fn retry_intervals_follow_backoff_under_the_time_scale() {
     assert_eq!(outcome, Outcome::Succeeded { output: json!(4) });
     // 2 + 6 + 18 definition seconds between the four attempts, halved by the scale.
     assert_eq!(start.elapsed(), Duration::from_secs(13));
-    let attempts: Vec<u32> = tasks.calls.lock().unwrap().iter().map(|c| c.attempt).collect();
+    let attempts: Vec<u32> = tasks
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.attempt)
+        .collect();
     assert_eq!(attempts, [1, 2, 3, 4]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_hundred_thousand_items_run_with_bounded_concurrency() {
-    let definition = machine(json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 0,
+    let definition = machine(
+        json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 0,
         "ItemProcessor": {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
-        "ResultSelector": {"count.$": "States.ArrayLength($)"}, "End": true}}}));
+        "ResultSelector": {"count.$": "States.ArrayLength($)"}, "End": true}}}),
+    );
     let tasks = Scripted::new(Duration::from_secs(1), |_| Ok(json!(1)));
     // Single digits, so that a hundred thousand of them stay under the 256 KiB input limit.
     let items: Vec<Value> = (0..100_000).map(|n| json!(n % 10)).collect();
-    let outcome = Execution::new(definition, Value::Array(items), context(), tasks.clone()).run().await;
-    assert_eq!(outcome, Outcome::Succeeded { output: json!({"count": 100_000}) });
-    assert_eq!(tasks.most_running.load(Ordering::SeqCst), states_interpreter::INLINE_MAP_CONCURRENCY);
+    let outcome = Execution::new(definition, Value::Array(items), context(), tasks.clone())
+        .run()
+        .await;
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded {
+            output: json!({"count": 100_000})
+        }
+    );
+    assert_eq!(
+        tasks.most_running.load(Ordering::SeqCst),
+        states_interpreter::INLINE_MAP_CONCURRENCY
+    );
 
-    let limited = machine(json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 3,
+    let limited = machine(
+        json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 3,
         "ItemProcessor": {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
-        "End": true}}}));
-    let tasks = Scripted::new(Duration::from_secs(1), |call: &TaskCall| Ok(call.parameters.clone()));
-    let outcome = Execution::new(limited, json!(["a", "b", "c", "d", "e"]), context(), tasks.clone()).run().await;
-    assert_eq!(outcome, Outcome::Succeeded { output: json!(["a", "b", "c", "d", "e"]) });
+        "End": true}}}),
+    );
+    let tasks = Scripted::new(Duration::from_secs(1), |call: &TaskCall| {
+        Ok(call.parameters.clone())
+    });
+    let outcome = Execution::new(
+        limited,
+        json!(["a", "b", "c", "d", "e"]),
+        context(),
+        tasks.clone(),
+    )
+    .run()
+    .await;
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded {
+            output: json!(["a", "b", "c", "d", "e"])
+        }
+    );
     assert_eq!(tasks.most_running.load(Ordering::SeqCst), 3);
 }
 
@@ -285,20 +408,95 @@ async fn wait_for_task_token_hands_the_token_to_the_call_and_the_context() {
         "Ask": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
             "Parameters": {"MessageBody": {"token.$": "$$.Task.Token"}}, "End": true}}}));
     let tasks = Scripted::new(Duration::ZERO, |call: &TaskCall| {
-        assert_eq!(call.parameters["MessageBody"]["token"].as_str(), call.task_token.as_deref());
+        assert_eq!(
+            call.parameters["MessageBody"]["token"].as_str(),
+            call.task_token.as_deref()
+        );
         Ok(json!({"approved": true}))
     });
-    let outcome = Execution::new(definition, json!({}), context(), tasks.clone()).run().await;
-    assert_eq!(outcome, Outcome::Succeeded { output: json!({"approved": true}) });
-    let token = tasks.calls.lock().unwrap()[0].task_token.clone().expect("a token");
-    assert_eq!(uuid::Uuid::parse_str(&token).map(|u| u.get_version_num()), Ok(4));
+    let outcome = Execution::new(definition, json!({}), context(), tasks.clone())
+        .run()
+        .await;
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded {
+            output: json!({"approved": true})
+        }
+    );
+    let token = tasks.calls.lock().unwrap()[0]
+        .task_token
+        .clone()
+        .expect("a token");
+    assert_eq!(
+        uuid::Uuid::parse_str(&token).map(|u| u.get_version_num()),
+        Ok(4)
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_oversized_execution_input_fails_with_data_limit_exceeded() {
-    let definition = machine(json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}));
+    let definition =
+        machine(json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}));
     let tasks = Scripted::new(Duration::ZERO, |_| Ok(Value::Null));
     let big = json!({"blob": "x".repeat(states_interpreter::MAX_PAYLOAD_BYTES)});
-    let outcome = Execution::new(definition, big, context(), tasks).run().await;
-    assert!(matches!(&outcome, Outcome::Failed { error, .. } if error == "States.DataLimitExceeded"), "{outcome:?}");
+    let outcome = Execution::new(definition, big, context(), tasks)
+        .run()
+        .await;
+    assert!(
+        matches!(&outcome, Outcome::Failed { error, .. } if error == "States.DataLimitExceeded"),
+        "{outcome:?}"
+    );
+}
+
+/// A `.sync` integration records TaskSubmitted between TaskStarted and the call's end, linked
+/// into the task's thread of events, with the service's answer as its output.
+#[tokio::test(start_paused = true)]
+async fn an_integration_records_task_submitted_in_the_tasks_thread() {
+    let integrations = Scripted::new(Duration::from_secs(1), |call: &TaskCall| {
+        call.events.submitted(
+            json!({"Tasks": [{"TaskArn": "arn:aws:ecs:eu-west-1:123456789012:task/c/1"}]}),
+        );
+        Ok(json!({"StopCode": "EssentialContainerExited"}))
+    });
+    let machine = machine(json!({
+        "StartAt": "Run",
+        "States": {"Run": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync", "End": true}}
+    }));
+    let recorder = Arc::new(HistoryRecorder::default());
+    let outcome = Execution::new(machine, json!({}), context(), integrations)
+        .with_events(recorder.clone())
+        .run()
+        .await;
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded {
+            output: json!({"StopCode": "EssentialContainerExited"})
+        }
+    );
+    let events = history(&recorder);
+    assert_eq!(
+        types(&events),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(event["id"], json!(i + 1));
+        assert_eq!(event["previousEventId"], json!(i), "{event}");
+    }
+    assert_eq!(
+        events[4]["taskSubmittedEventDetails"],
+        json!({
+            "resourceType": "ecs", "resource": "runTask.sync",
+            "output": "{\"Tasks\":[{\"TaskArn\":\"arn:aws:ecs:eu-west-1:123456789012:task/c/1\"}]}",
+            "outputDetails": {"truncated": false}
+        })
+    );
 }
