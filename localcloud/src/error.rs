@@ -13,7 +13,11 @@ pub enum Error {
          (run from the checkout root), or point {env_var} at it",
         path.display()
     )]
-    MissingBinary { service: Service, path: PathBuf, env_var: &'static str },
+    MissingBinary {
+        service: Service,
+        path: PathBuf,
+        env_var: &'static str,
+    },
 
     #[error(
         "port {port} on 127.0.0.1, wanted for {service}, is already in use by {}; stop that process \
@@ -32,10 +36,21 @@ pub enum Error {
         "{service} already runs on port {running} (pid {pid}), not on the requested port {requested}; \
          run `localcloud down` first to move it"
     )]
-    RunningOnOtherPort { service: Service, pid: u32, running: u16, requested: u16 },
+    RunningOnOtherPort {
+        service: Service,
+        pid: u32,
+        running: u16,
+        requested: u16,
+    },
 
     #[error("{service} exited ({status}) before it answered {url}; the end of {}:\n{tail}", log.display())]
-    Exited { service: Service, status: String, url: String, log: PathBuf, tail: String },
+    Exited {
+        service: Service,
+        status: String,
+        url: String,
+        log: PathBuf,
+        tail: String,
+    },
 
     #[error(
         "{service} did not answer {url} with 200 within {}s, so it was stopped (raise the wait with \
@@ -43,7 +58,13 @@ pub enum Error {
         timeout.as_secs_f32(),
         log.display()
     )]
-    NotReady { service: Service, url: String, timeout: Duration, log: PathBuf, tail: String },
+    NotReady {
+        service: Service,
+        url: String,
+        timeout: Duration,
+        log: PathBuf,
+        tail: String,
+    },
 
     #[error("could not start {service} with {}", program.display())]
     Spawn {
@@ -53,7 +74,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("{service} (pid {pid}) is still running after SIGTERM and SIGKILL; look at it with `ps -p {pid}`")]
+    #[error(
+        "{service} (pid {pid}) is still running after SIGTERM and SIGKILL; look at it with `ps -p {pid}`"
+    )]
     StopFailed { service: Service, pid: u32 },
 
     #[error("could not {action} {}", path.display())]
@@ -66,8 +89,15 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io { action, path, source }
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
     }
 }

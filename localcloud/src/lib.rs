@@ -4,8 +4,8 @@
 //! `down` stops exactly what `up` started.
 //!
 //! This module owns the three operations, [`up`], [`down`] and [`status`]; `service` knows the
-//! three programs, `process` the operating system, `state` the files, `gateway` the endpoint and
-//! `fargate` the ECS tasks it runs. Clients only ever see [`Endpoints`], the same variables
+//! three programs, `process` the operating system, `state` the files, `gateway` the endpoint,
+//! `fargate` the ECS tasks it runs and `stepfunctions` the executions. Clients only ever see [`Endpoints`], the same variables
 //! LocalStack or real AWS would be reached through.
 
 mod error;
@@ -14,6 +14,7 @@ pub mod gateway;
 mod process;
 mod service;
 mod state;
+pub mod stepfunctions;
 pub mod upstream;
 
 use std::path::{Path, PathBuf};
@@ -98,8 +99,15 @@ fn default_gateway(checkout: &Path) -> PathBuf {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Started {
-    Started { pid: u32, port: u16, ready_after_ms: u64 },
-    AlreadyRunning { pid: u32, port: u16 },
+    Started {
+        pid: u32,
+        port: u16,
+        ready_after_ms: u64,
+    },
+    AlreadyRunning {
+        pid: u32,
+        port: u16,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -122,7 +130,12 @@ pub fn up(config: &Config) -> Result<Up, Error> {
         match state.recorded(service) {
             Some((pid, port)) if process::is_ours(pid, service, &state) => {
                 if let Some(requested) = config.port(service).filter(|p| *p != port) {
-                    return Err(Error::RunningOnOtherPort { service, pid, running: port, requested });
+                    return Err(Error::RunningOnOtherPort {
+                        service,
+                        pid,
+                        running: port,
+                        requested,
+                    });
                 }
                 plan.push((service, port, Some(pid)));
             }
@@ -139,7 +152,11 @@ pub fn up(config: &Config) -> Result<Up, Error> {
                         env_var: service.program_env(),
                     });
                 }
-                let port = match config.port(service).or(previous_port).or(service.default_port()) {
+                let port = match config
+                    .port(service)
+                    .or(previous_port)
+                    .or(service.default_port())
+                {
                     Some(port) => port,
                     None => process::free_port(service)?,
                 };
@@ -149,7 +166,11 @@ pub fn up(config: &Config) -> Result<Up, Error> {
         }
     }
 
-    let port_of = |wanted: Service| plan.iter().find(|(s, _, _)| *s == wanted).map(|(_, p, _)| *p);
+    let port_of = |wanted: Service| {
+        plan.iter()
+            .find(|(s, _, _)| *s == wanted)
+            .map(|(_, p, _)| *p)
+    };
     let moto_port = port_of(Service::Moto).unwrap_or_default();
     let mut done: Vec<(Service, Started)> = Vec::new();
     for &(service, port, running) in &plan {
@@ -157,8 +178,14 @@ pub fn up(config: &Config) -> Result<Up, Error> {
             Some(pid) => {
                 // Usually long ready; a concurrent `up` that just started it may still be waiting.
                 let log = state.log(service);
-                process::wait_ready(service, pid, &service.ready_url(port), &log, config.ready_timeout)
-                    .map(|_| Started::AlreadyRunning { pid, port })
+                process::wait_ready(
+                    service,
+                    pid,
+                    &service.ready_url(port),
+                    &log,
+                    config.ready_timeout,
+                )
+                .map(|_| Started::AlreadyRunning { pid, port })
             }
             None => start(config, &state, service, port, moto_port),
         };
@@ -176,19 +203,41 @@ pub fn up(config: &Config) -> Result<Up, Error> {
         }
     }
 
-    let endpoints =
-        Endpoints::new(port_of(Service::Gateway).unwrap_or_default(), port_of(Service::Registry).unwrap_or_default());
+    let endpoints = Endpoints::new(
+        port_of(Service::Gateway).unwrap_or_default(),
+        port_of(Service::Registry).unwrap_or_default(),
+    );
     state.write_env(&endpoints)?;
-    Ok(Up { endpoints, services: done, env_file: state.env_file() })
+    Ok(Up {
+        endpoints,
+        services: done,
+        env_file: state.env_file(),
+    })
 }
 
-fn start(config: &Config, state: &StateDir, service: Service, port: u16, moto_port: u16) -> Result<Started, Error> {
+fn start(
+    config: &Config,
+    state: &StateDir,
+    service: Service,
+    port: u16,
+    moto_port: u16,
+) -> Result<Started, Error> {
     let log = state.log(service);
     let cmd = service.command(config.program(service), port, state, moto_port)?;
     let pid = process::spawn(service, cmd, state, &log, config.lifetime)?;
     state.record(service, pid, port)?;
-    match process::wait_ready(service, pid, &service.ready_url(port), &log, config.ready_timeout) {
-        Ok(after) => Ok(Started::Started { pid, port, ready_after_ms: after.as_millis() as u64 }),
+    match process::wait_ready(
+        service,
+        pid,
+        &service.ready_url(port),
+        &log,
+        config.ready_timeout,
+    ) {
+        Ok(after) => Ok(Started::Started {
+            pid,
+            port,
+            ready_after_ms: after.as_millis() as u64,
+        }),
         Err(err) => {
             let _ = process::stop(pid, service, state, Duration::from_secs(5));
             let _ = state.forget(service);
@@ -222,14 +271,20 @@ pub enum Stopped {
 /// and the env file. Logs and registry storage stay. Fine when nothing runs.
 pub fn down(state_dir: &Path, grace: Duration) -> Result<Vec<(Service, Stopped)>, Error> {
     if !state_dir.exists() {
-        return Ok(Service::ALL.iter().rev().map(|s| (*s, Stopped::NothingRecorded)).collect());
+        return Ok(Service::ALL
+            .iter()
+            .rev()
+            .map(|s| (*s, Stopped::NothingRecorded))
+            .collect());
     }
     let state = StateDir::open(state_dir)?;
     let _lock = state.lock()?;
     let mut report = Vec::new();
     for service in Service::ALL.into_iter().rev() {
         let outcome = match state.recorded(service) {
-            Some((pid, _)) if process::stop(pid, service, &state, grace)? => Stopped::Stopped { pid },
+            Some((pid, _)) if process::stop(pid, service, &state, grace)? => {
+                Stopped::Stopped { pid }
+            }
             Some((pid, _)) => Stopped::WasNotRunning { pid },
             None if state.has_pid_file(service) => Stopped::WasNotRunning { pid: 0 },
             None => Stopped::NothingRecorded,
@@ -289,18 +344,30 @@ pub fn status(state_dir: &Path) -> Status {
                 pid: recorded.map(|(pid, _)| pid),
                 port,
                 address: port.map(|p| service.address(p)),
-                answering: running && port.is_some_and(|p| answers(&service.ready_url(p), Duration::from_secs(2))),
+                answering: running
+                    && port.is_some_and(|p| answers(&service.ready_url(p), Duration::from_secs(2))),
                 log: state.log(service),
             }
         })
         .collect();
     let env_file = Some(state.env_file()).filter(|p| p.exists());
-    let running_port =
-        |wanted: Service| services.iter().find(|s| s.service == wanted && s.state == "running").and_then(|s| s.port);
+    let running_port = |wanted: Service| {
+        services
+            .iter()
+            .find(|s| s.service == wanted && s.state == "running")
+            .and_then(|s| s.port)
+    };
     let all_running = services.iter().all(|s| s.state == "running");
-    let env = match (running_port(Service::Gateway), running_port(Service::Registry)) {
+    let env = match (
+        running_port(Service::Gateway),
+        running_port(Service::Registry),
+    ) {
         (Some(aws), Some(registry)) if all_running && env_file.is_some() => {
-            Endpoints::new(aws, registry).env_vars().into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+            Endpoints::new(aws, registry)
+                .env_vars()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect()
         }
         _ => Vec::new(),
     };
@@ -314,6 +381,9 @@ pub fn status(state_dir: &Path) -> Status {
 }
 
 /// `env` as a JSON object, the shape a script reading `status --json` expects.
-fn as_map<S: serde::Serializer>(pairs: &[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {
+fn as_map<S: serde::Serializer>(
+    pairs: &[(String, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.collect_map(pairs.iter().map(|(k, v)| (k, v)))
 }

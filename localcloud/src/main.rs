@@ -81,10 +81,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The gateway's log (logs/gateway.log) is where a task's life can be followed.
-    let default = if matches!(cli.command, Command::Gateway { .. }) { "info" } else { "warn" };
+    let default = if matches!(cli.command, Command::Gateway { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOCALCLOUD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -107,7 +115,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config.state_dir = dir;
     }
     match cli.command {
-        Command::Up { aws_port, moto_port, registry_port, moto_server, docker_registry, gateway, timeout } => {
+        Command::Up {
+            aws_port,
+            moto_port,
+            registry_port,
+            moto_server,
+            docker_registry,
+            gateway,
+            timeout,
+        } => {
             config.aws_port = aws_port;
             config.moto_port = moto_port;
             config.registry_port = registry_port;
@@ -118,31 +134,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let up = localcloud::up(&config)?;
             for (service, outcome) in &up.services {
                 let address = match (service, outcome) {
-                    (Service::Moto, Started::Started { port, .. } | Started::AlreadyRunning { port, .. }) => {
-                        &format!("{} (internal, behind the gateway)", service.address(*port))
-                    }
+                    (
+                        Service::Moto,
+                        Started::Started { port, .. } | Started::AlreadyRunning { port, .. },
+                    ) => &format!("{} (internal, behind the gateway)", service.address(*port)),
                     (Service::Gateway, _) => &up.endpoints.aws_endpoint_url,
                     (Service::Registry, _) => &up.endpoints.registry,
                 };
                 match outcome {
-                    Started::Started { pid, ready_after_ms, .. } => println!(
+                    Started::Started {
+                        pid,
+                        ready_after_ms,
+                        ..
+                    } => println!(
                         "{:<9} started, pid {pid}, at {address} (ready after {:.1}s)",
                         service.name(),
                         *ready_after_ms as f64 / 1000.0
                     ),
                     Started::AlreadyRunning { pid, .. } => {
-                        println!("{:<9} already running, pid {pid}, at {address}", service.name())
+                        println!(
+                            "{:<9} already running, pid {pid}, at {address}",
+                            service.name()
+                        )
                     }
                 }
             }
-            println!("env file: {}  (point a shell at it: . {})", up.env_file.display(), up.env_file.display());
+            println!(
+                "env file: {}  (point a shell at it: . {})",
+                up.env_file.display(),
+                up.env_file.display()
+            );
         }
         Command::Down { timeout } => {
-            for (service, outcome) in localcloud::down(&config.state_dir, seconds(timeout, "--timeout")?)? {
+            for (service, outcome) in
+                localcloud::down(&config.state_dir, seconds(timeout, "--timeout")?)?
+            {
                 match outcome {
-                    Stopped::Stopped { pid } => println!("{:<9} stopped (pid {pid})", service.name()),
+                    Stopped::Stopped { pid } => {
+                        println!("{:<9} stopped (pid {pid})", service.name())
+                    }
                     Stopped::WasNotRunning { pid } => {
-                        println!("{:<9} was not running (stale PID file for pid {pid} removed)", service.name())
+                        println!(
+                            "{:<9} was not running (stale PID file for pid {pid} removed)",
+                            service.name()
+                        )
                     }
                     Stopped::NothingRecorded => println!("{:<9} was not running", service.name()),
                 }
@@ -157,7 +192,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for s in &status.services {
                 let detail = match (s.state, s.pid, &s.address) {
                     ("running", Some(pid), Some(address)) => {
-                        let answering = if s.answering { "answering" } else { "NOT answering" };
+                        let answering = if s.answering {
+                            "answering"
+                        } else {
+                            "NOT answering"
+                        };
                         format!("running, pid {pid}, at {address}, {answering}")
                     }
                     ("dead", pid, _) => format!(
@@ -166,11 +205,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ),
                     _ => "stopped".to_string(),
                 };
-                println!("{:<9} {detail}\n          log: {}", s.service.name(), s.log.display());
+                println!(
+                    "{:<9} {detail}\n          log: {}",
+                    s.service.name(),
+                    s.log.display()
+                );
             }
             match &status.env_file {
                 Some(path) if !status.env.is_empty() => {
-                    println!("env file: {}  (point a shell at it: . {})", path.display(), path.display());
+                    println!(
+                        "env file: {}  (point a shell at it: . {})",
+                        path.display(),
+                        path.display()
+                    );
                     for (key, value) in &status.env {
                         println!("  {key}={value}");
                     }
@@ -179,7 +226,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Gateway { port, moto_port } => {
-            let config = localcloud::gateway::GatewayConfig::new(port, moto_port, &config.state_dir)?;
+            let config =
+                localcloud::gateway::GatewayConfig::new(port, moto_port, &config.state_dir)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

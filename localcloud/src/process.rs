@@ -61,7 +61,10 @@ pub(crate) fn spawn(
         .open(log)
         .map_err(Error::io("open the log", log))?;
     let err = out.try_clone().map_err(Error::io("open the log", log))?;
-    cmd.stdin(Stdio::null()).stdout(out).stderr(err).env(OWNER_ENV, state.path());
+    cmd.stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .env(OWNER_ENV, state.path());
     let spawned = match lifetime {
         Lifetime::Detached => {
             // SAFETY: setsid is async-signal-safe; a new session has no controlling terminal, so
@@ -78,9 +81,16 @@ pub(crate) fn spawn(
         }
         Lifetime::TiedToThisProcess => spawn_tied(cmd),
     };
-    let child = spawned.map_err(|source| Error::Spawn { service, program, source })?;
+    let child = spawned.map_err(|source| Error::Spawn {
+        service,
+        program,
+        source,
+    })?;
     let pid = child.id();
-    children().lock().unwrap_or_else(|e| e.into_inner()).insert(pid, child);
+    children()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(pid, child);
     tracing::debug!(%service, pid, ?lifetime, "started");
     Ok(pid)
 }
@@ -123,9 +133,14 @@ fn spawn_tied(cmd: Command) -> io::Result<Child> {
             })
     });
     let (reply, answer) = mpsc::channel();
-    let sent = spawner.lock().unwrap_or_else(|e| e.into_inner()).send((cmd, reply));
+    let sent = spawner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send((cmd, reply));
     sent.map_err(|_| io::Error::other("the localcloud spawner thread is gone"))?;
-    answer.recv().map_err(|_| io::Error::other("the localcloud spawner thread is gone"))?
+    answer
+        .recv()
+        .map_err(|_| io::Error::other("the localcloud spawner thread is gone"))?
 }
 
 /// True when `pid` is a live process of `service` started from this state directory.
@@ -135,10 +150,13 @@ pub(crate) fn is_ours(pid: u32, service: Service, state: &StateDir) -> bool {
     }
     let proc = Path::new("/proc").join(pid.to_string());
     // A zombie (exited, not yet reaped by a parent that is not us) has an empty cmdline.
-    let Ok(cmdline) = std::fs::read(proc.join("cmdline")) else { return false };
-    let runs_program = cmdline
-        .split(|b| *b == 0)
-        .any(|arg| Path::new(&*String::from_utf8_lossy(arg)).file_name() == Some(service.program_name().as_ref()));
+    let Ok(cmdline) = std::fs::read(proc.join("cmdline")) else {
+        return false;
+    };
+    let runs_program = cmdline.split(|b| *b == 0).any(|arg| {
+        Path::new(&*String::from_utf8_lossy(arg)).file_name()
+            == Some(service.program_name().as_ref())
+    });
     if !runs_program {
         return false;
     }
@@ -150,11 +168,19 @@ pub(crate) fn is_ours(pid: u32, service: Service, state: &StateDir) -> bool {
 
 /// Stops `pid` if it is still ours: SIGTERM, then SIGKILL after `grace`. Returns whether it was
 /// running.
-pub(crate) fn stop(pid: u32, service: Service, state: &StateDir, grace: Duration) -> Result<bool, Error> {
+pub(crate) fn stop(
+    pid: u32,
+    service: Service,
+    state: &StateDir,
+    grace: Duration,
+) -> Result<bool, Error> {
     if !is_ours(pid, service, state) {
         return Ok(false);
     }
-    for (signal, wait) in [(libc::SIGTERM, grace), (libc::SIGKILL, Duration::from_secs(5))] {
+    for (signal, wait) in [
+        (libc::SIGTERM, grace),
+        (libc::SIGKILL, Duration::from_secs(5)),
+    ] {
         tracing::debug!(%service, pid, signal, "signalling");
         // SAFETY: plain kill(2) on a PID we just checked is our own process.
         unsafe { libc::kill(pid as libc::pid_t, signal) };
@@ -175,14 +201,24 @@ pub(crate) fn check_port_free(service: Service, port: u16) -> Result<(), Error> 
         Ok(_) => Ok(()),
         Err(_) => {
             let (flag, env_var) = service.port_flag();
-            Err(Error::PortTaken { service, port, holder: port_holder(port), flag, env_var })
+            Err(Error::PortTaken {
+                service,
+                port,
+                holder: port_holder(port),
+                flag,
+                env_var,
+            })
         }
     }
 }
 
 /// A port on loopback that is free now (for moto, which only the gateway needs to find).
 pub(crate) fn free_port(service: Service) -> Result<u16, Error> {
-    let taken = |source| Error::Spawn { service, program: "a free port on 127.0.0.1".into(), source };
+    let taken = |source| Error::Spawn {
+        service,
+        program: "a free port on 127.0.0.1".into(),
+        source,
+    };
     let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(taken)?;
     Ok(listener.local_addr().map_err(taken)?.port())
 }
@@ -199,12 +235,21 @@ pub fn port_holder(port: u16) -> Option<String> {
         return None;
     }
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
         for fd in fds.flatten() {
-            let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
             let target = target.to_string_lossy();
-            if inodes.iter().any(|inode| target == format!("socket:[{inode}]")) {
+            if inodes
+                .iter()
+                .any(|inode| target == format!("socket:[{inode}]"))
+            {
                 let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
                 let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
                 return Some(format!("pid {pid} ({})", cmdline.trim()));
@@ -223,7 +268,8 @@ fn listening_inodes(table: &str, port: u16) -> Vec<String> {
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let local_port = fields.get(1)?.rsplit(':').next()?;
-            let listening = u16::from_str_radix(local_port, 16).ok()? == port && *fields.get(3)? == LISTEN;
+            let listening =
+                u16::from_str_radix(local_port, 16).ok()? == port && *fields.get(3)? == LISTEN;
             listening.then(|| fields.get(9).map(|inode| inode.to_string()))?
         })
         .collect()
@@ -243,10 +289,22 @@ pub(crate) fn wait_ready(
             return Ok(started.elapsed());
         }
         if let Some(status) = exited_child(pid) {
-            return Err(Error::Exited { service, status, url: url.into(), log: log.into(), tail: tail(log, 20) });
+            return Err(Error::Exited {
+                service,
+                status,
+                url: url.into(),
+                log: log.into(),
+                tail: tail(log, 20),
+            });
         }
         if started.elapsed() >= timeout {
-            return Err(Error::NotReady { service, url: url.into(), timeout, log: log.into(), tail: tail(log, 20) });
+            return Err(Error::NotReady {
+                service,
+                url: url.into(),
+                timeout,
+                log: log.into(),
+                tail: tail(log, 20),
+            });
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -267,10 +325,16 @@ pub fn answers(url: &str, timeout: Duration) -> bool {
 /// The last `lines` lines of a log, terminal colour codes removed, for error messages.
 pub fn tail(log: &Path, lines: usize) -> String {
     const WINDOW: u64 = 16 * 1024;
-    let Ok(mut file) = std::fs::File::open(log) else { return format!("({} cannot be read)", log.display()) };
+    let Ok(mut file) = std::fs::File::open(log) else {
+        return format!("({} cannot be read)", log.display());
+    };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut bytes = Vec::new();
-    if file.seek(SeekFrom::Start(len.saturating_sub(WINDOW))).is_err() || file.read_to_end(&mut bytes).is_err() {
+    if file
+        .seek(SeekFrom::Start(len.saturating_sub(WINDOW)))
+        .is_err()
+        || file.read_to_end(&mut bytes).is_err()
+    {
         return format!("({} cannot be read)", log.display());
     }
     let text = strip_ansi(&String::from_utf8_lossy(&bytes));
@@ -315,14 +379,25 @@ mod tests {
         let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let holder = port_holder(port).expect("our own socket is visible in /proc");
-        assert!(holder.starts_with(&format!("pid {} ", std::process::id())), "{holder}");
-        let err = check_port_free(Service::Registry, port).unwrap_err().to_string();
-        assert!(err.contains(&port.to_string()) && err.contains("--registry-port"), "{err}");
+        assert!(
+            holder.starts_with(&format!("pid {} ", std::process::id())),
+            "{holder}"
+        );
+        let err = check_port_free(Service::Registry, port)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&port.to_string()) && err.contains("--registry-port"),
+            "{err}"
+        );
     }
 
     #[test]
     fn colour_codes_are_removed_from_log_tails() {
-        assert_eq!(strip_ansi("\u{1b}[31m\u{1b}[1mWARNING\u{1b}[0m: dev"), "WARNING: dev");
+        assert_eq!(
+            strip_ansi("\u{1b}[31m\u{1b}[1mWARNING\u{1b}[0m: dev"),
+            "WARNING: dev"
+        );
     }
 
     #[test]

@@ -101,13 +101,24 @@ impl Service {
 
     /// The command that runs the service on `port`, with its configuration written first.
     /// `moto_port` is where the gateway forwards to.
-    pub(crate) fn command(self, program: &Path, port: u16, state: &StateDir, moto_port: u16) -> Result<Command, Error> {
+    pub(crate) fn command(
+        self,
+        program: &Path,
+        port: u16,
+        state: &StateDir,
+        moto_port: u16,
+    ) -> Result<Command, Error> {
         let mut cmd = Command::new(program);
         match self {
             Service::Moto => moto_command(&mut cmd, port),
             Service::Gateway => {
                 cmd.arg("gateway")
-                    .args(["--port", &port.to_string(), "--moto-port", &moto_port.to_string()])
+                    .args([
+                        "--port",
+                        &port.to_string(),
+                        "--moto-port",
+                        &moto_port.to_string(),
+                    ])
                     .arg("--state-dir")
                     .arg(state.path());
             }
@@ -139,14 +150,16 @@ impl fmt::Display for Service {
 
 /// How moto is started, in this one place: on loopback, on `port`.
 fn moto_command(cmd: &mut Command, port: u16) {
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).env("MOTO_PORT", port.to_string());
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_PORT", port.to_string());
 }
 
 /// Writes the registry's configuration for `port` and returns its path. Rewritten on every start so
 /// a changed port or state directory never meets an old file.
 fn write_registry_config(state: &StateDir, port: u16) -> Result<PathBuf, Error> {
     let data = state.registry_data();
-    std::fs::create_dir_all(&data).map_err(Error::io("create the registry storage directory", &data))?;
+    std::fs::create_dir_all(&data)
+        .map_err(Error::io("create the registry storage directory", &data))?;
     let path = state.registry_config();
     // JSON is YAML, and serde_json quotes the path correctly whatever it contains.
     let root = serde_json::to_string(&data.to_string_lossy()).unwrap_or_default();

@@ -24,7 +24,9 @@ impl StateDir {
     pub fn open(root: &Path) -> Result<StateDir, Error> {
         let logs = root.join("logs");
         std::fs::create_dir_all(&logs).map_err(Error::io("create the state directory", &logs))?;
-        let root = root.canonicalize().map_err(Error::io("resolve the state directory", root))?;
+        let root = root
+            .canonicalize()
+            .map_err(Error::io("resolve the state directory", root))?;
         Ok(StateDir { root })
     }
 
@@ -39,7 +41,9 @@ impl StateDir {
     }
 
     pub fn log(&self, service: Service) -> PathBuf {
-        self.root.join("logs").join(format!("{}.log", service.name()))
+        self.root
+            .join("logs")
+            .join(format!("{}.log", service.name()))
     }
 
     pub fn env_file(&self) -> PathBuf {
@@ -87,7 +91,8 @@ impl StateDir {
 
     pub(crate) fn write_env(&self, endpoints: &Endpoints) -> Result<(), Error> {
         let path = self.env_file();
-        std::fs::write(&path, endpoints.env_file_text()).map_err(Error::io("write the env file", &path))
+        std::fs::write(&path, endpoints.env_file_text())
+            .map_err(Error::io("write the env file", &path))
     }
 
     pub(crate) fn remove_env(&self) -> Result<(), Error> {
@@ -106,7 +111,11 @@ impl StateDir {
             .map_err(Error::io("open the lock file", &path))?;
         // SAFETY: flock on a descriptor we own; released when the file closes.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(Error::Io { action: "lock", path, source: std::io::Error::last_os_error() });
+            return Err(Error::Io {
+                action: "lock",
+                path,
+                source: std::io::Error::last_os_error(),
+            });
         }
         Ok(Lock { _file: file })
     }
@@ -174,15 +183,25 @@ mod tests {
     #[test]
     fn the_env_file_exports_the_endpoints_a_shell_can_source() {
         let text = Endpoints::new(4566, 5055).env_file_text();
-        assert!(text.contains("export AWS_ENDPOINT_URL=http://127.0.0.1:4566\n"), "{text}");
-        assert!(text.contains("export LOCALCLOUD_REGISTRY=127.0.0.1:5055\n"), "{text}");
-        assert!(text.contains("export AWS_DEFAULT_REGION=us-east-1\n"), "{text}");
+        assert!(
+            text.contains("export AWS_ENDPOINT_URL=http://127.0.0.1:4566\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("export LOCALCLOUD_REGISTRY=127.0.0.1:5055\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("export AWS_DEFAULT_REGION=us-east-1\n"),
+            "{text}"
+        );
         assert!(text.contains("export AWS_ACCESS_KEY_ID=test\n"), "{text}");
     }
 
     #[test]
     fn pid_and_port_round_trip_and_forget_is_idempotent() {
-        let dir = std::env::temp_dir().join(format!("localcloud-state-unit-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("localcloud-state-unit-{}", std::process::id()));
         let state = StateDir::open(&dir).unwrap();
         assert_eq!(state.recorded(Service::Moto), None);
         state.record(Service::Moto, 42, 4566).unwrap();

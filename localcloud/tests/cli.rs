@@ -11,11 +11,18 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn checkout() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
+    TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A state directory of its own that is brought down, and removed, however the test ends.
@@ -25,7 +32,8 @@ struct Sandbox {
 
 impl Sandbox {
     fn new(name: &str) -> Sandbox {
-        let dir = std::env::temp_dir().join(format!("localcloud-cli-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("localcloud-cli-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         Sandbox { dir }
     }
@@ -42,7 +50,11 @@ impl Sandbox {
         ] {
             cmd.env_remove(var);
         }
-        cmd.arg("--checkout").arg(checkout()).arg("--state-dir").arg(&self.dir).args(args);
+        cmd.arg("--checkout")
+            .arg(checkout())
+            .arg("--state-dir")
+            .arg(&self.dir)
+            .args(args);
         cmd
     }
 
@@ -65,12 +77,23 @@ impl Drop for Sandbox {
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn pid_of(status: &Value, service: &str) -> u64 {
-    let entry = status["services"].as_array().unwrap().iter().find(|s| s["service"] == service).unwrap();
-    entry["pid"].as_u64().unwrap_or_else(|| panic!("{service} has no pid: {status}"))
+    let entry = status["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == service)
+        .unwrap();
+    entry["pid"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{service} has no pid: {status}"))
 }
 
 /// Live processes (not zombies) whose environment carries this sandbox's marker.
@@ -103,23 +126,48 @@ fn up_twice_leaves_one_of_each_and_down_stops_them_and_is_fine_when_nothing_runs
     for args in [&[&["up"][..], &ports].concat(), &vec!["up"]] {
         let again = sandbox.run(args);
         assert!(again.status.success(), "{}", text(&again));
-        assert_eq!(text(&again).matches("already running").count(), 3, "{}", text(&again));
+        assert_eq!(
+            text(&again).matches("already running").count(),
+            3,
+            "{}",
+            text(&again)
+        );
     }
     let after = sandbox.status();
     assert_eq!(pid_of(&before, "moto"), pid_of(&after, "moto"));
     assert_eq!(pid_of(&before, "registry"), pid_of(&after, "registry"));
     assert_eq!(pid_of(&before, "gateway"), pid_of(&after, "gateway"));
-    assert_eq!(processes_of(&sandbox.dir).len(), 3, "exactly one moto, one registry, one gateway");
+    assert_eq!(
+        processes_of(&sandbox.dir).len(),
+        3,
+        "exactly one moto, one registry, one gateway"
+    );
 
     // The gateway is the endpoint; moto is on another port, behind it.
-    let moto_port =
-        after["services"].as_array().unwrap().iter().find(|s| s["service"] == "moto").unwrap()["port"].clone();
+    let moto_port = after["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "moto")
+        .unwrap()["port"]
+        .clone();
     assert_ne!(moto_port.to_string(), aws, "{after}");
     // The env file a shell sources names the endpoints status reports.
     let env = std::fs::read_to_string(sandbox.dir.join("env")).unwrap();
-    assert!(env.contains(&format!("export AWS_ENDPOINT_URL=http://127.0.0.1:{aws}\n")), "{env}");
-    assert!(env.contains(&format!("export LOCALCLOUD_REGISTRY=127.0.0.1:{registry}\n")), "{env}");
-    assert_eq!(after["env"]["AWS_ENDPOINT_URL"], format!("http://127.0.0.1:{aws}"));
+    assert!(
+        env.contains(&format!("export AWS_ENDPOINT_URL=http://127.0.0.1:{aws}\n")),
+        "{env}"
+    );
+    assert!(
+        env.contains(&format!(
+            "export LOCALCLOUD_REGISTRY=127.0.0.1:{registry}\n"
+        )),
+        "{env}"
+    );
+    assert_eq!(
+        after["env"]["AWS_ENDPOINT_URL"],
+        format!("http://127.0.0.1:{aws}")
+    );
     for service in after["services"].as_array().unwrap() {
         let log = service["log"].as_str().unwrap();
         assert!(Path::new(log).is_file(), "{log} should exist: {after}");
@@ -127,15 +175,33 @@ fn up_twice_leaves_one_of_each_and_down_stops_them_and_is_fine_when_nothing_runs
 
     let down = sandbox.run(&["down"]);
     assert!(down.status.success(), "{}", text(&down));
-    assert_eq!(text(&down).matches("stopped (pid").count(), 3, "{}", text(&down));
-    assert!(processes_of(&sandbox.dir).is_empty(), "down leaves nothing of ours running");
-    assert!(!sandbox.dir.join("env").exists(), "the env file goes with the services");
+    assert_eq!(
+        text(&down).matches("stopped (pid").count(),
+        3,
+        "{}",
+        text(&down)
+    );
+    assert!(
+        processes_of(&sandbox.dir).is_empty(),
+        "down leaves nothing of ours running"
+    );
+    assert!(
+        !sandbox.dir.join("env").exists(),
+        "the env file goes with the services"
+    );
 
     let again = sandbox.run(&["down"]);
     assert!(again.status.success(), "{}", text(&again));
     let status = sandbox.status();
     assert_eq!(status["running"], false);
-    assert!(status["services"].as_array().unwrap().iter().all(|s| s["state"] == "stopped"), "{status}");
+    assert!(
+        status["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["state"] == "stopped"),
+        "{status}"
+    );
 }
 
 #[test]
@@ -146,11 +212,23 @@ fn a_service_that_died_is_reported_and_restarted_on_its_port_by_up() {
     assert!(up.status.success(), "{}", text(&up));
     let registry_pid = pid_of(&sandbox.status(), "registry");
     // Kill the registry behind localcloud's back.
-    assert!(Command::new("kill").arg("-9").arg(registry_pid.to_string()).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .arg("-9")
+            .arg(registry_pid.to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
 
     let status = sandbox.status();
-    let entry = status["services"].as_array().unwrap().iter().find(|s| s["service"] == "registry").unwrap();
+    let entry = status["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "registry")
+        .unwrap();
     assert_eq!(entry["state"], "dead", "{status}");
     assert_eq!(status["running"], false);
 
@@ -158,7 +236,11 @@ fn a_service_that_died_is_reported_and_restarted_on_its_port_by_up() {
     assert!(again.status.success(), "{}", text(&again));
     let status = sandbox.status();
     assert_eq!(status["running"], true, "{status}");
-    assert_eq!(status["env"]["LOCALCLOUD_REGISTRY"], format!("127.0.0.1:{registry}"), "same port as before");
+    assert_eq!(
+        status["env"]["LOCALCLOUD_REGISTRY"],
+        format!("127.0.0.1:{registry}"),
+        "same port as before"
+    );
 }
 
 #[test]
@@ -166,13 +248,29 @@ fn a_taken_port_fails_with_the_port_and_its_holder_and_starts_nothing() {
     let sandbox = Sandbox::new("port-taken");
     let holder = TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = holder.local_addr().unwrap().port().to_string();
-    let out = sandbox.run(&["up", "--aws-port", &port, "--registry-port", &free_port().to_string()]);
+    let out = sandbox.run(&[
+        "up",
+        "--aws-port",
+        &port,
+        "--registry-port",
+        &free_port().to_string(),
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("port {port} ")), "{err}");
-    assert!(err.contains(&format!("pid {}", std::process::id())), "names this test as the holder: {err}");
-    assert!(err.contains("--aws-port"), "says how to choose another: {err}");
-    assert!(processes_of(&sandbox.dir).is_empty(), "nothing started: {:?}", processes_of(&sandbox.dir));
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "names this test as the holder: {err}"
+    );
+    assert!(
+        err.contains("--aws-port"),
+        "says how to choose another: {err}"
+    );
+    assert!(
+        processes_of(&sandbox.dir).is_empty(),
+        "nothing started: {:?}",
+        processes_of(&sandbox.dir)
+    );
 }
 
 #[test]
@@ -183,12 +281,16 @@ fn a_missing_binary_fails_naming_tools_setup_and_starts_nothing() {
         ("LOCALCLOUD_DOCKER_REGISTRY", "/nonexistent/docker-registry"),
     ] {
         let mut cmd = sandbox.command(&["up", "--aws-port", &free_port().to_string()]);
-        cmd.args(["--registry-port", &free_port().to_string()]).env(var, path);
+        cmd.args(["--registry-port", &free_port().to_string()])
+            .env(var, path);
         let out = cmd.output().unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(path) && err.contains("tools/setup"), "{err}");
-        assert!(processes_of(&sandbox.dir).is_empty(), "{var}: nothing started");
+        assert!(
+            processes_of(&sandbox.dir).is_empty(),
+            "{var}: nothing started"
+        );
     }
 }
 

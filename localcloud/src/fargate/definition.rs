@@ -159,10 +159,17 @@ impl TaskDefinition {
                         "Override for container named {name} is not a container in the TaskDefinition."
                     )));
                 }
-                None => return Err(AwsError::invalid_parameter("containerOverrides[].name is required.")),
+                None => {
+                    return Err(AwsError::invalid_parameter(
+                        "containerOverrides[].name is required.",
+                    ));
+                }
             }
         }
-        let own = overrides.container_overrides.iter().filter(|o| o.name.as_deref() == Some(&container.name));
+        let own = overrides
+            .container_overrides
+            .iter()
+            .filter(|o| o.name.as_deref() == Some(&container.name));
         let mut environment = container.environment.clone();
         let mut command = container.command.clone();
         let mut cpu = container.cpu.filter(|c| *c > 0);
@@ -177,8 +184,14 @@ impl TaskDefinition {
         }
         let task_cpu = overrides.cpu.clone().or_else(|| self.cpu.clone());
         let task_memory = overrides.memory.clone().or_else(|| self.memory.clone());
-        let task_cpu_units = task_cpu.as_deref().map(|c| parse_units(c, "cpu")).transpose()?;
-        let task_memory_mib = task_memory.as_deref().map(|m| parse_units(m, "memory")).transpose()?;
+        let task_cpu_units = task_cpu
+            .as_deref()
+            .map(|c| parse_units(c, "cpu"))
+            .transpose()?;
+        let task_memory_mib = task_memory
+            .as_deref()
+            .map(|m| parse_units(m, "memory"))
+            .transpose()?;
         // The container's own hard limit is the tighter one; without it, the task's.
         let memory_mib = memory.or(task_memory_mib);
         if let Some(m) = memory_mib.filter(|m| *m < 6) {
@@ -188,18 +201,28 @@ impl TaskDefinition {
             )));
         }
         let units = task_cpu_units.or(cpu);
-        let stop_timeout = container.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT).clamp(0, MAX_STOP_TIMEOUT);
+        let stop_timeout = container
+            .stop_timeout
+            .unwrap_or(DEFAULT_STOP_TIMEOUT)
+            .clamp(0, MAX_STOP_TIMEOUT);
         let awslogs = match &container.log_configuration {
             Some(config) if config.log_driver == "awslogs" => Some(AwsLogs {
-                group: config.options.get("awslogs-group").cloned().ok_or_else(|| {
-                    AwsError::client(format!(
-                        "Log driver awslogs requires options: awslogs-group (container {})",
-                        container.name
-                    ))
-                })?,
+                group: config
+                    .options
+                    .get("awslogs-group")
+                    .cloned()
+                    .ok_or_else(|| {
+                        AwsError::client(format!(
+                            "Log driver awslogs requires options: awslogs-group (container {})",
+                            container.name
+                        ))
+                    })?,
                 region: config.options.get("awslogs-region").cloned(),
                 stream_prefix: config.options.get("awslogs-stream-prefix").cloned(),
-                create_group: config.options.get("awslogs-create-group").is_some_and(|v| v == "true"),
+                create_group: config
+                    .options
+                    .get("awslogs-create-group")
+                    .is_some_and(|v| v == "true"),
             }),
             _ => None,
         };
@@ -236,7 +259,11 @@ fn parse_units(value: &str, field: &str) -> Result<i64, AwsError> {
         .ok()
         .filter(|n| n.is_finite() && *n > 0.0)
         .map(|n| (n * scale).round() as i64)
-        .ok_or_else(|| AwsError::client(format!("The task definition's {field} value {value:?} is not a number.")))
+        .ok_or_else(|| {
+            AwsError::client(format!(
+                "The task definition's {field} value {value:?} is not a number."
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -263,11 +290,21 @@ mod tests {
     fn limits_environment_and_logs_come_from_the_definition() {
         let plan = definition().plan(&TaskOverride::default()).unwrap();
         assert_eq!(plan.nano_cpus, Some(500_000_000), "512 units is half a CPU");
-        assert_eq!(plan.memory_mib, Some(256), "the container's hard limit is tighter than the task's");
+        assert_eq!(
+            plan.memory_mib,
+            Some(256),
+            "the container's hard limit is tighter than the task's"
+        );
         assert_eq!(plan.stop_timeout_seconds, 5);
-        assert_eq!((plan.task_cpu.as_deref(), plan.task_memory.as_deref()), (Some("512"), Some("1024")));
+        assert_eq!(
+            (plan.task_cpu.as_deref(), plan.task_memory.as_deref()),
+            (Some("512"), Some("1024"))
+        );
         let logs = plan.awslogs.unwrap();
-        assert_eq!(logs.stream_name("servicefull", "abc"), "ecs/servicefull/abc");
+        assert_eq!(
+            logs.stream_name("servicefull", "abc"),
+            "ecs/servicefull/abc"
+        );
         assert_eq!(logs.group, "/ecs/servicefull");
         assert!(!logs.create_group);
     }
@@ -281,8 +318,20 @@ mod tests {
         .unwrap();
         let plan = definition().plan(&overrides).unwrap();
         assert_eq!(plan.command, Some(vec!["--help".to_string()]));
-        let names: Vec<_> = plan.environment.iter().map(|p| (p.name.as_str(), p.value.as_str())).collect();
-        assert_eq!(names, [("RUST_LOG", "info"), ("KEEP", "1"), ("TASK_INPUT", "{}"), ("RUST_LOG", "debug")]);
+        let names: Vec<_> = plan
+            .environment
+            .iter()
+            .map(|p| (p.name.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("RUST_LOG", "info"),
+                ("KEEP", "1"),
+                ("TASK_INPUT", "{}"),
+                ("RUST_LOG", "debug")
+            ]
+        );
     }
 
     #[test]
@@ -312,8 +361,20 @@ mod tests {
     fn the_stop_timeout_defaults_to_30_and_is_capped_at_120() {
         let mut definition = definition();
         definition.container_definitions[0].stop_timeout = None;
-        assert_eq!(definition.plan(&TaskOverride::default()).unwrap().stop_timeout_seconds, 30);
+        assert_eq!(
+            definition
+                .plan(&TaskOverride::default())
+                .unwrap()
+                .stop_timeout_seconds,
+            30
+        );
         definition.container_definitions[0].stop_timeout = Some(600);
-        assert_eq!(definition.plan(&TaskOverride::default()).unwrap().stop_timeout_seconds, 120);
+        assert_eq!(
+            definition
+                .plan(&TaskOverride::default())
+                .unwrap()
+                .stop_timeout_seconds,
+            120
+        );
     }
 }

@@ -10,8 +10,8 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
-    RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions,
+    LogsOptions, RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::{Stream, StreamExt};
 
@@ -25,7 +25,9 @@ pub const CONTAINER_NAME_LABEL: &str = "com.amazonaws.ecs.container-name";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("the Docker engine is not reachable ({0}); start it, or check that this user may use /var/run/docker.sock")]
+    #[error(
+        "the Docker engine is not reachable ({0}); start it, or check that this user may use /var/run/docker.sock"
+    )]
     Unreachable(#[source] bollard::errors::Error),
     #[error("could not create the task network {name}: {source}")]
     Network {
@@ -52,7 +54,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("state_dir", &self.state_dir).finish()
+        f.debug_struct("Engine")
+            .field("state_dir", &self.state_dir)
+            .finish()
     }
 }
 
@@ -61,11 +65,17 @@ impl Engine {
     pub async fn connect(state_dir: &Path) -> Result<Engine, EngineError> {
         let docker = Docker::connect_with_local_defaults().map_err(EngineError::Unreachable)?;
         docker.ping().await.map_err(EngineError::Unreachable)?;
-        Ok(Engine { docker, state_dir: state_dir.display().to_string() })
+        Ok(Engine {
+            docker,
+            state_dir: state_dir.display().to_string(),
+        })
     }
 
     fn ours(&self) -> HashMap<String, Vec<String>> {
-        HashMap::from([("label".to_string(), vec![format!("{STATE_DIR_LABEL}={}", self.state_dir)])])
+        HashMap::from([(
+            "label".to_string(),
+            vec![format!("{STATE_DIR_LABEL}={}", self.state_dir)],
+        )])
     }
 
     /// The task network's name for this state directory: one per local cloud, so two clouds on
@@ -96,21 +106,30 @@ impl Engine {
         for id in containers.iter().filter_map(|c| c.id.as_deref()) {
             match self.remove(id).await {
                 Ok(()) => removed_containers += 1,
-                Err(e) => tracing::warn!(container = id, "could not remove a leftover task container: {e}"),
+                Err(e) => tracing::warn!(
+                    container = id,
+                    "could not remove a leftover task container: {e}"
+                ),
             }
         }
-        let networks =
-            self.docker.list_networks(Some(ListNetworksOptions { filters: Some(self.ours()) })).await.unwrap_or_else(
-                |e| {
-                    tracing::warn!("could not list leftover task networks: {e}");
-                    Vec::new()
-                },
-            );
+        let networks = self
+            .docker
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(self.ours()),
+            }))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("could not list leftover task networks: {e}");
+                Vec::new()
+            });
         let mut removed_networks = 0;
         for id in networks.iter().filter_map(|n| n.id.as_deref()) {
             match self.docker.remove_network(id).await {
                 Ok(()) => removed_networks += 1,
-                Err(e) => tracing::warn!(network = id, "could not remove a leftover task network: {e}"),
+                Err(e) => tracing::warn!(
+                    network = id,
+                    "could not remove a leftover task network: {e}"
+                ),
             }
         }
         (removed_containers, removed_networks)
@@ -119,16 +138,29 @@ impl Engine {
     /// Creates the task network: internal (no route off this machine), labelled as ours.
     pub async fn create_network(&self) -> Result<TaskNetwork, EngineError> {
         let name = self.network_name();
-        let network_error = |source| EngineError::Network { name: name.clone(), source };
+        let network_error = |source| EngineError::Network {
+            name: name.clone(),
+            source,
+        };
         let request = NetworkCreateRequest {
             name: name.clone(),
             driver: Some("bridge".into()),
             internal: Some(true),
-            labels: Some(HashMap::from([(STATE_DIR_LABEL.to_string(), self.state_dir.clone())])),
+            labels: Some(HashMap::from([(
+                STATE_DIR_LABEL.to_string(),
+                self.state_dir.clone(),
+            )])),
             ..Default::default()
         };
-        self.docker.create_network(request).await.map_err(network_error)?;
-        let inspected = self.docker.inspect_network(&name, None).await.map_err(network_error)?;
+        self.docker
+            .create_network(request)
+            .await
+            .map_err(network_error)?;
+        let inspected = self
+            .docker
+            .inspect_network(&name, None)
+            .await
+            .map_err(network_error)?;
         let gateway = inspected
             .ipam
             .and_then(|ipam| ipam.config)
@@ -142,7 +174,10 @@ impl Engine {
 
     /// Pulls `image`; the error is the engine's own message (what CannotPullContainerError shows).
     pub async fn pull(&self, image: &str) -> Result<(), String> {
-        let options = CreateImageOptions { from_image: Some(image.to_owned()), ..Default::default() };
+        let options = CreateImageOptions {
+            from_image: Some(image.to_owned()),
+            ..Default::default()
+        };
         let mut progress = self.docker.create_image(Some(options), None, None);
         while let Some(step) = progress.next().await {
             match step {
@@ -192,32 +227,55 @@ impl Engine {
             host_config: Some(host_config),
             ..Default::default()
         };
-        let options = CreateContainerOptions { name: Some(container_name.to_owned()), ..Default::default() };
-        let created = self.docker.create_container(Some(options), body).await.map_err(|e| engine_message(&e))?;
+        let options = CreateContainerOptions {
+            name: Some(container_name.to_owned()),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| engine_message(&e))?;
         Ok(created.id)
     }
 
     pub async fn start(&self, id: &str) -> Result<(), String> {
-        self.docker.start_container(id, None).await.map_err(|e| engine_message(&e))
+        self.docker
+            .start_container(id, None)
+            .await
+            .map_err(|e| engine_message(&e))
     }
 
     /// The container's address on the task network, once started.
     pub async fn address(&self, id: &str) -> Option<String> {
         let inspected = self.docker.inspect_container(id, None).await.ok()?;
         let networks = inspected.network_settings?.networks?;
-        networks.into_values().find_map(|n| n.ip_address.filter(|ip| !ip.is_empty()))
+        networks
+            .into_values()
+            .find_map(|n| n.ip_address.filter(|ip| !ip.is_empty()))
     }
 
     /// Its stdout and stderr from the start, following until it exits, with the engine's
     /// timestamps.
-    pub fn logs(&self, id: &str) -> impl Stream<Item = Result<LogOutput, bollard::errors::Error>> + use<> {
-        let options = LogsOptions { follow: true, stdout: true, stderr: true, timestamps: true, ..Default::default() };
+    pub fn logs(
+        &self,
+        id: &str,
+    ) -> impl Stream<Item = Result<LogOutput, bollard::errors::Error>> + use<> {
+        let options = LogsOptions {
+            follow: true,
+            stdout: true,
+            stderr: true,
+            timestamps: true,
+            ..Default::default()
+        };
         self.docker.logs(id, Some(options))
     }
 
     /// Waits until the container exits and says how.
     pub async fn wait(&self, id: &str) -> ContainerExit {
-        let options = WaitContainerOptions { condition: "not-running".into() };
+        let options = WaitContainerOptions {
+            condition: "not-running".into(),
+        };
         let mut waiting = self.docker.wait_container(id, Some(options));
         // bollard reports a non-zero exit as an error; the inspection below is what counts.
         while let Some(step) = waiting.next().await {
@@ -228,25 +286,41 @@ impl Engine {
         match self.docker.inspect_container(id, None).await {
             Ok(inspected) => {
                 let state = inspected.state.unwrap_or_default();
-                ContainerExit { exit_code: state.exit_code, oom_killed: state.oom_killed.unwrap_or(false) }
+                ContainerExit {
+                    exit_code: state.exit_code,
+                    oom_killed: state.oom_killed.unwrap_or(false),
+                }
             }
             Err(e) => {
-                tracing::warn!(container = id, "could not inspect the exited container: {e}");
-                ContainerExit { exit_code: None, oom_killed: false }
+                tracing::warn!(
+                    container = id,
+                    "could not inspect the exited container: {e}"
+                );
+                ContainerExit {
+                    exit_code: None,
+                    oom_killed: false,
+                }
             }
         }
     }
 
     /// SIGTERM, then SIGKILL after `timeout_seconds` (what Docker's stop does).
     pub async fn stop(&self, id: &str, timeout_seconds: i64) {
-        let options = StopContainerOptions { t: Some(timeout_seconds as i32), signal: None };
+        let options = StopContainerOptions {
+            t: Some(timeout_seconds as i32),
+            signal: None,
+        };
         if let Err(e) = self.docker.stop_container(id, Some(options)).await {
             tracing::warn!(container = id, "could not stop the task container: {e}");
         }
     }
 
     pub async fn remove(&self, id: &str) -> Result<(), bollard::errors::Error> {
-        let options = RemoveContainerOptions { force: true, v: true, ..Default::default() };
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
         self.docker.remove_container(id, Some(options)).await
     }
 }
@@ -265,7 +339,10 @@ fn engine_message(err: &bollard::errors::Error) -> String {
 pub fn remove_leftovers_blocking(state_dir: &Path) {
     let state_dir = state_dir.to_path_buf();
     let cleaner = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
         runtime.block_on(async {
             let engine = Engine::connect(&state_dir).await.ok()?;
             Some(engine.remove_leftovers().await)
@@ -273,7 +350,11 @@ pub fn remove_leftovers_blocking(state_dir: &Path) {
     });
     match cleaner.join() {
         Ok(Some((containers, networks))) if containers + networks > 0 => {
-            tracing::info!(containers, networks, "removed task containers and networks left by the gateway")
+            tracing::info!(
+                containers,
+                networks,
+                "removed task containers and networks left by the gateway"
+            )
         }
         _ => {}
     }

@@ -39,7 +39,11 @@ impl Destination {
     pub async fn create(&self, upstream: &Upstream, create_group: bool) -> Result<(), AwsError> {
         if create_group {
             let created = upstream
-                .call_json(&format!("{LOGS}.CreateLogGroup"), &self.region, &json!({"logGroupName": self.group}))
+                .call_json(
+                    &format!("{LOGS}.CreateLogGroup"),
+                    &self.region,
+                    &json!({"logGroupName": self.group}),
+                )
                 .await;
             match created {
                 Err(e) if e.error_type != "ResourceAlreadyExistsException" => return Err(e),
@@ -47,17 +51,26 @@ impl Destination {
             }
         }
         let body = json!({"logGroupName": self.group, "logStreamName": self.stream});
-        match upstream.call_json(&format!("{LOGS}.CreateLogStream"), &self.region, &body).await {
+        match upstream
+            .call_json(&format!("{LOGS}.CreateLogStream"), &self.region, &body)
+            .await
+        {
             Err(e) if e.error_type != "ResourceAlreadyExistsException" => Err(e),
             _ => Ok(()),
         }
     }
 
     async fn put(&self, upstream: &Upstream, events: &[LogEvent]) -> Result<(), AwsError> {
-        let events: Vec<Value> =
-            events.iter().map(|e| json!({"timestamp": e.timestamp_ms, "message": e.message})).collect();
-        let body = json!({"logGroupName": self.group, "logStreamName": self.stream, "logEvents": events});
-        upstream.call_json(&format!("{LOGS}.PutLogEvents"), &self.region, &body).await.map(|_| ())
+        let events: Vec<Value> = events
+            .iter()
+            .map(|e| json!({"timestamp": e.timestamp_ms, "message": e.message}))
+            .collect();
+        let body =
+            json!({"logGroupName": self.group, "logStreamName": self.stream, "logEvents": events});
+        upstream
+            .call_json(&format!("{LOGS}.PutLogEvents"), &self.region, &body)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -86,7 +99,9 @@ where
         };
         match next {
             Some(Ok(
-                LogOutput::StdOut { message } | LogOutput::StdErr { message } | LogOutput::Console { message },
+                LogOutput::StdOut { message }
+                | LogOutput::StdErr { message }
+                | LogOutput::Console { message },
             )) => {
                 // The two streams are interleaved by the engine record by record; a record is one
                 // line (or the start of a long one), so one buffer keeps them in order.
@@ -168,19 +183,30 @@ impl Lines {
         let line = String::from_utf8_lossy(&bytes);
         let line = line.strip_suffix('\r').unwrap_or(&line);
         // CloudWatch Logs refuses empty events; the awslogs driver skips empty lines too.
-        (!line.is_empty()).then(|| LogEvent { timestamp_ms: timestamp, message: line.to_owned() })
+        (!line.is_empty()).then(|| LogEvent {
+            timestamp_ms: timestamp,
+            message: line.to_owned(),
+        })
     }
 }
 
 /// The engine's timestamp in milliseconds and the text after it; now when there is none.
 fn split_timestamp(record: &[u8]) -> (i64, &[u8]) {
     let now = || {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
     };
-    let Some(space) = record.iter().take(40).position(|b| *b == b' ') else { return (now(), record) };
+    let Some(space) = record.iter().take(40).position(|b| *b == b' ') else {
+        return (now(), record);
+    };
     let parsed = std::str::from_utf8(&record[..space])
         .ok()
-        .and_then(|t| aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime).ok())
+        .and_then(|t| {
+            aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime)
+                .ok()
+        })
         .and_then(|t| t.to_millis().ok());
     match parsed {
         Some(ms) => (ms, &record[space + 1..]),
@@ -196,7 +222,13 @@ mod tests {
     fn records_become_lines_with_the_engine_s_time() {
         let mut lines = Lines::default();
         let events = lines.push(b"2026-11-29T10:00:00.123456789Z hello\n");
-        assert_eq!(events, vec![LogEvent { timestamp_ms: 1_795_946_400_123, message: "hello".into() }]);
+        assert_eq!(
+            events,
+            vec![LogEvent {
+                timestamp_ms: 1_795_946_400_123,
+                message: "hello".into()
+            }]
+        );
         assert_eq!(lines.finish(), None);
     }
 

@@ -71,7 +71,11 @@ pub fn container(task: &Task, facts: &Facts) -> Value {
 }
 
 pub fn task(task: &Task, facts: &Facts) -> Value {
-    let cpu = task.cpu.as_deref().and_then(|c| c.parse::<f64>().ok()).map(|units| units / 1024.0);
+    let cpu = task
+        .cpu
+        .as_deref()
+        .and_then(|c| c.parse::<f64>().ok())
+        .map(|units| units / 1024.0);
     let memory = task.memory.as_deref().and_then(|m| m.parse::<i64>().ok());
     json!({
         "Cluster": task.cluster_arn,
@@ -120,18 +124,32 @@ mod tests {
             task_cpu: Some("256".into()),
             task_memory: Some("512".into()),
         };
-        let facts = Facts { family: "servicefull", revision: 1, plan: &plan, address: Some("172.18.0.2") };
+        let facts = Facts {
+            family: "servicefull",
+            revision: 1,
+            plan: &plan,
+            address: Some("172.18.0.2"),
+        };
         let doc = super::task(&task, &facts);
         assert_eq!(doc["TaskARN"], task.task_arn);
         assert_eq!(doc["Cluster"], task.cluster_arn);
-        assert_eq!((doc["Family"].as_str(), doc["Revision"].as_str()), (Some("servicefull"), Some("1")));
+        assert_eq!(
+            (doc["Family"].as_str(), doc["Revision"].as_str()),
+            (Some("servicefull"), Some("1"))
+        );
         assert_eq!(doc["Limits"]["CPU"], 0.25);
         assert_eq!(doc["KnownStatus"], "RUNNING");
         let container = &doc["Containers"][0];
         assert_eq!(container["DockerId"], "cafe");
         assert_eq!(container["StartedAt"], "2026-11-29T10:00:00.5Z");
-        assert_eq!(container["Labels"]["com.amazonaws.ecs.task-arn"], task.task_arn);
-        assert_eq!(container["LogOptions"]["awslogs-stream"], format!("ecs/servicefull/{}", task.id()));
+        assert_eq!(
+            container["Labels"]["com.amazonaws.ecs.task-arn"],
+            task.task_arn
+        );
+        assert_eq!(
+            container["LogOptions"]["awslogs-stream"],
+            format!("ecs/servicefull/{}", task.id())
+        );
         assert_eq!(container["Networks"][0]["IPv4Addresses"][0], "172.18.0.2");
     }
 }

@@ -73,7 +73,9 @@ pub struct ListTasksRequest {
 
 /// True for the 32 lowercase hex digits of a task id.
 pub fn is_task_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Where tasks reach the local cloud: the gateway's address on the task network.
@@ -126,7 +128,12 @@ impl Fargate {
 
     fn slot(&self, arn_or_id: &str) -> Option<Arc<Slot>> {
         let tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        tasks.get(arn_or_id).cloned().or_else(|| tasks.values().find(|s| s.state.borrow().id() == arn_or_id).cloned())
+        tasks.get(arn_or_id).cloned().or_else(|| {
+            tasks
+                .values()
+                .find(|s| s.state.borrow().id() == arn_or_id)
+                .cloned()
+        })
     }
 
     /// The ARN of `cluster` (a name or an ARN; None is "default") when it exists in `region`.
@@ -135,7 +142,11 @@ impl Fargate {
         let answer = self
             .inner
             .upstream
-            .call_json(&format!("{ECS}.DescribeClusters"), region, &json!({"clusters": [cluster]}))
+            .call_json(
+                &format!("{ECS}.DescribeClusters"),
+                region,
+                &json!({"clusters": [cluster]}),
+            )
             .await?;
         answer["clusters"]
             .as_array()
@@ -149,10 +160,16 @@ impl Fargate {
 
     /// Starts `request.count` tasks (1 when absent) and returns them as RunTask reports them, in
     /// PROVISIONING. They go on running in the background.
-    pub async fn run_task(&self, region: &str, request: RunTaskRequest) -> Result<Vec<Task>, AwsError> {
+    pub async fn run_task(
+        &self,
+        region: &str,
+        request: RunTaskRequest,
+    ) -> Result<Vec<Task>, AwsError> {
         let count = request.count.unwrap_or(1);
         if !(1..=10).contains(&count) {
-            return Err(AwsError::invalid_parameter(format!("count must be between 1 and 10, got {count}.")));
+            return Err(AwsError::invalid_parameter(format!(
+                "count must be between 1 and 10, got {count}."
+            )));
         }
         if let Some(launch_type) = request.launch_type.as_deref().filter(|l| *l != "FARGATE") {
             return Err(AwsError::invalid_parameter(format!(
@@ -169,9 +186,13 @@ impl Fargate {
                 &json!({"taskDefinition": request.task_definition}),
             )
             .await?;
-        let definition: TaskDefinition = serde_json::from_value(described["taskDefinition"].clone()).map_err(|e| {
-            AwsError::server(format!("moto's task definition {} is not as expected: {e}", request.task_definition))
-        })?;
+        let definition: TaskDefinition =
+            serde_json::from_value(described["taskDefinition"].clone()).map_err(|e| {
+                AwsError::server(format!(
+                    "moto's task definition {} is not as expected: {e}",
+                    request.task_definition
+                ))
+            })?;
         let overrides = request.overrides.clone().unwrap_or_default();
         let plan = definition.plan(&overrides)?;
         let Some(engine) = self.inner.engine.clone() else {
@@ -193,11 +214,17 @@ impl Fargate {
                 revision: definition.revision,
                 address: Mutex::new(None),
             });
-            self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).insert(task.task_arn.clone(), slot.clone());
+            self.inner
+                .tasks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(task.task_arn.clone(), slot.clone());
             let inner = self.inner.clone();
             let engine = engine.clone();
             let region = region.to_owned();
-            self.inner.running.spawn(async move { lifecycle(inner, engine, slot, region).await });
+            self.inner
+                .running
+                .spawn(async move { lifecycle(inner, engine, slot, region).await });
             tasks.push(task);
         }
         Ok(tasks)
@@ -213,7 +240,9 @@ impl Fargate {
     ) -> Task {
         let id = uuid::Uuid::new_v4().simple().to_string();
         // arn:aws:ecs:REGION:ACCOUNT:cluster/NAME -> the task's ARN in the same region and account.
-        let (prefix, cluster_name) = cluster_arn.split_once(":cluster/").unwrap_or((cluster_arn, "default"));
+        let (prefix, cluster_name) = cluster_arn
+            .split_once(":cluster/")
+            .unwrap_or((cluster_arn, "default"));
         let task_arn = format!("{prefix}:task/{cluster_name}/{id}");
         let region = prefix.split(':').nth(3).unwrap_or(crate::REGION);
         task::Task {
@@ -230,7 +259,10 @@ impl Fargate {
             cpu: plan.task_cpu.clone(),
             memory: plan.task_memory.clone(),
             containers: vec![task::Container {
-                container_arn: format!("{prefix}:container/{cluster_name}/{id}/{}", uuid::Uuid::new_v4()),
+                container_arn: format!(
+                    "{prefix}:container/{cluster_name}/{id}/{}",
+                    uuid::Uuid::new_v4()
+                ),
                 task_arn,
                 name: plan.name.clone(),
                 image: plan.image.clone(),
@@ -239,12 +271,17 @@ impl Fargate {
                 exit_code: None,
                 reason: None,
                 health_status: "UNKNOWN",
-                cpu: plan.nano_cpus.map(|n| (n * 1024 / 1_000_000_000).to_string()),
+                cpu: plan
+                    .nano_cpus
+                    .map(|n| (n * 1024 / 1_000_000_000).to_string()),
                 memory: plan.memory_mib.map(|m| m.to_string()),
                 network_interfaces: vec![],
             }],
             overrides: serde_json::to_value(overrides).unwrap_or(json!({})),
-            group: request.group.clone().unwrap_or_else(|| format!("family:{}", definition.family)),
+            group: request
+                .group
+                .clone()
+                .unwrap_or_else(|| format!("family:{}", definition.family)),
             started_by: request.started_by.clone(),
             version: 1,
             created_at: now(),
@@ -271,9 +308,16 @@ impl Fargate {
         let cluster_arn = self.cluster_arn(region, cluster).await?;
         let (mut found, mut failures) = (Vec::new(), Vec::new());
         for name in tasks {
-            match self.slot(name).map(|s| s.state.borrow().clone()).filter(|t| t.cluster_arn == cluster_arn) {
+            match self
+                .slot(name)
+                .map(|s| s.state.borrow().clone())
+                .filter(|t| t.cluster_arn == cluster_arn)
+            {
                 Some(task) => found.push(task),
-                None => failures.push(Failure { arn: name.clone(), reason: "MISSING".into() }),
+                None => failures.push(Failure {
+                    arn: name.clone(),
+                    reason: "MISSING".into(),
+                }),
             }
         }
         Ok((found, failures))
@@ -287,8 +331,9 @@ impl Fargate {
     /// Waits until the task has stopped (the container exited, its logs shipped, and it was
     /// removed) and returns it as DescribeTasks then reports it.
     pub async fn wait_stopped(&self, task_arn: &str) -> Result<Task, AwsError> {
-        let slot =
-            self.slot(task_arn).ok_or_else(|| AwsError::invalid_parameter("The referenced task was not found."))?;
+        let slot = self
+            .slot(task_arn)
+            .ok_or_else(|| AwsError::invalid_parameter("The referenced task was not found."))?;
         let mut receiver = slot.state.subscribe();
         let stopped = receiver
             .wait_for(Task::is_stopped)
@@ -311,8 +356,12 @@ impl Fargate {
             .slot(task)
             .filter(|s| s.state.borrow().cluster_arn == cluster_arn)
             .ok_or_else(|| AwsError::invalid_parameter("The referenced task was not found."))?;
-        let reason = reason.filter(|r| !r.is_empty()).unwrap_or(task::STOPPED_BY_USER).to_owned();
-        slot.state.send_modify(|t| t.stopping(now(), StopCode::UserInitiated, &reason));
+        let reason = reason
+            .filter(|r| !r.is_empty())
+            .unwrap_or(task::STOPPED_BY_USER)
+            .to_owned();
+        slot.state
+            .send_modify(|t| t.stopping(now(), StopCode::UserInitiated, &reason));
         slot.stop.send_if_modified(|current| {
             let first = current.is_none();
             if first {
@@ -325,7 +374,11 @@ impl Fargate {
 
     /// The ARNs of the tasks in `cluster` matching the filters (desiredStatus RUNNING by default,
     /// as ECS lists).
-    pub async fn list_tasks(&self, region: &str, request: &ListTasksRequest) -> Result<Vec<String>, AwsError> {
+    pub async fn list_tasks(
+        &self,
+        region: &str,
+        request: &ListTasksRequest,
+    ) -> Result<Vec<String>, AwsError> {
         let cluster_arn = self.cluster_arn(region, request.cluster.as_deref()).await?;
         let desired = request.desired_status.as_deref().unwrap_or(task::RUNNING);
         let tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -345,21 +398,34 @@ impl Fargate {
     pub fn metadata(&self, task_id: &str) -> Option<(Value, Value)> {
         let slot = self.slot(task_id)?;
         let task = slot.state.borrow().clone();
-        let address = slot.address.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let address = slot
+            .address
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let facts = metadata::Facts {
             family: &slot.family,
             revision: slot.revision,
             plan: &slot.plan,
             address: address.as_deref(),
         };
-        Some((metadata::container(&task, &facts), metadata::task(&task, &facts)))
+        Some((
+            metadata::container(&task, &facts),
+            metadata::task(&task, &facts),
+        ))
     }
 
     /// Stops every task still running (SIGKILL: the gateway is going away) and waits for their
     /// lifecycles to finish, so their containers are removed.
     pub async fn shutdown(&self, grace: Duration) {
-        let slots: Vec<Arc<Slot>> =
-            self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let slots: Vec<Arc<Slot>> = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
         for slot in slots {
             slot.stop.send_if_modified(|current| {
                 let first = current.is_none();
@@ -369,7 +435,10 @@ impl Fargate {
                 first
             });
         }
-        if tokio::time::timeout(grace, self.inner.running.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.inner.running.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 "tasks still stopping after {grace:?}; their containers are removed by the next start or `down`"
             );
@@ -378,7 +447,10 @@ impl Fargate {
 }
 
 pub(crate) fn now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// A small counter of running lifecycles, so shutdown can wait for them.
@@ -425,12 +497,16 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
     let stop_requested = || slot.stop.borrow().is_some();
     let fail = |reason: String| {
         tracing::info!(task = %task_arn, "task failed to start: {reason}");
-        slot.state.send_modify(|t| t.failed_to_start(now(), &reason));
+        slot.state
+            .send_modify(|t| t.failed_to_start(now(), &reason));
     };
 
     slot.state.send_modify(|t| t.pending(now()));
     if let Err(message) = engine.pull(&plan.image).await {
-        return fail(format!("CannotPullContainerError: pull image {}: {message}", plan.image));
+        return fail(format!(
+            "CannotPullContainerError: pull image {}: {message}",
+            plan.image
+        ));
     }
     slot.state.send_modify(|t| t.pulled(now()));
 
@@ -441,7 +517,10 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
                 group: awslogs.group.clone(),
                 stream: awslogs.stream_name(&plan.name, &task_id),
             };
-            if let Err(e) = destination.create(&inner.upstream, awslogs.create_group).await {
+            if let Err(e) = destination
+                .create(&inner.upstream, awslogs.create_group)
+                .await
+            {
                 return fail(format!(
                     "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 \
                      times: {e} (log group {})",
@@ -460,7 +539,10 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
     let environment = task_environment(&plan, &task_id, &region, inner.task_side.as_ref());
     let network = inner.task_side.as_ref().map(|s| s.network.name.as_str());
     let container_name = format!("localcloud-{task_id}-{}", sanitize(&plan.name));
-    let id = match engine.create(&plan, &container_name, &task_arn, network, environment).await {
+    let id = match engine
+        .create(&plan, &container_name, &task_arn, network, environment)
+        .await
+    {
         Ok(id) => id,
         Err(message) => return fail(format!("CannotCreateContainerError: {message}")),
     };
@@ -490,13 +572,21 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
             }
         }
     };
-    slot.state.send_modify(|t| t.stopping(now(), StopCode::EssentialContainerExited, task::ESSENTIAL_CONTAINER_EXITED));
+    slot.state.send_modify(|t| {
+        t.stopping(
+            now(),
+            StopCode::EssentialContainerExited,
+            task::ESSENTIAL_CONTAINER_EXITED,
+        )
+    });
     if let Some(shipping) = shipping {
         // The engine ends the log stream when the container exits; a follower that sees STOPPED
         // finds every line shipped.
         match tokio::time::timeout(Duration::from_secs(30), shipping).await {
             Ok(Ok(events)) => tracing::debug!(task = %task_arn, events, "logs shipped"),
-            _ => tracing::warn!(task = %task_arn, "the task's logs were not all shipped within 30 s"),
+            _ => {
+                tracing::warn!(task = %task_arn, "the task's logs were not all shipped within 30 s")
+            }
         }
     }
     if let Err(e) = engine.remove(&id).await {
@@ -509,7 +599,12 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
 /// What a task finds in its environment: what Fargate sets (the metadata endpoint, the region),
 /// the local cloud's endpoint and dummy credentials where a task on AWS has its role, then the
 /// task definition's and the overrides' own variables, which win.
-fn task_environment(plan: &ContainerPlan, task_id: &str, region: &str, task_side: Option<&TaskSide>) -> Vec<String> {
+fn task_environment(
+    plan: &ContainerPlan,
+    task_id: &str,
+    region: &str,
+    task_side: Option<&TaskSide>,
+) -> Vec<String> {
     let mut env: Vec<(String, String)> = vec![
         ("AWS_EXECUTION_ENV".into(), "AWS_ECS_FARGATE".into()),
         ("AWS_REGION".into(), region.into()),
@@ -534,7 +629,15 @@ fn task_environment(plan: &ContainerPlan, task_id: &str, region: &str, task_side
 
 /// A container name Docker accepts: [a-zA-Z0-9_.-].
 fn sanitize(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -563,11 +666,17 @@ mod tests {
     #[test]
     fn a_task_reaches_the_gateway_on_the_task_network_and_its_own_variables_win() {
         let side = TaskSide {
-            network: TaskNetwork { name: "n".into(), gateway: "172.18.0.1".parse().unwrap() },
+            network: TaskNetwork {
+                name: "n".into(),
+                gateway: "172.18.0.1".parse().unwrap(),
+            },
             endpoint: "http://172.18.0.1:4566".into(),
         };
         let env = task_environment(
-            &plan(vec![KeyValuePair { name: "AWS_REGION".into(), value: "eu-west-1".into() }]),
+            &plan(vec![KeyValuePair {
+                name: "AWS_REGION".into(),
+                value: "eu-west-1".into(),
+            }]),
             "0123456789abcdef0123456789abcdef",
             "us-east-1",
             Some(&side),
@@ -578,7 +687,8 @@ mod tests {
         assert!(env.contains(&"AWS_ENDPOINT_URL=http://172.18.0.1:4566".into()));
         assert!(env.contains(&"AWS_ACCESS_KEY_ID=test".into()));
         assert!(
-            env.contains(&"AWS_REGION=eu-west-1".into()) && !env.contains(&"AWS_REGION=us-east-1".into()),
+            env.contains(&"AWS_REGION=eu-west-1".into())
+                && !env.contains(&"AWS_REGION=us-east-1".into()),
             "{env:?}"
         );
     }

@@ -212,11 +212,14 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn provisioning() -> Task {
-        let arn = "arn:aws:ecs:us-east-1:123456789012:task/default/0123456789abcdef0123456789abcdef".to_string();
+        let arn =
+            "arn:aws:ecs:us-east-1:123456789012:task/default/0123456789abcdef0123456789abcdef"
+                .to_string();
         Task {
             task_arn: arn.clone(),
             cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/default".into(),
-            task_definition_arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/servicefull:1".into(),
+            task_definition_arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/servicefull:1"
+                .into(),
             last_status: PROVISIONING,
             desired_status: RUNNING,
             launch_type: "FARGATE",
@@ -267,21 +270,39 @@ pub(crate) mod tests {
         task.running(3.0, "abc");
         assert_eq!(task.last_status, RUNNING);
         assert_eq!(task.containers[0].runtime_id.as_deref(), Some("abc"));
-        task.stopped(9.0, Some(ContainerExit { exit_code: Some(1), oom_killed: false }));
+        task.stopped(
+            9.0,
+            Some(ContainerExit {
+                exit_code: Some(1),
+                oom_killed: false,
+            }),
+        );
         assert!(task.is_stopped());
         assert_eq!(task.desired_status, STOPPED);
         assert_eq!(task.stop_code, Some(StopCode::EssentialContainerExited));
-        assert_eq!(task.stopped_reason.as_deref(), Some(ESSENTIAL_CONTAINER_EXITED));
+        assert_eq!(
+            task.stopped_reason.as_deref(),
+            Some(ESSENTIAL_CONTAINER_EXITED)
+        );
         assert_eq!(task.containers[0].exit_code, Some(1));
         assert_eq!(task.containers[0].last_status, STOPPED);
-        assert_eq!((task.started_at, task.stopping_at, task.stopped_at), (Some(3.0), Some(9.0), Some(9.0)));
+        assert_eq!(
+            (task.started_at, task.stopping_at, task.stopped_at),
+            (Some(3.0), Some(9.0), Some(9.0))
+        );
         assert_eq!(task.version, 5);
     }
 
     #[test]
     fn a_stopped_task_never_changes_again() {
         let mut task = provisioning();
-        task.stopped(4.0, Some(ContainerExit { exit_code: Some(0), oom_killed: false }));
+        task.stopped(
+            4.0,
+            Some(ContainerExit {
+                exit_code: Some(0),
+                oom_killed: false,
+            }),
+        );
         let before = task.clone();
         task.running(5.0, "late");
         task.pending(5.0);
@@ -296,7 +317,13 @@ pub(crate) mod tests {
         task.running(3.0, "abc");
         task.stopping(4.0, StopCode::UserInitiated, "enough");
         assert_eq!((task.last_status, task.desired_status), (RUNNING, STOPPED));
-        task.stopped(5.0, Some(ContainerExit { exit_code: Some(143), oom_killed: false }));
+        task.stopped(
+            5.0,
+            Some(ContainerExit {
+                exit_code: Some(143),
+                oom_killed: false,
+            }),
+        );
         assert_eq!(task.stop_code, Some(StopCode::UserInitiated));
         assert_eq!(task.stopped_reason.as_deref(), Some("enough"));
         assert_eq!(task.stopping_at, Some(4.0));
@@ -307,7 +334,13 @@ pub(crate) mod tests {
     fn an_oom_kill_is_the_reason_of_the_task_and_its_container() {
         let mut task = provisioning();
         task.running(3.0, "abc");
-        task.stopped(5.0, Some(ContainerExit { exit_code: Some(137), oom_killed: true }));
+        task.stopped(
+            5.0,
+            Some(ContainerExit {
+                exit_code: Some(137),
+                oom_killed: true,
+            }),
+        );
         assert_eq!(task.stop_code, Some(StopCode::EssentialContainerExited));
         assert_eq!(task.stopped_reason.as_deref(), Some(OUT_OF_MEMORY));
         assert_eq!(task.containers[0].reason.as_deref(), Some(OUT_OF_MEMORY));
@@ -320,8 +353,14 @@ pub(crate) mod tests {
         task.failed_to_start(3.0, "CannotPullContainerError: manifest unknown");
         assert!(task.is_stopped());
         assert_eq!(task.stop_code, Some(StopCode::TaskFailedToStart));
-        assert_eq!(task.stopped_reason.as_deref(), Some("CannotPullContainerError: manifest unknown"));
-        assert_eq!(task.containers[0].reason.as_deref(), Some("CannotPullContainerError: manifest unknown"));
+        assert_eq!(
+            task.stopped_reason.as_deref(),
+            Some("CannotPullContainerError: manifest unknown")
+        );
+        assert_eq!(
+            task.containers[0].reason.as_deref(),
+            Some("CannotPullContainerError: manifest unknown")
+        );
         assert_eq!(task.containers[0].exit_code, None);
         assert_eq!(task.started_at, None);
     }
@@ -329,7 +368,13 @@ pub(crate) mod tests {
     #[test]
     fn the_json_has_ecs_field_names_and_epoch_second_numbers() {
         let mut task = provisioning();
-        task.stopped(9.25, Some(ContainerExit { exit_code: Some(0), oom_killed: false }));
+        task.stopped(
+            9.25,
+            Some(ContainerExit {
+                exit_code: Some(0),
+                oom_killed: false,
+            }),
+        );
         let json = serde_json::to_value(&task).unwrap();
         assert_eq!(json["lastStatus"], "STOPPED");
         assert_eq!(json["stopCode"], "EssentialContainerExited");
@@ -338,6 +383,9 @@ pub(crate) mod tests {
         assert_eq!(json["launchType"], "FARGATE");
         assert_eq!(json["containers"][0]["exitCode"], 0);
         assert_eq!(json["containers"][0]["lastStatus"], "STOPPED");
-        assert!(json.get("startedAt").is_none(), "absent fields are left out, not null: {json}");
+        assert!(
+            json.get("startedAt").is_none(),
+            "absent fields are left out, not null: {json}"
+        );
     }
 }

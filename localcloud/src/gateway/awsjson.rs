@@ -1,4 +1,4 @@
-//! The AWS JSON 1.1 protocol as the gateway speaks it: which operation a request names
+//! The AWS JSON protocols (1.1 for ECS, 1.0 for Step Functions) as the gateway speaks them: which operation a request names
 //! (`X-Amz-Target: <Prefix>.<Operation>`), answers, and errors in AWS's shape
 //! (`{"__type": "...", "message": "..."}` with the status AWS uses for that error).
 
@@ -8,6 +8,8 @@ use hyper::header::HeaderMap;
 use serde_json::{Value, json};
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// The content type of AWS JSON 1.0 (Step Functions).
+pub const CONTENT_TYPE_1_0: &str = "application/x-amz-json-1.0";
 
 /// An AWS error answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,7 +23,11 @@ pub struct AwsError {
 
 impl AwsError {
     pub fn new(status: StatusCode, error_type: &str, message: impl Into<String>) -> AwsError {
-        AwsError { status, error_type: error_type.to_owned(), message: message.into() }
+        AwsError {
+            status,
+            error_type: error_type.to_owned(),
+            message: message.into(),
+        }
     }
 
     /// ECS's catch-all for a request that is wrong (an unknown task definition, a bad ARN).
@@ -30,11 +36,19 @@ impl AwsError {
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
-        AwsError::new(StatusCode::BAD_REQUEST, "InvalidParameterException", message)
+        AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterException",
+            message,
+        )
     }
 
     pub fn cluster_not_found() -> AwsError {
-        AwsError::new(StatusCode::BAD_REQUEST, "ClusterNotFoundException", "Cluster not found.")
+        AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "ClusterNotFoundException",
+            "Cluster not found.",
+        )
     }
 
     /// A request body that is not the JSON the operation takes.
@@ -43,12 +57,20 @@ impl AwsError {
     }
 
     pub fn unknown_operation(target: &str) -> AwsError {
-        AwsError::new(StatusCode::BAD_REQUEST, "UnknownOperationException", format!("Unknown operation {target}"))
+        AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            format!("Unknown operation {target}"),
+        )
     }
 
     /// Something on our side failed (the Docker engine, moto): ECS's ServerException, HTTP 500.
     pub fn server(message: impl Into<String>) -> AwsError {
-        AwsError::new(StatusCode::INTERNAL_SERVER_ERROR, "ServerException", message)
+        AwsError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServerException",
+            message,
+        )
     }
 
     /// The error an AWS JSON answer with a failing `status` carries (moto's, passed on).
@@ -59,8 +81,11 @@ impl AwsError {
             // Some services qualify the code: "com.amazonaws.ecs#ClientException".
             .map(|t| t.rsplit('#').next().unwrap_or(t))
             .unwrap_or("UnknownError");
-        let message =
-            body.get("message").or_else(|| body.get("Message")).and_then(Value::as_str).unwrap_or("(no message)");
+        let message = body
+            .get("message")
+            .or_else(|| body.get("Message"))
+            .and_then(Value::as_str)
+            .unwrap_or("(no message)");
         AwsError::new(status, error_type, message)
     }
 
@@ -69,7 +94,12 @@ impl AwsError {
     }
 
     pub fn to_response(&self) -> hyper::Response<Bytes> {
-        let mut response = json_response(self.status, &self.body());
+        self.to_response_as(CONTENT_TYPE)
+    }
+
+    /// The error in the protocol whose content type is `content_type`.
+    pub fn to_response_as(&self, content_type: &'static str) -> hyper::Response<Bytes> {
+        let mut response = json_response_as(content_type, self.status, &self.body());
         if let Ok(value) = self.error_type.parse() {
             response.headers_mut().insert("x-amzn-errortype", value);
         }
@@ -79,9 +109,21 @@ impl AwsError {
 
 /// A JSON 1.1 answer.
 pub fn json_response(status: StatusCode, body: &Value) -> hyper::Response<Bytes> {
+    json_response_as(CONTENT_TYPE, status, body)
+}
+
+/// An answer in the JSON protocol whose content type is `content_type` (1.0 or 1.1).
+pub fn json_response_as(
+    content_type: &'static str,
+    status: StatusCode,
+    body: &Value,
+) -> hyper::Response<Bytes> {
     let mut response = hyper::Response::new(Bytes::from(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(CONTENT_TYPE));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
     response.headers_mut().insert(
         "x-amzn-requestid",
         hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
@@ -115,10 +157,22 @@ mod tests {
         let response = AwsError::cluster_not_found().to_response();
         assert_eq!(response.status(), 400);
         assert_eq!(response.headers()["content-type"], CONTENT_TYPE);
-        assert_eq!(response.headers()["x-amzn-errortype"], "ClusterNotFoundException");
+        assert_eq!(
+            response.headers()["x-amzn-errortype"],
+            "ClusterNotFoundException"
+        );
         let body: Value = serde_json::from_slice(response.body()).unwrap();
-        assert_eq!(body, json!({"__type": "ClusterNotFoundException", "message": "Cluster not found."}));
-        assert_eq!(AwsError::server("docker is gone").to_response().status(), 500);
+        assert_eq!(
+            body,
+            json!({"__type": "ClusterNotFoundException", "message": "Cluster not found."})
+        );
+        assert_eq!(
+            AwsError::server("docker is gone").to_response().status(),
+            500
+        );
+        let sfn = AwsError::new(StatusCode::BAD_REQUEST, "ExecutionDoesNotExist", "x")
+            .to_response_as(CONTENT_TYPE_1_0);
+        assert_eq!(sfn.headers()["content-type"], "application/x-amz-json-1.0");
     }
 
     #[test]
@@ -142,7 +196,15 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(signed_region(&headers).as_deref(), Some("eu-west-1"));
-        headers.insert("x-amz-target", "AmazonEC2ContainerServiceV20141113.RunTask".parse().unwrap());
-        assert_eq!(target(&headers), Some(("AmazonEC2ContainerServiceV20141113", "RunTask")));
+        headers.insert(
+            "x-amz-target",
+            "AmazonEC2ContainerServiceV20141113.RunTask"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            target(&headers),
+            Some(("AmazonEC2ContainerServiceV20141113", "RunTask"))
+        );
     }
 }

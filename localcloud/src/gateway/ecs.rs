@@ -29,7 +29,11 @@ struct StopTaskRequest {
 }
 
 fn parse<T: DeserializeOwned>(operation: &str, body: &[u8]) -> Result<T, AwsError> {
-    let body = if body.is_empty() { b"{}".as_slice() } else { body };
+    let body = if body.is_empty() {
+        b"{}".as_slice()
+    } else {
+        body
+    };
     serde_json::from_slice(body).map_err(|e| {
         // A missing required member is InvalidParameter in ECS; malformed JSON is a
         // serialization error.
@@ -42,7 +46,12 @@ fn parse<T: DeserializeOwned>(operation: &str, body: &[u8]) -> Result<T, AwsErro
 }
 
 /// Serves `operation` for a caller in `region`.
-pub async fn handle(fargate: &Fargate, operation: &str, region: &str, body: &Bytes) -> hyper::Response<Bytes> {
+pub async fn handle(
+    fargate: &Fargate,
+    operation: &str,
+    region: &str,
+    body: &Bytes,
+) -> hyper::Response<Bytes> {
     match answer(fargate, operation, region, body).await {
         Ok(value) => awsjson::json_response(StatusCode::OK, &value),
         Err(err) => {
@@ -52,7 +61,12 @@ pub async fn handle(fargate: &Fargate, operation: &str, region: &str, body: &Byt
     }
 }
 
-async fn answer(fargate: &Fargate, operation: &str, region: &str, body: &Bytes) -> Result<Value, AwsError> {
+async fn answer(
+    fargate: &Fargate,
+    operation: &str,
+    region: &str,
+    body: &Bytes,
+) -> Result<Value, AwsError> {
     match operation {
         "RunTask" => {
             let request: RunTaskRequest = parse(operation, body)?;
@@ -65,15 +79,25 @@ async fn answer(fargate: &Fargate, operation: &str, region: &str, body: &Bytes) 
                 return Err(AwsError::invalid_parameter("Tasks cannot be empty."));
             }
             if request.tasks.len() > 100 {
-                return Err(AwsError::invalid_parameter("Tasks cannot have more than 100 entries."));
+                return Err(AwsError::invalid_parameter(
+                    "Tasks cannot have more than 100 entries.",
+                ));
             }
-            let (tasks, failures) = fargate.describe_tasks(region, request.cluster.as_deref(), &request.tasks).await?;
+            let (tasks, failures) = fargate
+                .describe_tasks(region, request.cluster.as_deref(), &request.tasks)
+                .await?;
             Ok(json!({ "tasks": tasks, "failures": failures }))
         }
         "StopTask" => {
             let request: StopTaskRequest = parse(operation, body)?;
-            let task =
-                fargate.stop_task(region, request.cluster.as_deref(), &request.task, request.reason.as_deref()).await?;
+            let task = fargate
+                .stop_task(
+                    region,
+                    request.cluster.as_deref(),
+                    &request.task,
+                    request.reason.as_deref(),
+                )
+                .await?;
             Ok(json!({ "task": task }))
         }
         "ListTasks" => {
@@ -96,8 +120,11 @@ mod tests {
         assert!(err.message.contains("task"), "{err}");
         let err = parse::<StopTaskRequest>("StopTask", b"{not json").unwrap_err();
         assert_eq!(err.error_type, "SerializationException");
-        let run: RunTaskRequest =
-            parse("RunTask", br#"{"taskDefinition":"f:1","count":2,"networkConfiguration":{}}"#).unwrap();
+        let run: RunTaskRequest = parse(
+            "RunTask",
+            br#"{"taskDefinition":"f:1","count":2,"networkConfiguration":{}}"#,
+        )
+        .unwrap();
         assert_eq!((run.task_definition.as_str(), run.count), ("f:1", Some(2)));
     }
 }

@@ -6,7 +6,8 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderName};
 use hyper::{Request, Response, StatusCode};
 
-use http_body_util::BodyExt;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 
 use super::ResponseBody;
 use super::awsjson::AwsError;
@@ -14,8 +15,16 @@ use crate::upstream::Upstream;
 
 /// The headers of one connection (RFC 9110 section 7.6.1), and `expect`: hyper answers the
 /// client's 100-continue itself, and moto must not be asked to.
-const HOP_BY_HOP: &[&str] =
-    &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect"];
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "expect",
+];
 
 /// Removes hop-by-hop headers, including any the Connection header names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -35,19 +44,53 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 pub async fn forward(upstream: &Upstream, request: Request<Incoming>) -> Response<ResponseBody> {
-    let (mut parts, body) = request.into_parts();
-    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+    let (parts, body) = request.into_parts();
+    forward_parts(upstream, parts, body.boxed_unsync()).await
+}
+
+/// Forwards a request whose body the gateway already read (to check it) as it came.
+pub async fn forward_read(
+    upstream: &Upstream,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Response<ResponseBody> {
+    forward_parts(
+        upstream,
+        parts,
+        Full::new(body)
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    )
+    .await
+}
+
+async fn forward_parts(
+    upstream: &Upstream,
+    mut parts: hyper::http::request::Parts,
+    body: crate::upstream::UpstreamBody,
+) -> Response<ResponseBody> {
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_owned();
     parts.uri = match upstream.uri(&path_and_query) {
         Ok(uri) => uri,
         Err(e) => {
             return super::respond(
-                AwsError::new(StatusCode::BAD_REQUEST, "InvalidURI", format!("{path_and_query}: {e}")).to_response(),
+                AwsError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidURI",
+                    format!("{path_and_query}: {e}"),
+                )
+                .to_response(),
             );
         }
     };
     strip_hop_by_hop(&mut parts.headers);
     let method = parts.method.clone();
-    let request = Request::from_parts(parts, body.boxed_unsync());
+    let request = Request::from_parts(parts, body);
     match upstream.send(request).await {
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
@@ -94,7 +137,18 @@ mod tests {
         strip_hop_by_hop(&mut headers);
         let mut left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
         left.sort();
-        assert_eq!(left, ["authorization", "content-length", "host", "x-amz-content-sha256"]);
-        assert_eq!(headers["host"], "127.0.0.1:4566", "Host is kept as the client sent it");
+        assert_eq!(
+            left,
+            [
+                "authorization",
+                "content-length",
+                "host",
+                "x-amz-content-sha256"
+            ]
+        );
+        assert_eq!(
+            headers["host"], "127.0.0.1:4566",
+            "Host is kept as the client sent it"
+        );
     }
 }

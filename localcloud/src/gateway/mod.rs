@@ -1,7 +1,7 @@
 //! The gateway: the local cloud's one AWS endpoint (`localcloud gateway`, started by `up`). It
 //! listens on 127.0.0.1 (the public port) and on the task network's gateway address (so tasks
 //! reach it, never on 0.0.0.0), serves what moto cannot (ECS tasks that run, their metadata
-//! endpoint) and forwards everything else to moto unchanged.
+//! endpoint, Step Functions executions) and forwards everything else to moto unchanged.
 //!
 //! `route` decides, `forward` proxies, `awsjson` is the protocol, `ecs` the ECS operations.
 
@@ -13,6 +13,7 @@ pub mod route;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,6 +27,9 @@ use tokio::net::TcpListener;
 
 use crate::fargate::engine::Engine;
 use crate::fargate::{Fargate, TaskSide};
+use crate::stepfunctions::integrations::LocalIntegrations;
+use crate::stepfunctions::store::Store;
+use crate::stepfunctions::{self, StepFunctions};
 use crate::upstream::Upstream;
 use awsjson::AwsError;
 use route::{MetadataDocument, Route, ServedApi};
@@ -40,12 +44,16 @@ pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper:
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("the gateway cannot listen on {address}: {source}; choose another port with --aws-port")]
+    #[error(
+        "the gateway cannot listen on {address}: {source}; choose another port with --aws-port"
+    )]
     Listen {
         address: SocketAddr,
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    TimeScale(#[from] stepfunctions::TimeScaleError),
     #[error("the gateway's state directory {} cannot be used: {source}", path.display())]
     StateDir {
         path: PathBuf,
@@ -66,8 +74,15 @@ impl GatewayConfig {
     pub fn new(port: u16, moto_port: u16, state_dir: &Path) -> Result<GatewayConfig, GatewayError> {
         let state_dir = state_dir
             .canonicalize()
-            .map_err(|source| GatewayError::StateDir { path: state_dir.to_path_buf(), source })?;
-        Ok(GatewayConfig { port, moto_port, state_dir })
+            .map_err(|source| GatewayError::StateDir {
+                path: state_dir.to_path_buf(),
+                source,
+            })?;
+        Ok(GatewayConfig {
+            port,
+            moto_port,
+            state_dir,
+        })
     }
 }
 
@@ -76,11 +91,16 @@ impl GatewayConfig {
 pub struct Gateway {
     upstream: Upstream,
     fargate: Fargate,
+    stepfunctions: StepFunctions,
 }
 
 impl Gateway {
-    pub fn new(upstream: Upstream, fargate: Fargate) -> Gateway {
-        Gateway { upstream, fargate }
+    pub fn new(upstream: Upstream, fargate: Fargate, stepfunctions: StepFunctions) -> Gateway {
+        Gateway {
+            upstream,
+            fargate,
+            stepfunctions,
+        }
     }
 
     pub fn fargate(&self) -> &Fargate {
@@ -105,24 +125,45 @@ impl Gateway {
                     MetadataDocument::Task => task,
                 };
                 let mut response = awsjson::json_response(StatusCode::OK, &document);
-                response
-                    .headers_mut()
-                    .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+                response.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static("application/json"),
+                );
                 respond(response)
             }
             Route::Served { api, operation } => {
-                let region = awsjson::signed_region(request.headers()).unwrap_or_else(|| crate::REGION.to_owned());
-                let body = match Limited::new(request.into_body(), MAX_SERVED_BODY).collect().await {
+                let region = awsjson::signed_region(request.headers())
+                    .unwrap_or_else(|| crate::REGION.to_owned());
+                let (parts, body) = request.into_parts();
+                let body = match Limited::new(body, MAX_SERVED_BODY).collect().await {
                     Ok(collected) => collected.to_bytes(),
                     Err(e) => {
                         return respond(
-                            AwsError::serialization(format!("{operation}: the request body could not be read: {e}"))
-                                .to_response(),
+                            AwsError::serialization(format!(
+                                "{operation}: the request body could not be read: {e}"
+                            ))
+                            .to_response(),
                         );
                     }
                 };
                 match api {
-                    ServedApi::Ecs => respond(ecs::handle(&self.fargate, operation, &region, &body).await),
+                    ServedApi::Ecs => {
+                        respond(ecs::handle(&self.fargate, operation, &region, &body).await)
+                    }
+                    ServedApi::StepFunctions
+                        if stepfunctions::CHECKED_THEN_FORWARDED.contains(&operation) =>
+                    {
+                        match stepfunctions::check_definition(operation, &body) {
+                            Ok(()) => forward::forward_read(&self.upstream, parts, body).await,
+                            Err(err) => {
+                                tracing::info!(operation, "refused: {err}");
+                                respond(err.to_response_as(awsjson::CONTENT_TYPE_1_0))
+                            }
+                        }
+                    }
+                    ServedApi::StepFunctions => {
+                        respond(self.stepfunctions.handle(operation, &region, &body).await)
+                    }
                 }
             }
         }
@@ -131,7 +172,11 @@ impl Gateway {
 
 /// One of our own answers as a response body.
 pub(crate) fn respond(response: Response<Bytes>) -> Response<ResponseBody> {
-    response.map(|bytes| Full::new(bytes).map_err(|never| match never {}).boxed_unsync())
+    response.map(|bytes| {
+        Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    })
 }
 
 /// Runs the gateway until SIGTERM or SIGINT: removes what an earlier gateway of this state
@@ -141,8 +186,14 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
     let public = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.port);
     // Bind first: a taken port must fail before any container or network is touched.
     let public_listener =
-        TcpListener::bind(public).await.map_err(|source| GatewayError::Listen { address: public, source })?;
+        TcpListener::bind(public)
+            .await
+            .map_err(|source| GatewayError::Listen {
+                address: public,
+                source,
+            })?;
 
+    let time_scale = stepfunctions::time_scale_from_env()?;
     let upstream = Upstream::new(config.moto_port);
     let engine = match Engine::connect(&config.state_dir).await {
         Ok(engine) => Some(engine),
@@ -168,16 +219,23 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
                             bound = Some(listener);
                             break;
                         }
-                        Err(e) => tracing::warn!("cannot listen on {}:{port}: {e}", network.gateway),
+                        Err(e) => {
+                            tracing::warn!("cannot listen on {}:{port}: {e}", network.gateway)
+                        }
                     }
                 }
                 if let Some(listener) = bound {
-                    let address = listener.local_addr().map_err(|source| GatewayError::Listen {
-                        address: SocketAddr::new(network.gateway, config.port),
-                        source,
-                    })?;
+                    let address = listener
+                        .local_addr()
+                        .map_err(|source| GatewayError::Listen {
+                            address: SocketAddr::new(network.gateway, config.port),
+                            source,
+                        })?;
                     tracing::info!(network = %network.name, %address, "tasks reach the gateway here");
-                    task_side = Some(TaskSide { network, endpoint: format!("http://{address}") });
+                    task_side = Some(TaskSide {
+                        network,
+                        endpoint: format!("http://{address}"),
+                    });
                     task_listener = Some(listener);
                 }
             }
@@ -186,7 +244,11 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
     }
 
     let fargate = Fargate::new(upstream.clone(), engine.clone(), task_side);
-    let gateway = Gateway::new(upstream, fargate.clone());
+    let integrations = Arc::new(LocalIntegrations::new(fargate.clone(), upstream.clone()));
+    let store = Store::open(Some(&config.state_dir));
+    let stepfunctions =
+        StepFunctions::new(upstream.clone(), store.clone(), integrations, time_scale);
+    let gateway = Gateway::new(upstream, fargate.clone(), stepfunctions);
     tracing::info!(%public, moto_port = config.moto_port, "gateway listening");
     let mut accepting = vec![tokio::spawn(accept(public_listener, gateway.clone()))];
     if let Some(listener) = task_listener {
@@ -194,7 +256,8 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
     }
 
     shutdown_signal().await;
-    tracing::info!("stopping: tasks first, then the listeners");
+    tracing::info!("stopping: executions and tasks first, then the listeners");
+    store.shutdown();
     fargate.shutdown(Duration::from_secs(10)).await;
     for task in accepting {
         task.abort();
@@ -223,7 +286,10 @@ async fn accept(listener: TcpListener, gateway: Gateway) {
                 let gateway = gateway.clone();
                 async move { Ok::<_, Infallible>(gateway.handle(request).await) }
             });
-            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
                 tracing::debug!(%peer, "connection ended: {e}");
             }
         });
@@ -232,7 +298,10 @@ async fn accept(listener: TcpListener, gateway: Gateway) {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {}

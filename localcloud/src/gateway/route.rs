@@ -13,12 +13,25 @@ use super::awsjson;
 pub enum ServedApi {
     /// ECS: the task operations; the rest of ECS (task definitions, clusters) is moto's.
     Ecs,
+    /// Step Functions: executions, and the definition check before Create/UpdateStateMachine
+    /// (which then go to moto); state machines themselves are moto's.
+    StepFunctions,
 }
 
 /// JSON 1.1 target prefix, API, and the operations the gateway serves; every other operation of
 /// that API is forwarded.
-pub const SERVED: &[(&str, ServedApi, &[&str])] =
-    &[("AmazonEC2ContainerServiceV20141113", ServedApi::Ecs, &["RunTask", "DescribeTasks", "StopTask", "ListTasks"])];
+pub const SERVED: &[(&str, ServedApi, &[&str])] = &[
+    (
+        "AmazonEC2ContainerServiceV20141113",
+        ServedApi::Ecs,
+        &["RunTask", "DescribeTasks", "StopTask", "ListTasks"],
+    ),
+    (
+        "AWSStepFunctions",
+        ServedApi::StepFunctions,
+        crate::stepfunctions::SERVED_OPERATIONS,
+    ),
+];
 
 /// The task metadata endpoint (version 4): `/v4/<task id>` for the container, `/v4/<task id>/task`
 /// for the task.
@@ -29,9 +42,15 @@ pub enum Route {
     /// The gateway's own readiness check.
     Health,
     /// A task's metadata document.
-    Metadata { task_id: String, document: MetadataDocument },
+    Metadata {
+        task_id: String,
+        document: MetadataDocument,
+    },
     /// An AWS operation the gateway serves.
-    Served { api: ServedApi, operation: &'static str },
+    Served {
+        api: ServedApi,
+        operation: &'static str,
+    },
     /// Everything else: moto, unchanged.
     Forward,
 }
@@ -47,10 +66,19 @@ pub fn route(method: &Method, path: &str, headers: &HeaderMap) -> Route {
         return Route::Health;
     }
     if method == Method::POST {
-        let Some((prefix, operation)) = awsjson::target(headers) else { return Route::Forward };
-        let served =
-            SERVED.iter().filter(|(served_prefix, _, _)| *served_prefix == prefix).find_map(|(_, api, ops)| {
-                ops.iter().find(|op| **op == operation).map(|op| Route::Served { api: *api, operation: op })
+        let Some((prefix, operation)) = awsjson::target(headers) else {
+            return Route::Forward;
+        };
+        let served = SERVED
+            .iter()
+            .filter(|(served_prefix, _, _)| *served_prefix == prefix)
+            .find_map(|(_, api, ops)| {
+                ops.iter()
+                    .find(|op| **op == operation)
+                    .map(|op| Route::Served {
+                        api: *api,
+                        operation: op,
+                    })
             });
         return served.unwrap_or(Route::Forward);
     }
@@ -59,14 +87,19 @@ pub fn route(method: &Method, path: &str, headers: &HeaderMap) -> Route {
     if method != Method::GET || headers.contains_key(hyper::header::AUTHORIZATION) {
         return Route::Forward;
     }
-    let Some(rest) = path.strip_prefix(METADATA_PREFIX) else { return Route::Forward };
+    let Some(rest) = path.strip_prefix(METADATA_PREFIX) else {
+        return Route::Forward;
+    };
     let (task_id, document) = match rest.split_once('/') {
         None => (rest, MetadataDocument::Container),
         Some((id, "task")) => (id, MetadataDocument::Task),
         Some(_) => return Route::Forward,
     };
     if crate::fargate::is_task_id(task_id) {
-        return Route::Metadata { task_id: task_id.to_owned(), document };
+        return Route::Metadata {
+            task_id: task_id.to_owned(),
+            document,
+        };
     }
     Route::Forward
 }
@@ -76,7 +109,15 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        pairs.iter().map(|(k, v)| (hyper::header::HeaderName::from_static(k), v.parse().unwrap())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    hyper::header::HeaderName::from_static(k),
+                    v.parse().unwrap(),
+                )
+            })
+            .collect()
     }
 
     const ID: &str = "0123456789abcdef0123456789abcdef";
@@ -84,11 +125,57 @@ mod tests {
     #[test]
     fn ecs_task_operations_are_served_and_the_rest_of_ecs_is_forwarded() {
         for op in ["RunTask", "DescribeTasks", "StopTask", "ListTasks"] {
-            let h = headers(&[("x-amz-target", &format!("AmazonEC2ContainerServiceV20141113.{op}"))]);
-            assert_eq!(route(&Method::POST, "/", &h), Route::Served { api: ServedApi::Ecs, operation: op });
+            let h = headers(&[(
+                "x-amz-target",
+                &format!("AmazonEC2ContainerServiceV20141113.{op}"),
+            )]);
+            assert_eq!(
+                route(&Method::POST, "/", &h),
+                Route::Served {
+                    api: ServedApi::Ecs,
+                    operation: op
+                }
+            );
         }
-        for op in ["RegisterTaskDefinition", "DescribeTaskDefinition", "CreateCluster", "DescribeClusters"] {
-            let h = headers(&[("x-amz-target", &format!("AmazonEC2ContainerServiceV20141113.{op}"))]);
+        for op in [
+            "RegisterTaskDefinition",
+            "DescribeTaskDefinition",
+            "CreateCluster",
+            "DescribeClusters",
+        ] {
+            let h = headers(&[(
+                "x-amz-target",
+                &format!("AmazonEC2ContainerServiceV20141113.{op}"),
+            )]);
+            assert_eq!(route(&Method::POST, "/", &h), Route::Forward, "{op}");
+        }
+    }
+
+    #[test]
+    fn step_functions_executions_are_served_and_state_machines_are_moto_s() {
+        for op in [
+            "StartExecution",
+            "StartSyncExecution",
+            "DescribeExecution",
+            "StopExecution",
+            "CreateStateMachine",
+        ] {
+            let h = headers(&[("x-amz-target", &format!("AWSStepFunctions.{op}"))]);
+            assert_eq!(
+                route(&Method::POST, "/", &h),
+                Route::Served {
+                    api: ServedApi::StepFunctions,
+                    operation: op
+                }
+            );
+        }
+        for op in [
+            "ListStateMachines",
+            "DescribeStateMachine",
+            "DeleteStateMachine",
+            "TagResource",
+        ] {
+            let h = headers(&[("x-amz-target", &format!("AWSStepFunctions.{op}"))]);
             assert_eq!(route(&Method::POST, "/", &h), Route::Forward, "{op}");
         }
     }
@@ -100,7 +187,10 @@ mod tests {
         // CloudFormation and STS: the query protocol, no target header.
         assert_eq!(route(&Method::POST, "/", &HeaderMap::new()), Route::Forward);
         // S3 and the ECR-less registry paths: REST.
-        assert_eq!(route(&Method::PUT, "/bucket/key", &HeaderMap::new()), Route::Forward);
+        assert_eq!(
+            route(&Method::PUT, "/bucket/key", &HeaderMap::new()),
+            Route::Forward
+        );
         // A target naming a served operation, but not by POST, is not a JSON 1.1 call.
         let run = headers(&[("x-amz-target", "AmazonEC2ContainerServiceV20141113.RunTask")]);
         assert_eq!(route(&Method::GET, "/", &run), Route::Forward);
@@ -111,21 +201,40 @@ mod tests {
         let none = HeaderMap::new();
         assert_eq!(
             route(&Method::GET, &format!("/v4/{ID}"), &none),
-            Route::Metadata { task_id: ID.into(), document: MetadataDocument::Container }
+            Route::Metadata {
+                task_id: ID.into(),
+                document: MetadataDocument::Container
+            }
         );
         assert_eq!(
             route(&Method::GET, &format!("/v4/{ID}/task"), &none),
-            Route::Metadata { task_id: ID.into(), document: MetadataDocument::Task }
+            Route::Metadata {
+                task_id: ID.into(),
+                document: MetadataDocument::Task
+            }
         );
-        assert_eq!(route(&Method::GET, &format!("/v4/{ID}/stats"), &none), Route::Forward);
+        assert_eq!(
+            route(&Method::GET, &format!("/v4/{ID}/stats"), &none),
+            Route::Forward
+        );
         assert_eq!(route(&Method::GET, "/v4/not-a-task", &none), Route::Forward);
         let signed = headers(&[("authorization", "AWS4-HMAC-SHA256 Credential=x")]);
-        assert_eq!(route(&Method::GET, &format!("/v4/{ID}"), &signed), Route::Forward, "S3 bucket v4");
+        assert_eq!(
+            route(&Method::GET, &format!("/v4/{ID}"), &signed),
+            Route::Forward,
+            "S3 bucket v4"
+        );
     }
 
     #[test]
     fn health_is_ours() {
-        assert_eq!(route(&Method::GET, "/_localcloud/health", &HeaderMap::new()), Route::Health);
-        assert_eq!(route(&Method::GET, "/moto-api/", &HeaderMap::new()), Route::Forward);
+        assert_eq!(
+            route(&Method::GET, "/_localcloud/health", &HeaderMap::new()),
+            Route::Health
+        );
+        assert_eq!(
+            route(&Method::GET, "/moto-api/", &HeaderMap::new()),
+            Route::Forward
+        );
     }
 }
