@@ -36,8 +36,12 @@ impl CliOutput {
 
     /// stdout parsed as one JSON document (`--json`).
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -47,8 +51,13 @@ pub struct Provisioner {
 
 /// The workspace's target directory (CARGO_TARGET_DIR when set).
 pub fn target_dir() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new(".")).to_owned();
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"))
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_owned();
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"))
 }
 
 /// The provisioner binary, built once per test process (a no-op when the workspace build made it).
@@ -56,12 +65,22 @@ pub async fn provisioner_binary() -> PathBuf {
     static BINARY: OnceCell<PathBuf> = OnceCell::const_new();
     BINARY
         .get_or_init(|| async {
-            let status = tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args(["build", "-q", "--locked", "-p", "provisioner", "--bin", "provisioner"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .await
-                .expect("cargo runs");
+            let status = tokio::process::Command::new(
+                std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+            )
+            .args([
+                "build",
+                "-q",
+                "--locked",
+                "-p",
+                "provisioner",
+                "--bin",
+                "provisioner",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .await
+            .expect("cargo runs");
             assert!(status.success(), "cargo build -p provisioner failed");
             target_dir().join("debug/provisioner")
         })
@@ -76,7 +95,10 @@ impl Provisioner {
             ("AWS_REGION".to_owned(), localcloud::REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
             ("AWS_SECRET_ACCESS_KEY".to_owned(), "test".to_owned()),
-            (localcloud::REGISTRY_ENV.to_owned(), cloud.registry().to_owned()),
+            (
+                localcloud::REGISTRY_ENV.to_owned(),
+                cloud.registry().to_owned(),
+            ),
             // Plain lines, no colours, in what the tests read.
             ("NO_COLOR".to_owned(), "1".to_owned()),
         ];
@@ -97,15 +119,25 @@ impl Provisioner {
     pub async fn run(&self, args: &[&str]) -> CliOutput {
         let binary = provisioner_binary().await;
         let mut command = tokio::process::Command::new(&binary);
-        command.args(args).stdin(Stdio::null()).current_dir(env!("CARGO_MANIFEST_DIR"));
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
         // Nothing from the developer's own AWS configuration leaks into a local run.
-        for key in
-            ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "PROVISIONER_REGISTRY"]
-        {
+        for key in [
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_ENDPOINT_URL",
+            "AWS_DEFAULT_REGION",
+            "PROVISIONER_REGISTRY",
+        ] {
             command.env_remove(key);
         }
         command.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let out = command.output().await.unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+        let out = command
+            .output()
+            .await
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
         CliOutput {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

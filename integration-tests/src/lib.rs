@@ -43,7 +43,10 @@ pub enum Target {
     /// Start our own local cloud.
     Own,
     /// Endpoints from the environment. `aws_endpoint_url` is None for real AWS.
-    External { aws_endpoint_url: Option<String>, registry: String },
+    External {
+        aws_endpoint_url: Option<String>,
+        registry: String,
+    },
 }
 
 impl Target {
@@ -52,7 +55,10 @@ impl Target {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         match (get("AWS_ENDPOINT_URL"), get(REGISTRY_ENV)) {
             (None, None) => Ok(Target::Own),
-            (endpoint, Some(registry)) => Ok(Target::External { aws_endpoint_url: endpoint, registry }),
+            (endpoint, Some(registry)) => Ok(Target::External {
+                aws_endpoint_url: endpoint,
+                registry,
+            }),
             (Some(endpoint), None) => Err(format!(
                 "AWS_ENDPOINT_URL is set ({endpoint}) but {REGISTRY_ENV} is not: set {REGISTRY_ENV} to the \
                  registry's host:port as well (`. .localcloud/env` sets both), or unset AWS_ENDPOINT_URL \
@@ -83,7 +89,10 @@ impl Drop for OwnCloud {
 /// held while starting so concurrent tests wait for one start instead of each making their own.
 fn shared_own() -> Arc<OwnCloud> {
     static SHARED: OnceLock<Mutex<Weak<OwnCloud>>> = OnceLock::new();
-    let mut slot = SHARED.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut slot = SHARED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if let Some(own) = slot.upgrade() {
         return own;
     }
@@ -96,7 +105,8 @@ impl LocalCloud {
     /// The cloud for this test, started if needed. Panics with the reason (and what to do) when it
     /// cannot start: a test fixture has no one to return an error to.
     pub async fn start() -> LocalCloud {
-        let target = Target::from_env(|name| std::env::var(name).ok()).unwrap_or_else(|e| panic!("{e}"));
+        let target =
+            Target::from_env(|name| std::env::var(name).ok()).unwrap_or_else(|e| panic!("{e}"));
         match target {
             Target::Own => {
                 // Starting blocks for about a second (moto's Python start-up).
@@ -109,15 +119,29 @@ impl LocalCloud {
                     .region(Region::new(REGION))
                     // moto accepts any credentials; fixed ones keep a developer's real profile out
                     // of the local run.
-                    .credentials_provider(Credentials::new("test", "test", None, None, "localcloud"))
+                    .credentials_provider(Credentials::new(
+                        "test",
+                        "test",
+                        None,
+                        None,
+                        "localcloud",
+                    ))
                     .load()
                     .await;
-                LocalCloud { target: Target::Own, sdk_config, own: Some(own) }
+                LocalCloud {
+                    target: Target::Own,
+                    sdk_config,
+                    own: Some(own),
+                }
             }
             external => {
                 // The standard chain reads AWS_ENDPOINT_URL (and its per-service variants) itself.
                 let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-                LocalCloud { target: external, sdk_config, own: None }
+                LocalCloud {
+                    target: external,
+                    sdk_config,
+                    own: None,
+                }
             }
         }
     }
@@ -126,7 +150,12 @@ impl LocalCloud {
     pub fn endpoint_url(&self) -> Option<&str> {
         match (&self.own, &self.target) {
             (Some(own), _) => Some(&own.aws_endpoint_url),
-            (None, Target::External { aws_endpoint_url, .. }) => aws_endpoint_url.as_deref(),
+            (
+                None,
+                Target::External {
+                    aws_endpoint_url, ..
+                },
+            ) => aws_endpoint_url.as_deref(),
             (None, Target::Own) => None,
         }
     }
@@ -168,10 +197,19 @@ fn gateway_binary(checkout: &Path) -> PathBuf {
             }
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let output = std::process::Command::new(cargo)
-                .args(["build", "--quiet", "-p", "localcloud", "--bin", "localcloud"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "localcloud",
+                    "--bin",
+                    "localcloud",
+                ])
                 .current_dir(checkout)
                 .output()
-                .unwrap_or_else(|e| panic!("cannot run cargo to build the localcloud gateway: {e}"));
+                .unwrap_or_else(|e| {
+                    panic!("cannot run cargo to build the localcloud gateway: {e}")
+                });
             assert!(
                 output.status.success(),
                 "building the localcloud gateway failed:\n{}",
@@ -186,7 +224,9 @@ fn gateway_binary(checkout: &Path) -> PathBuf {
 /// tied to this process so a test run that is killed leaves nothing behind.
 fn start_own() -> OwnCloud {
     static RUN: AtomicU32 = AtomicU32::new(0);
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
     let gateway = gateway_binary(checkout);
     let mut last_error = String::new();
     // A free port can be taken between our probe and the server's bind; a new pair then does.
@@ -237,14 +277,25 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     #[test]
     fn nothing_set_starts_our_own() {
         assert_eq!(Target::from_env(env(&[])), Ok(Target::Own));
-        assert_eq!(Target::from_env(env(&[("AWS_ENDPOINT_URL", " ")])), Ok(Target::Own));
+        assert_eq!(
+            Target::from_env(env(&[("AWS_ENDPOINT_URL", " ")])),
+            Ok(Target::Own)
+        );
     }
 
     #[test]
@@ -264,13 +315,29 @@ mod tests {
 
     #[test]
     fn a_registry_alone_is_real_aws() {
-        let target = Target::from_env(env(&[("LOCALCLOUD_REGISTRY", "1.dkr.ecr.eu-west-1.amazonaws.com")]));
-        assert!(matches!(target, Ok(Target::External { aws_endpoint_url: None, .. })), "{target:?}");
+        let target = Target::from_env(env(&[(
+            "LOCALCLOUD_REGISTRY",
+            "1.dkr.ecr.eu-west-1.amazonaws.com",
+        )]));
+        assert!(
+            matches!(
+                target,
+                Ok(Target::External {
+                    aws_endpoint_url: None,
+                    ..
+                })
+            ),
+            "{target:?}"
+        );
     }
 
     #[test]
     fn an_endpoint_without_a_registry_says_which_variable_is_missing() {
-        let err = Target::from_env(env(&[("AWS_ENDPOINT_URL", "http://localhost:4566")])).unwrap_err();
-        assert!(err.contains("LOCALCLOUD_REGISTRY") && err.contains("http://localhost:4566"), "{err}");
+        let err =
+            Target::from_env(env(&[("AWS_ENDPOINT_URL", "http://localhost:4566")])).unwrap_err();
+        assert!(
+            err.contains("LOCALCLOUD_REGISTRY") && err.contains("http://localhost:4566"),
+            "{err}"
+        );
     }
 }

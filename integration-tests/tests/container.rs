@@ -17,12 +17,22 @@ async fn the_dockerfile_image_runs_the_task_as_a_non_root_user() {
     }
     let directories = provisioner::image::inputs::directories_tar().unwrap();
     buildable = buildable.with_data(directories, provisioner::image::inputs::DIRECTORIES_TAR);
-    let image = buildable.build_image().await.expect("the Dockerfile builds with no network");
+    let image = buildable
+        .build_image()
+        .await
+        .expect("the Dockerfile builds with no network");
 
     let docker = provisioner::image::docker::connect().await.unwrap();
-    let inspected = docker.inspect_image("servicefull-container-test:latest").await.unwrap();
+    let inspected = docker
+        .inspect_image("servicefull-container-test:latest")
+        .await
+        .unwrap();
     let config = inspected.config.unwrap();
-    assert_eq!(config.user.as_deref(), Some("10001:10001"), "runs as the non-root task user");
+    assert_eq!(
+        config.user.as_deref(),
+        Some("10001:10001"),
+        "runs as the non-root task user"
+    );
     assert_eq!(
         config.entrypoint.unwrap(),
         vec!["/usr/local/bin/task".to_owned(), "fargateTask".to_owned()]

@@ -12,8 +12,8 @@ mod support;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, ContainerOverride, KeyValuePair, LaunchType, LogConfiguration, LogDriver,
-    NetworkMode, Task, TaskOverride,
+    Compatibility, ContainerDefinition, ContainerOverride, KeyValuePair, LaunchType,
+    LogConfiguration, LogDriver, NetworkMode, Task, TaskOverride,
 };
 use integration_tests::LocalCloud;
 use provisioner::image::Builder;
@@ -25,7 +25,10 @@ const CONTAINER: &str = "servicefull";
 const LOG_GROUP: &str = "/ecs/servicefull-test";
 
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
@@ -33,7 +36,9 @@ fn unique(prefix: &str) -> String {
 async fn own_cloud() -> Option<LocalCloud> {
     let cloud = LocalCloud::start().await;
     if !cloud.is_own_moto() {
-        eprintln!("skipped: tasks run only on our own local cloud; this run points at another endpoint");
+        eprintln!(
+            "skipped: tasks run only on our own local cloud; this run points at another endpoint"
+        );
         return None;
     }
     Some(cloud)
@@ -49,13 +54,22 @@ async fn pushed_image(cloud: &LocalCloud) -> String {
         base: None,
         ca_certificates: provisioner::image::inputs::DEFAULT_CA_CERTIFICATES.into(),
     };
-    let built = pipeline::build(&options, &progress).await.expect("the image builds");
+    let built = pipeline::build(&options, &progress)
+        .await
+        .expect("the image builds");
     let destination = Destination::Registry(cloud.registry().to_owned());
-    let target =
-        pipeline::resolve(&destination, "servicefull", &provisioner::image::ecr::lifecycle_policy(), &progress)
-            .await
-            .expect("the registry resolves");
-    pipeline::push(&built, &target, &progress).await.expect("the image pushes").image_uri
+    let target = pipeline::resolve(
+        &destination,
+        "servicefull",
+        &provisioner::image::ecr::lifecycle_policy(),
+        &progress,
+    )
+    .await
+    .expect("the registry resolves");
+    pipeline::push(&built, &target, &progress)
+        .await
+        .expect("the image pushes")
+        .image_uri
 }
 
 struct Setup {
@@ -70,10 +84,21 @@ async fn setup(cloud: &LocalCloud, image: &str, container_memory: i32, stop_time
     let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
     let logs = aws_sdk_cloudwatchlogs::Client::new(cloud.sdk_config());
     let cluster = unique("cluster");
-    ecs.create_cluster().cluster_name(&cluster).send().await.unwrap();
-    match logs.create_log_group().log_group_name(LOG_GROUP).send().await {
+    ecs.create_cluster()
+        .cluster_name(&cluster)
+        .send()
+        .await
+        .unwrap();
+    match logs
+        .create_log_group()
+        .log_group_name(LOG_GROUP)
+        .send()
+        .await
+    {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
         Err(e) => panic!("CreateLogGroup: {e:?}"),
     }
     let container = ContainerDefinition::builder()
@@ -82,7 +107,12 @@ async fn setup(cloud: &LocalCloud, image: &str, container_memory: i32, stop_time
         .essential(true)
         .memory(container_memory)
         .stop_timeout(stop_timeout)
-        .environment(KeyValuePair::builder().name("RUST_LOG").value("info").build())
+        .environment(
+            KeyValuePair::builder()
+                .name("RUST_LOG")
+                .value("info")
+                .build(),
+        )
         .log_configuration(
             LogConfiguration::builder()
                 .log_driver(LogDriver::Awslogs)
@@ -104,8 +134,18 @@ async fn setup(cloud: &LocalCloud, image: &str, container_memory: i32, stop_time
         .send()
         .await
         .unwrap();
-    let task_definition = registered.task_definition().unwrap().task_definition_arn().unwrap().to_owned();
-    Setup { ecs, logs, cluster, task_definition }
+    let task_definition = registered
+        .task_definition()
+        .unwrap()
+        .task_definition_arn()
+        .unwrap()
+        .to_owned();
+    Setup {
+        ecs,
+        logs,
+        cluster,
+        task_definition,
+    }
 }
 
 impl Setup {
@@ -114,7 +154,12 @@ impl Setup {
             .container_overrides(
                 ContainerOverride::builder()
                     .name(CONTAINER)
-                    .environment(KeyValuePair::builder().name("TASK_INPUT").value(input).build())
+                    .environment(
+                        KeyValuePair::builder()
+                            .name("TASK_INPUT")
+                            .value(input)
+                            .build(),
+                    )
                     .build(),
             )
             .build();
@@ -134,7 +179,14 @@ impl Setup {
     }
 
     async fn describe(&self, arn: &str) -> Task {
-        let described = self.ecs.describe_tasks().cluster(&self.cluster).tasks(arn).send().await.unwrap();
+        let described = self
+            .ecs
+            .describe_tasks()
+            .cluster(&self.cluster)
+            .tasks(arn)
+            .send()
+            .await
+            .unwrap();
         assert!(described.failures().is_empty(), "{described:?}");
         described.tasks()[0].clone()
     }
@@ -169,7 +221,11 @@ impl Setup {
             .send()
             .await
             .unwrap();
-        events.events().iter().map(|e| e.message().unwrap_or_default().to_owned()).collect()
+        events
+            .events()
+            .iter()
+            .map(|e| e.message().unwrap_or_default().to_owned())
+            .collect()
     }
 }
 
@@ -177,20 +233,37 @@ impl Setup {
 async fn containers_of(cloud: &LocalCloud) -> Vec<String> {
     let docker = bollard::Docker::connect_with_local_defaults().unwrap();
     let state_dir = cloud.state_dir().unwrap().display().to_string();
-    let filters =
-        std::collections::HashMap::from([("label".to_string(), vec![format!("localcloud.state-dir={state_dir}")])]);
-    let options =
-        bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    docker.list_containers(Some(options)).await.unwrap().into_iter().filter_map(|c| c.id).collect()
+    let filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![format!("localcloud.state-dir={state_dir}")],
+    )]);
+    let options = bollard::query_parameters::ListContainersOptions {
+        all: true,
+        filters: Some(filters),
+        ..Default::default()
+    };
+    docker
+        .list_containers(Some(options))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|c| c.id)
+        .collect()
 }
 
 fn json_lines(lines: &[String]) -> Vec<Value> {
-    lines.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"))).collect()
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect()
 }
 
 #[tokio::test]
-async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its_lines_reach_cloudwatch() {
-    let Some(cloud) = own_cloud().await else { return };
+async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its_lines_reach_cloudwatch()
+ {
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let image = pushed_image(&cloud).await;
     let setup = setup(&cloud, &image, 128, 30).await;
 
@@ -199,135 +272,287 @@ async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its
     assert_eq!(started.last_status(), Some("PROVISIONING"));
     assert_eq!(started.desired_status(), Some("RUNNING"));
     assert_eq!(started.launch_type(), Some(&LaunchType::Fargate));
-    assert_eq!(started.task_definition_arn(), Some(setup.task_definition.as_str()));
+    assert_eq!(
+        started.task_definition_arn(),
+        Some(setup.task_definition.as_str())
+    );
     let id = arn.rsplit('/').next().unwrap();
-    assert!(arn.starts_with("arn:aws:ecs:us-east-1:") && arn.contains(&format!(":task/{}/", setup.cluster)), "{arn}");
-    assert!(id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()), "{arn}");
+    assert!(
+        arn.starts_with("arn:aws:ecs:us-east-1:")
+            && arn.contains(&format!(":task/{}/", setup.cluster)),
+        "{arn}"
+    );
+    assert!(
+        id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{arn}"
+    );
 
     let (stopped, seen) = setup.until(&arn, "STOPPED").await;
-    assert!(seen.iter().all(|s| ["PROVISIONING", "PENDING", "RUNNING", "STOPPED"].contains(&s.as_str())), "{seen:?}");
-    assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
-    assert_eq!(stopped.stopped_reason(), Some("Essential container in task exited"));
+    assert!(
+        seen.iter()
+            .all(|s| ["PROVISIONING", "PENDING", "RUNNING", "STOPPED"].contains(&s.as_str())),
+        "{seen:?}"
+    );
+    assert_eq!(
+        stopped.stop_code().map(|c| c.as_str()),
+        Some("EssentialContainerExited")
+    );
+    assert_eq!(
+        stopped.stopped_reason(),
+        Some("Essential container in task exited")
+    );
     assert_eq!(stopped.desired_status(), Some("STOPPED"));
-    assert_eq!((stopped.cpu(), stopped.memory()), (Some("256"), Some("512")));
+    assert_eq!(
+        (stopped.cpu(), stopped.memory()),
+        (Some("256"), Some("512"))
+    );
     let container = &stopped.containers()[0];
-    assert_eq!((container.name(), container.exit_code()), (Some(CONTAINER), Some(0)));
+    assert_eq!(
+        (container.name(), container.exit_code()),
+        (Some(CONTAINER), Some(0))
+    );
     assert_eq!(container.image(), Some(image.as_str()));
-    let (created, started_at, stopped_at) =
-        (stopped.created_at().unwrap(), stopped.started_at().unwrap(), stopped.stopped_at().unwrap());
-    assert!(created <= started_at && started_at <= stopped_at, "{stopped:?}");
+    let (created, started_at, stopped_at) = (
+        stopped.created_at().unwrap(),
+        stopped.started_at().unwrap(),
+        stopped.stopped_at().unwrap(),
+    );
+    assert!(
+        created <= started_at && started_at <= stopped_at,
+        "{stopped:?}"
+    );
 
     // stdout's result line and stderr's JSON log lines, as the task wrote them.
     let lines = json_lines(&setup.log_lines(&arn).await);
-    let result = lines.iter().find(|l| l.get("greeting").is_some()).unwrap_or_else(|| panic!("{lines:?}"));
+    let result = lines
+        .iter()
+        .find(|l| l.get("greeting").is_some())
+        .unwrap_or_else(|| panic!("{lines:?}"));
     assert_eq!(result["greeting"], "Hello, x!");
     assert_eq!(result["words"], 2);
-    assert_eq!(result["task_arn"], arn.as_str(), "the ARN the task read from its metadata endpoint");
+    assert_eq!(
+        result["task_arn"],
+        arn.as_str(),
+        "the ARN the task read from its metadata endpoint"
+    );
     let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
     assert_eq!(messages, ["task started", "task succeeded"], "{lines:?}");
     assert_eq!(
-        lines[0]["fields"]["task_arn"].as_str().or(lines[0]["task_arn"].as_str()),
+        lines[0]["fields"]["task_arn"]
+            .as_str()
+            .or(lines[0]["task_arn"].as_str()),
         Some(arn.as_str()),
         "{lines:?}"
     );
     assert_eq!(lines.len(), 3, "two log lines and the result: {lines:?}");
 
-    assert!(containers_of(&cloud).await.is_empty(), "the stopped task's container is removed");
+    assert!(
+        containers_of(&cloud).await.is_empty(),
+        "the stopped task's container is removed"
+    );
 }
 
 #[tokio::test]
 async fn a_failing_task_exits_1_and_describe_tasks_reports_unknown_arns_missing() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let image = pushed_image(&cloud).await;
     let setup = setup(&cloud, &image, 128, 30).await;
 
-    let arn = setup.run(r#"{"fail": true}"#).await.task_arn().unwrap().to_owned();
+    let arn = setup
+        .run(r#"{"fail": true}"#)
+        .await
+        .task_arn()
+        .unwrap()
+        .to_owned();
     let (stopped, _) = setup.until(&arn, "STOPPED").await;
     assert_eq!(stopped.containers()[0].exit_code(), Some(1));
-    assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
+    assert_eq!(
+        stopped.stop_code().map(|c| c.as_str()),
+        Some("EssentialContainerExited")
+    );
     let lines = setup.log_lines(&arn).await;
-    assert!(lines.iter().any(|l| l.contains("failed on purpose")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("failed on purpose")),
+        "{lines:?}"
+    );
 
     let unknown = arn.replace(&arn[arn.len() - 32..], "0123456789abcdef0123456789abcdef");
-    let described =
-        setup.ecs.describe_tasks().cluster(&setup.cluster).tasks(&arn).tasks(&unknown).send().await.unwrap();
+    let described = setup
+        .ecs
+        .describe_tasks()
+        .cluster(&setup.cluster)
+        .tasks(&arn)
+        .tasks(&unknown)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(described.tasks().len(), 1);
     let failure = &described.failures()[0];
-    assert_eq!((failure.arn(), failure.reason()), (Some(unknown.as_str()), Some("MISSING")));
+    assert_eq!(
+        (failure.arn(), failure.reason()),
+        (Some(unknown.as_str()), Some("MISSING"))
+    );
 
-    let missing_cluster = setup.ecs.describe_tasks().cluster(unique("nope")).tasks(&arn).send().await.unwrap_err();
+    let missing_cluster = setup
+        .ecs
+        .describe_tasks()
+        .cluster(unique("nope"))
+        .tasks(&arn)
+        .send()
+        .await
+        .unwrap_err();
     assert!(
-        missing_cluster.as_service_error().is_some_and(|e| e.is_cluster_not_found_exception()),
+        missing_cluster
+            .as_service_error()
+            .is_some_and(|e| e.is_cluster_not_found_exception()),
         "{missing_cluster:?}"
     );
-    let run_nowhere =
-        setup.ecs.run_task().cluster(unique("nope")).task_definition(&setup.task_definition).send().await.unwrap_err();
-    assert!(run_nowhere.as_service_error().is_some_and(|e| e.is_cluster_not_found_exception()), "{run_nowhere:?}");
+    let run_nowhere = setup
+        .ecs
+        .run_task()
+        .cluster(unique("nope"))
+        .task_definition(&setup.task_definition)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        run_nowhere
+            .as_service_error()
+            .is_some_and(|e| e.is_cluster_not_found_exception()),
+        "{run_nowhere:?}"
+    );
     assert!(containers_of(&cloud).await.is_empty());
 }
 
 #[tokio::test]
 async fn stop_task_sends_sigterm_and_reports_user_initiated_with_the_reason() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let image = pushed_image(&cloud).await;
     let setup = setup(&cloud, &image, 128, 20).await;
 
-    let arn = setup.run(r#"{"work_seconds": 600}"#).await.task_arn().unwrap().to_owned();
+    let arn = setup
+        .run(r#"{"work_seconds": 600}"#)
+        .await
+        .task_arn()
+        .unwrap()
+        .to_owned();
     setup.until(&arn, "RUNNING").await;
-    let listed = setup.ecs.list_tasks().cluster(&setup.cluster).send().await.unwrap();
+    let listed = setup
+        .ecs
+        .list_tasks()
+        .cluster(&setup.cluster)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.task_arns(), std::slice::from_ref(&arn));
 
-    let stopping =
-        setup.ecs.stop_task().cluster(&setup.cluster).task(&arn).reason("enough for the test").send().await.unwrap();
-    assert_eq!(stopping.task().and_then(|t| t.desired_status()), Some("STOPPED"));
+    let stopping = setup
+        .ecs
+        .stop_task()
+        .cluster(&setup.cluster)
+        .task(&arn)
+        .reason("enough for the test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stopping.task().and_then(|t| t.desired_status()),
+        Some("STOPPED")
+    );
     let (stopped, _) = setup.until(&arn, "STOPPED").await;
-    assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
+    assert_eq!(
+        stopped.stop_code().map(|c| c.as_str()),
+        Some("UserInitiated")
+    );
     assert_eq!(stopped.stopped_reason(), Some("enough for the test"));
     // 143: the task's own answer to SIGTERM (a SIGKILL after the stop timeout would be 137).
-    assert_eq!(stopped.containers()[0].exit_code(), Some(143), "{stopped:?}");
+    assert_eq!(
+        stopped.containers()[0].exit_code(),
+        Some(143),
+        "{stopped:?}"
+    );
     let lines = setup.log_lines(&arn).await;
-    assert!(lines.iter().any(|l| l.contains("stopped by SIGTERM")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("stopped by SIGTERM")),
+        "{lines:?}"
+    );
 
-    let listed = setup.ecs.list_tasks().cluster(&setup.cluster).send().await.unwrap();
-    assert!(listed.task_arns().is_empty(), "a stopped task is not listed as RUNNING: {listed:?}");
+    let listed = setup
+        .ecs
+        .list_tasks()
+        .cluster(&setup.cluster)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        listed.task_arns().is_empty(),
+        "a stopped task is not listed as RUNNING: {listed:?}"
+    );
     assert!(containers_of(&cloud).await.is_empty());
 }
 
 #[tokio::test]
 async fn an_image_that_cannot_be_pulled_fails_to_start_with_cannot_pull_container_error() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let image = format!("{}/{}:latest", cloud.registry(), unique("no-such-image"));
     let setup = setup(&cloud, &image, 128, 30).await;
 
     let arn = setup.run("{}").await.task_arn().unwrap().to_owned();
     let (stopped, seen) = setup.until(&arn, "STOPPED").await;
     assert!(!seen.contains(&"RUNNING".to_string()), "{seen:?}");
-    assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("TaskFailedToStart"));
+    assert_eq!(
+        stopped.stop_code().map(|c| c.as_str()),
+        Some("TaskFailedToStart")
+    );
     let reason = stopped.stopped_reason().unwrap();
-    assert!(reason.starts_with("CannotPullContainerError: ") && reason.contains(&image), "{reason}");
+    assert!(
+        reason.starts_with("CannotPullContainerError: ") && reason.contains(&image),
+        "{reason}"
+    );
     assert_eq!(stopped.containers()[0].exit_code(), None);
     assert!(containers_of(&cloud).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_task_over_its_memory_is_killed_with_out_of_memory_error() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let image = pushed_image(&cloud).await;
     // 16 MiB for the container, 64 MiB filled by the task: the kernel kills it.
     let setup = setup(&cloud, &image, 16, 30).await;
 
-    let arn = setup.run(r#"{"allocate_mib": 64}"#).await.task_arn().unwrap().to_owned();
+    let arn = setup
+        .run(r#"{"allocate_mib": 64}"#)
+        .await
+        .task_arn()
+        .unwrap()
+        .to_owned();
     let (stopped, _) = setup.until(&arn, "STOPPED").await;
-    assert_eq!(stopped.stopped_reason(), Some("OutOfMemoryError: Container killed due to memory usage"));
+    assert_eq!(
+        stopped.stopped_reason(),
+        Some("OutOfMemoryError: Container killed due to memory usage")
+    );
     let container = &stopped.containers()[0];
-    assert_eq!(container.reason(), Some("OutOfMemoryError: Container killed due to memory usage"));
+    assert_eq!(
+        container.reason(),
+        Some("OutOfMemoryError: Container killed due to memory usage")
+    );
     assert_eq!(container.exit_code(), Some(137), "SIGKILL");
     assert!(containers_of(&cloud).await.is_empty());
 }
 
 #[tokio::test]
 async fn the_aws_cli_runs_a_task_against_the_gateway() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let Ok(version) = std::process::Command::new("aws").arg("--version").output() else {
         eprintln!("skipped: the AWS CLI is not installed");
         return;
@@ -338,8 +563,20 @@ async fn the_aws_cli_runs_a_task_against_the_gateway() {
     let overrides = serde_json::json!({"containerOverrides": [{"name": CONTAINER,
         "environment": [{"name": "TASK_INPUT", "value": "{\"name\":\"cli\"}"}]}]});
     let output = std::process::Command::new("aws")
-        .args(["ecs", "run-task", "--output", "json", "--launch-type", "FARGATE"])
-        .args(["--cluster", &setup.cluster, "--task-definition", &setup.task_definition])
+        .args([
+            "ecs",
+            "run-task",
+            "--output",
+            "json",
+            "--launch-type",
+            "FARGATE",
+        ])
+        .args([
+            "--cluster",
+            &setup.cluster,
+            "--task-definition",
+            &setup.task_definition,
+        ])
         .args(["--overrides", &overrides.to_string()])
         .args(["--endpoint-url", cloud.endpoint_url().unwrap()])
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -347,11 +584,21 @@ async fn the_aws_cli_runs_a_task_against_the_gateway() {
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let ran: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let arn = ran["tasks"][0]["taskArn"].as_str().unwrap_or_else(|| panic!("{ran}")).to_owned();
+    let arn = ran["tasks"][0]["taskArn"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{ran}"))
+        .to_owned();
     let (stopped, _) = setup.until(&arn, "STOPPED").await;
     assert_eq!(stopped.containers()[0].exit_code(), Some(0));
     let lines = json_lines(&setup.log_lines(&arn).await);
-    assert!(lines.iter().any(|l| l["greeting"] == "Hello, cli!"), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l["greeting"] == "Hello, cli!"),
+        "{lines:?}"
+    );
 }

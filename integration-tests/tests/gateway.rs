@@ -7,7 +7,10 @@ use std::time::Duration;
 use integration_tests::LocalCloud;
 
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
@@ -38,18 +41,28 @@ async fn cloudformation_creates_and_describes_a_stack_through_the_gateway() {
     let stack = unique("gw");
     let template = r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}},"Outputs":{"Arn":{"Value":{"Ref":"Topic"}}}}"#;
     let form = |pairs: &[(&str, &str)]| {
-        pairs.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&")
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
     };
     let post = |body: String| {
         let endpoint = endpoint.clone();
         tokio::task::spawn_blocking(move || {
             let mut response = agent()
                 .post(&format!("{endpoint}/"))
-                .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+                .header(
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                )
                 .header("authorization", &authorization("cloudformation"))
                 .send(body)
                 .unwrap();
-            (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
+            (
+                response.status().as_u16(),
+                response.body_mut().read_to_string().unwrap(),
+            )
         })
     };
     let (status, text) = post(form(&[
@@ -61,19 +74,35 @@ async fn cloudformation_creates_and_describes_a_stack_through_the_gateway() {
     .await
     .unwrap();
     assert_eq!(status, 200, "{text}");
-    assert!(text.contains("<StackId>arn:aws:cloudformation:us-east-1:"), "{text}");
-    let (status, text) =
-        post(form(&[("Action", "DescribeStacks"), ("Version", "2010-05-15"), ("StackName", &stack)])).await.unwrap();
+    assert!(
+        text.contains("<StackId>arn:aws:cloudformation:us-east-1:"),
+        "{text}"
+    );
+    let (status, text) = post(form(&[
+        ("Action", "DescribeStacks"),
+        ("Version", "2010-05-15"),
+        ("StackName", &stack),
+    ]))
+    .await
+    .unwrap();
     assert_eq!(status, 200, "{text}");
-    assert!(text.contains("<StackStatus>CREATE_COMPLETE</StackStatus>"), "{text}");
-    assert!(text.contains(":sns:us-east-1:"), "the output names the topic: {text}");
+    assert!(
+        text.contains("<StackStatus>CREATE_COMPLETE</StackStatus>"),
+        "{text}"
+    );
+    assert!(
+        text.contains(":sns:us-east-1:"),
+        "the output names the topic: {text}"
+    );
 }
 
 fn urlencode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -84,9 +113,21 @@ async fn cloudwatch_logs_round_trips_events_through_the_gateway() {
     let cloud = LocalCloud::start().await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(cloud.sdk_config());
     let group = unique("/gateway/test");
-    logs.create_log_group().log_group_name(&group).send().await.unwrap();
-    logs.create_log_stream().log_group_name(&group).log_stream_name("s").send().await.unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    logs.create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    logs.create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     let event = |i: i64| {
         aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
             .timestamp(now + i)
@@ -102,11 +143,21 @@ async fn cloudwatch_logs_round_trips_events_through_the_gateway() {
         .send()
         .await
         .unwrap();
-    let read =
-        logs.get_log_events().log_group_name(&group).log_stream_name("s").start_from_head(true).send().await.unwrap();
+    let read = logs
+        .get_log_events()
+        .log_group_name(&group)
+        .log_stream_name("s")
+        .start_from_head(true)
+        .send()
+        .await
+        .unwrap();
     let messages: Vec<&str> = read.events().iter().filter_map(|e| e.message()).collect();
     assert_eq!(messages, ["line 0", "line 1"]);
-    logs.delete_log_group().log_group_name(&group).send().await.unwrap();
+    logs.delete_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -114,10 +165,27 @@ async fn the_ecs_operations_moto_keeps_are_forwarded_with_their_errors() {
     let cloud = LocalCloud::start().await;
     let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
     let name = unique("fwd");
-    let created = ecs.create_cluster().cluster_name(&name).send().await.unwrap();
-    assert_eq!(created.cluster().and_then(|c| c.cluster_name()), Some(name.as_str()));
-    let err = ecs.describe_task_definition().task_definition(unique("no-such-family")).send().await.unwrap_err();
-    assert!(err.as_service_error().is_some_and(|e| e.is_client_exception()), "{err:?}");
+    let created = ecs
+        .create_cluster()
+        .cluster_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.cluster().and_then(|c| c.cluster_name()),
+        Some(name.as_str())
+    );
+    let err = ecs
+        .describe_task_definition()
+        .task_definition(unique("no-such-family"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_service_error()
+            .is_some_and(|e| e.is_client_exception()),
+        "{err:?}"
+    );
     ecs.delete_cluster().cluster(&name).send().await.unwrap();
 }
 
@@ -130,7 +198,9 @@ async fn a_large_body_round_trips_through_the_gateway() {
     };
     let bucket = unique("gateway-large").to_lowercase();
     // 48 MiB of bytes that do not repeat on any short period, so a lost or reordered chunk shows.
-    let body: Vec<u8> = (0u32..12 * 1024 * 1024).flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes()).collect();
+    let body: Vec<u8> = (0u32..12 * 1024 * 1024)
+        .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+        .collect();
     let sent = body.clone();
     let (put_bucket, put_object, got) = tokio::task::spawn_blocking(move || {
         let agent = agent();
@@ -154,12 +224,20 @@ async fn a_large_body_round_trips_through_the_gateway() {
             .header("authorization", &authorization("s3"))
             .call()
             .unwrap();
-        let got = response.body_mut().with_config().limit(u64::MAX).read_to_vec().unwrap();
+        let got = response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .unwrap();
         (put_bucket, put_object, got)
     })
     .await
     .unwrap();
     assert_eq!((put_bucket, put_object), (200, 200));
     assert_eq!(got.len(), body.len());
-    assert!(got == body, "the object read back differs from the one written");
+    assert!(
+        got == body,
+        "the object read back differs from the one written"
+    );
 }

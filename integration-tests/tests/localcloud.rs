@@ -10,7 +10,10 @@ use integration_tests::LocalCloud;
 
 /// A repository name no other test (or earlier run against a shared endpoint) uses.
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
@@ -21,7 +24,10 @@ fn get(url: &str) -> ureq::http::Response<ureq::Body> {
         .proxy(None)
         .build()
         .into();
-    agent.get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    agent
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
 #[tokio::test]
@@ -30,8 +36,15 @@ async fn sts_answers_get_caller_identity_through_the_config_chain() {
     let sts = aws_sdk_sts::Client::new(cloud.sdk_config());
     let me = sts.get_caller_identity().send().await.unwrap();
     let account = me.account().expect("an account id");
-    assert_eq!(account.len(), 12, "an AWS account id has 12 digits: {account}");
-    assert!(me.arn().is_some_and(|arn| arn.starts_with("arn:aws:")), "{me:?}");
+    assert_eq!(
+        account.len(),
+        12,
+        "an AWS account id has 12 digits: {account}"
+    );
+    assert!(
+        me.arn().is_some_and(|arn| arn.starts_with("arn:aws:")),
+        "{me:?}"
+    );
 }
 
 #[tokio::test]
@@ -39,22 +52,51 @@ async fn ecr_creates_a_repository_and_hands_out_an_authorization_token() {
     let cloud = LocalCloud::start().await;
     let ecr = aws_sdk_ecr::Client::new(cloud.sdk_config());
     let name = unique("servicefull");
-    let created = ecr.create_repository().repository_name(&name).send().await.unwrap();
+    let created = ecr
+        .create_repository()
+        .repository_name(&name)
+        .send()
+        .await
+        .unwrap();
     let repository = created.repository().expect("the created repository");
     assert_eq!(repository.repository_name(), Some(name.as_str()));
-    assert!(repository.repository_uri().is_some_and(|uri| uri.ends_with(&format!("/{name}"))), "{repository:?}");
+    assert!(
+        repository
+            .repository_uri()
+            .is_some_and(|uri| uri.ends_with(&format!("/{name}"))),
+        "{repository:?}"
+    );
 
-    let listed = ecr.describe_repositories().repository_names(&name).send().await.unwrap();
+    let listed = ecr
+        .describe_repositories()
+        .repository_names(&name)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.repositories().len(), 1);
 
     let token = ecr.get_authorization_token().send().await.unwrap();
-    let data = token.authorization_data().first().expect("one authorization entry");
+    let data = token
+        .authorization_data()
+        .first()
+        .expect("one authorization entry");
     // What `docker login` and oci-client take apart: base64 of "AWS:<password>".
-    let decoded = base64::engine::general_purpose::STANDARD.decode(data.authorization_token().unwrap()).unwrap();
-    assert!(decoded.starts_with(b"AWS:") && decoded.len() > 4, "{}", String::from_utf8_lossy(&decoded));
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(data.authorization_token().unwrap())
+        .unwrap();
+    assert!(
+        decoded.starts_with(b"AWS:") && decoded.len() > 4,
+        "{}",
+        String::from_utf8_lossy(&decoded)
+    );
     assert!(data.proxy_endpoint().is_some(), "{data:?}");
 
-    ecr.delete_repository().repository_name(&name).force(true).send().await.unwrap();
+    ecr.delete_repository()
+        .repository_name(&name)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -68,7 +110,10 @@ async fn the_registry_answers_the_distribution_api() {
     let response = get(&format!("http://{registry}/v2/"));
     assert_eq!(response.status(), 200);
     assert_eq!(
-        response.headers().get("docker-distribution-api-version").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("docker-distribution-api-version")
+            .and_then(|v| v.to_str().ok()),
         Some("registry/2.0")
     );
 }
@@ -80,12 +125,21 @@ async fn handles_in_one_process_share_one_local_cloud() {
     assert_eq!(a.registry(), b.registry());
     if a.is_own_moto() {
         let endpoint = a.endpoint_url().unwrap();
-        assert!(endpoint.starts_with("http://127.0.0.1:"), "loopback only: {endpoint}");
+        assert!(
+            endpoint.starts_with("http://127.0.0.1:"),
+            "loopback only: {endpoint}"
+        );
         let state_dir = a.state_dir().unwrap();
         for log in ["moto", "registry", "gateway"] {
-            assert!(state_dir.join(format!("logs/{log}.log")).is_file(), "{log}.log");
+            assert!(
+                state_dir.join(format!("logs/{log}.log")).is_file(),
+                "{log}.log"
+            );
         }
-        assert!(!state_dir.starts_with(env!("CARGO_MANIFEST_DIR").trim_end_matches("/integration-tests")));
+        assert!(
+            !state_dir
+                .starts_with(env!("CARGO_MANIFEST_DIR").trim_end_matches("/integration-tests"))
+        );
     }
 }
 
@@ -106,21 +160,37 @@ async fn moto_gap_ecr_repository_uri_points_at_no_real_registry() {
     }
     let ecr = aws_sdk_ecr::Client::new(cloud.sdk_config());
     let name = unique("gap");
-    let created = ecr.create_repository().repository_name(&name).send().await.unwrap();
+    let created = ecr
+        .create_repository()
+        .repository_name(&name)
+        .send()
+        .await
+        .unwrap();
     let repository = created.repository().unwrap();
     let account = repository.registry_id().unwrap();
     let uri = repository.repository_uri().unwrap();
     let expected_host = format!("{account}.dkr.ecr.us-east-1.amazonaws.com");
-    assert_eq!(uri, format!("{expected_host}/{name}"), "the repository URI names AWS's registry host");
+    assert_eq!(
+        uri,
+        format!("{expected_host}/{name}"),
+        "the repository URI names AWS's registry host"
+    );
 
     let endpoint = cloud.endpoint_url().unwrap();
     let endpoint_host = endpoint.trim_start_matches("http://");
-    assert!(!uri.starts_with(endpoint_host) && !uri.starts_with(cloud.registry()), "{uri}");
+    assert!(
+        !uri.starts_with(endpoint_host) && !uri.starts_with(cloud.registry()),
+        "{uri}"
+    );
 
     let token = ecr.get_authorization_token().send().await.unwrap();
     let proxy = token.authorization_data()[0].proxy_endpoint().unwrap();
     assert_eq!(proxy, format!("https://{expected_host}"));
 
     // And the endpoint itself is no registry (no request ever leaves loopback).
-    assert_eq!(get(&format!("{endpoint}/v2/")).status(), 404, "moto now serves /v2/: see this test's comment");
+    assert_eq!(
+        get(&format!("{endpoint}/v2/")).status(),
+        404,
+        "moto now serves /v2/: see this test's comment"
+    );
 }

@@ -14,7 +14,13 @@ const HELPER_ENV: &str = "LOCALCLOUD_FIXTURE_HELPER";
 fn pids(state_dir: &Path) -> Vec<u32> {
     ["moto.pid", "registry.pid", "gateway.pid"]
         .iter()
-        .map(|f| std::fs::read_to_string(state_dir.join(f)).unwrap().trim().parse().unwrap())
+        .map(|f| {
+            std::fs::read_to_string(state_dir.join(f))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        })
         .collect()
 }
 
@@ -36,7 +42,9 @@ fn all_gone_within(pids: &[u32], limit: Duration) -> bool {
 
 #[tokio::test]
 async fn dropping_the_last_handle_stops_our_processes_and_removes_the_state() {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_some() || std::env::var_os("LOCALCLOUD_REGISTRY").is_some() {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_some()
+        || std::env::var_os("LOCALCLOUD_REGISTRY").is_some()
+    {
         eprintln!("skipped: an external cloud is configured; nothing of ours to stop");
         return;
     }
@@ -46,19 +54,36 @@ async fn dropping_the_last_handle_stops_our_processes_and_removes_the_state() {
     let ours = pids(&state_dir);
     assert!(ours.iter().all(|p| alive(*p)));
     drop(cloud);
-    assert!(ours.iter().all(|p| !alive(*p)), "drop waits until they are gone");
-    assert!(!state_dir.exists(), "{} should be removed", state_dir.display());
-    assert!(!localcloud::answers(&format!("{endpoint}/moto-api/"), Duration::from_millis(500)));
+    assert!(
+        ours.iter().all(|p| !alive(*p)),
+        "drop waits until they are gone"
+    );
+    assert!(
+        !state_dir.exists(),
+        "{} should be removed",
+        state_dir.display()
+    );
+    assert!(!localcloud::answers(
+        &format!("{endpoint}/moto-api/"),
+        Duration::from_millis(500)
+    ));
 }
 
 #[test]
 fn a_killed_test_process_takes_its_local_cloud_with_it() {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_some() || std::env::var_os("LOCALCLOUD_REGISTRY").is_some() {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_some()
+        || std::env::var_os("LOCALCLOUD_REGISTRY").is_some()
+    {
         eprintln!("skipped: an external cloud is configured; nothing of ours to stop");
         return;
     }
     let mut helper = Command::new(std::env::current_exe().unwrap())
-        .args(["helper_holds_a_local_cloud_until_killed", "--exact", "--nocapture", "--include-ignored"])
+        .args([
+            "helper_holds_a_local_cloud_until_killed",
+            "--exact",
+            "--nocapture",
+            "--include-ignored",
+        ])
         .env(HELPER_ENV, "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -69,7 +94,10 @@ fn a_killed_test_process_takes_its_local_cloud_with_it() {
     let mut lines = BufReader::new(stdout);
     let state_dir = loop {
         line.clear();
-        assert!(lines.read_line(&mut line).unwrap() > 0, "the helper ended before its cloud was up");
+        assert!(
+            lines.read_line(&mut line).unwrap() > 0,
+            "the helper ended before its cloud was up"
+        );
         if let Some(dir) = line.trim().strip_prefix("STATE_DIR=") {
             break std::path::PathBuf::from(dir);
         }
@@ -79,7 +107,10 @@ fn a_killed_test_process_takes_its_local_cloud_with_it() {
 
     helper.kill().unwrap(); // SIGKILL: no destructor runs
     helper.wait().unwrap();
-    assert!(all_gone_within(&theirs, Duration::from_secs(10)), "moto, the registry or the gateway outlived their test: {theirs:?}");
+    assert!(
+        all_gone_within(&theirs, Duration::from_secs(10)),
+        "moto, the registry or the gateway outlived their test: {theirs:?}"
+    );
     let _ = std::fs::remove_dir_all(state_dir);
 }
 

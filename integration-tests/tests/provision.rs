@@ -21,7 +21,8 @@ fn summary(out: &CliOutput) -> Value {
 /// A CA bundle that differs from the system's by one comment line: a new image (new digest) from
 /// the same binary, the way a new build gives one.
 fn changed_ca_bundle(dir: &str) -> PathBuf {
-    let mut bundle = std::fs::read(provisioner::image::inputs::DEFAULT_CA_CERTIFICATES).expect("the CA bundle");
+    let mut bundle =
+        std::fs::read(provisioner::image::inputs::DEFAULT_CA_CERTIFICATES).expect("the CA bundle");
     bundle.extend_from_slice(format!("# {dir}\n").as_bytes());
     let path = std::env::temp_dir().join(format!("{dir}-{}.crt", std::process::id()));
     std::fs::write(&path, bundle).unwrap();
@@ -30,21 +31,41 @@ fn changed_ca_bundle(dir: &str) -> PathBuf {
 
 async fn stack_status(cf: &aws_sdk_cloudformation::Client, name: &str) -> Option<String> {
     match cf.describe_stacks().stack_name(name).send().await {
-        Ok(out) => out.stacks().first().and_then(|s| s.stack_status()).map(|s| s.as_str().to_owned()),
+        Ok(out) => out
+            .stacks()
+            .first()
+            .and_then(|s| s.stack_status())
+            .map(|s| s.as_str().to_owned()),
         Err(err) => {
             let text = format!("{:?}", err.into_service_error());
-            assert!(text.contains("does not exist"), "DescribeStacks failed: {text}");
+            assert!(
+                text.contains("does not exist"),
+                "DescribeStacks failed: {text}"
+            );
             None
         }
     }
 }
 
-async fn outputs(cf: &aws_sdk_cloudformation::Client, name: &str) -> serde_json::Map<String, Value> {
-    let out = cf.describe_stacks().stack_name(name).send().await.expect("DescribeStacks");
+async fn outputs(
+    cf: &aws_sdk_cloudformation::Client,
+    name: &str,
+) -> serde_json::Map<String, Value> {
+    let out = cf
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .expect("DescribeStacks");
     out.stacks()[0]
         .outputs()
         .iter()
-        .map(|o| (o.output_key().unwrap().to_owned(), Value::from(o.output_value().unwrap())))
+        .map(|o| {
+            (
+                o.output_key().unwrap().to_owned(),
+                Value::from(o.output_value().unwrap()),
+            )
+        })
         .collect()
 }
 
@@ -60,48 +81,103 @@ async fn provision_converges_follows_a_new_image_and_delete_leaves_nothing() {
     // A dry run of a new stack shows the plan and leaves no stack behind.
     let dry = cli.run(&["provision", "--dry-run"]).await;
     dry.assert_success("provision --dry-run");
-    assert!(dry.stderr.contains("+ Add     TaskDefinition (AWS::ECS::TaskDefinition)"), "{}", dry.stderr);
     assert!(
-        dry.stderr.lines().next().is_some_and(|l| l.contains("provisioning stack servicefull in account")),
+        dry.stderr
+            .contains("+ Add     TaskDefinition (AWS::ECS::TaskDefinition)"),
         "{}",
         dry.stderr
     );
-    assert_eq!(stack_status(&cf, STACK).await, None, "a dry run creates no stack");
+    assert!(
+        dry.stderr
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("provisioning stack servicefull in account")),
+        "{}",
+        dry.stderr
+    );
+    assert_eq!(
+        stack_status(&cf, STACK).await,
+        None,
+        "a dry run creates no stack"
+    );
 
     // First provision: created, outputs as the API reads them.
-    let created = summary(&cli.run(&["provision", "--json", "--tag", "team=media"]).await);
+    let created = summary(
+        &cli.run(&["provision", "--json", "--tag", "team=media"])
+            .await,
+    );
     assert_eq!(created["outcome"], "created", "{created}");
     let image = created["image_uri"].as_str().unwrap().to_owned();
-    assert!(image.starts_with(&format!("{}/servicefull@sha256:", cloud.registry())), "{image}");
+    assert!(
+        image.starts_with(&format!("{}/servicefull@sha256:", cloud.registry())),
+        "{image}"
+    );
     let read_back = outputs(&cf, STACK).await;
-    assert_eq!(Value::Object(read_back.clone()), created["outputs"], "outputs read back through DescribeStacks");
-    for key in ["StateMachineArn", "TaskDefinitionArn", "ClusterArn", "TopicArn", "LogGroupName", "VpcId"] {
+    assert_eq!(
+        Value::Object(read_back.clone()),
+        created["outputs"],
+        "outputs read back through DescribeStacks"
+    );
+    for key in [
+        "StateMachineArn",
+        "TaskDefinitionArn",
+        "ClusterArn",
+        "TopicArn",
+        "LogGroupName",
+        "VpcId",
+    ] {
         assert!(
-            read_back.get(key).and_then(Value::as_str).is_some_and(|v| !v.is_empty()),
+            read_back
+                .get(key)
+                .and_then(Value::as_str)
+                .is_some_and(|v| !v.is_empty()),
             "output {key}: {read_back:?}"
         );
     }
     let stack = cf.describe_stacks().stack_name(STACK).send().await.unwrap();
-    let tags: Vec<(String, String)> =
-        stack.stacks()[0].tags().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned())).collect();
+    let tags: Vec<(String, String)> = stack.stacks()[0]
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+        .collect();
     for wanted in [("service", "servicefull"), ("team", "media")] {
-        assert!(tags.iter().any(|(k, v)| k == wanted.0 && v == wanted.1), "tag {wanted:?} in {tags:?}");
+        assert!(
+            tags.iter().any(|(k, v)| k == wanted.0 && v == wanted.1),
+            "tag {wanted:?} in {tags:?}"
+        );
     }
     assert!(tags.iter().any(|(k, _)| k == "build-id"), "{tags:?}");
 
     // The task definition is the template's: size, network mode, compatibilities, both roles.
     let task_definition_arn = read_back["TaskDefinitionArn"].as_str().unwrap().to_owned();
-    let td = ecs.describe_task_definition().task_definition(&task_definition_arn).send().await.unwrap();
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(&task_definition_arn)
+        .send()
+        .await
+        .unwrap();
     let td = td.task_definition().unwrap();
     assert_eq!(td.cpu(), Some("256"));
     assert_eq!(td.memory(), Some("512"));
     assert_eq!(td.network_mode().map(|m| m.as_str()), Some("awsvpc"));
-    assert_eq!(td.requires_compatibilities().iter().map(|c| c.as_str()).collect::<Vec<_>>(), ["FARGATE"]);
+    assert_eq!(
+        td.requires_compatibilities()
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+        ["FARGATE"]
+    );
     let resources = physical_ids(&cf).await;
     let execution_role = td.execution_role_arn().expect("executionRoleArn");
     let task_role = td.task_role_arn().expect("taskRoleArn");
-    assert!(execution_role.ends_with(&format!("/{}", resources["TaskExecutionRole"])), "{execution_role}");
-    assert!(task_role.ends_with(&format!("/{}", resources["TaskRole"])), "{task_role}");
+    assert!(
+        execution_role.ends_with(&format!("/{}", resources["TaskExecutionRole"])),
+        "{execution_role}"
+    );
+    assert!(
+        task_role.ends_with(&format!("/{}", resources["TaskRole"])),
+        "{task_role}"
+    );
     assert_ne!(execution_role, task_role);
     assert_eq!(td.container_definitions()[0].image(), Some(image.as_str()));
 
@@ -109,33 +185,69 @@ async fn provision_converges_follows_a_new_image_and_delete_leaves_nothing() {
     let again = summary(&cli.run(&["provision", "--json"]).await);
     assert_eq!(again["outcome"], "no-changes", "{again}");
     assert_eq!(again["image_uri"], created["image_uri"]);
-    assert_eq!(outputs(&cf, STACK).await["TaskDefinitionArn"], read_back["TaskDefinitionArn"]);
-    let change_sets = cf.list_change_sets().stack_name(STACK).send().await.unwrap();
-    assert!(change_sets.summaries().is_empty(), "the empty change set is removed: {:?}", change_sets.summaries());
+    assert_eq!(
+        outputs(&cf, STACK).await["TaskDefinitionArn"],
+        read_back["TaskDefinitionArn"]
+    );
+    let change_sets = cf
+        .list_change_sets()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        change_sets.summaries().is_empty(),
+        "the empty change set is removed: {:?}",
+        change_sets.summaries()
+    );
 
     // A new image: a new digest, a new revision, and the state machine runs it.
     let bundle = changed_ca_bundle("provision-new-image");
     let bundle_arg = bundle.to_string_lossy().into_owned();
-    let dry = cli.run(&["provision", "--dry-run", "--ca-certificates", &bundle_arg]).await;
+    let dry = cli
+        .run(&["provision", "--dry-run", "--ca-certificates", &bundle_arg])
+        .await;
     dry.assert_success("provision --dry-run with a new image");
-    assert!(dry.stderr.contains("~ Modify  TaskDefinition (AWS::ECS::TaskDefinition), replaced"), "{}", dry.stderr);
+    assert!(
+        dry.stderr
+            .contains("~ Modify  TaskDefinition (AWS::ECS::TaskDefinition), replaced"),
+        "{}",
+        dry.stderr
+    );
     assert_eq!(
         outputs(&cf, STACK).await["TaskDefinitionArn"],
         read_back["TaskDefinitionArn"],
         "a dry run changes nothing"
     );
 
-    let updated = summary(&cli.run(&["provision", "--json", "--ca-certificates", &bundle_arg]).await);
+    let updated = summary(
+        &cli.run(&["provision", "--json", "--ca-certificates", &bundle_arg])
+            .await,
+    );
     assert_eq!(updated["outcome"], "updated", "{updated}");
     let new_image = updated["image_uri"].as_str().unwrap();
     assert_ne!(new_image, image, "a new digest");
-    let new_td_arn = outputs(&cf, STACK).await["TaskDefinitionArn"].as_str().unwrap().to_owned();
-    assert_ne!(new_td_arn, task_definition_arn, "a new task definition revision");
-    let new_td = ecs.describe_task_definition().task_definition(&new_td_arn).send().await.unwrap();
+    let new_td_arn = outputs(&cf, STACK).await["TaskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(
+        new_td_arn, task_definition_arn,
+        "a new task definition revision"
+    );
+    let new_td = ecs
+        .describe_task_definition()
+        .task_definition(&new_td_arn)
+        .send()
+        .await
+        .unwrap();
     let new_td = new_td.task_definition().unwrap();
     assert_eq!(new_td.revision(), td.revision() + 1);
     assert_eq!(new_td.container_definitions()[0].image(), Some(new_image));
-    assert_eq!(new_td.container_definitions()[0].name(), Some("servicefull"));
+    assert_eq!(
+        new_td.container_definitions()[0].name(),
+        Some("servicefull")
+    );
     assert_eq!(new_td.cpu(), Some("256"));
     let machine = sfn
         .describe_state_machine()
@@ -167,11 +279,23 @@ async fn provision_converges_follows_a_new_image_and_delete_leaves_nothing() {
     assert!(again.stderr.contains("does not exist"), "{}", again.stderr);
 }
 
-async fn physical_ids(cf: &aws_sdk_cloudformation::Client) -> std::collections::BTreeMap<String, String> {
-    let out = cf.describe_stack_resources().stack_name(STACK).send().await.unwrap();
+async fn physical_ids(
+    cf: &aws_sdk_cloudformation::Client,
+) -> std::collections::BTreeMap<String, String> {
+    let out = cf
+        .describe_stack_resources()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
     out.stack_resources()
         .iter()
-        .map(|r| (r.logical_resource_id().unwrap().to_owned(), r.physical_resource_id().unwrap_or_default().to_owned()))
+        .map(|r| {
+            (
+                r.logical_resource_id().unwrap().to_owned(),
+                r.physical_resource_id().unwrap_or_default().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -185,17 +309,29 @@ async fn assert_nothing_left(
     let ec2 = aws_sdk_ec2::Client::new(config);
     let vpcs = ec2.describe_vpcs().send().await.unwrap();
     assert!(
-        !vpcs.vpcs().iter().any(|v| v.vpc_id() == Some(resources["Vpc"].as_str())),
+        !vpcs
+            .vpcs()
+            .iter()
+            .any(|v| v.vpc_id() == Some(resources["Vpc"].as_str())),
         "VPC {} left",
         resources["Vpc"]
     );
     let subnets = ec2.describe_subnets().send().await.unwrap();
     for subnet in ["PublicSubnet1", "PublicSubnet2"] {
-        assert!(!subnets.subnets().iter().any(|s| s.subnet_id() == Some(resources[subnet].as_str())), "{subnet} left");
+        assert!(
+            !subnets
+                .subnets()
+                .iter()
+                .any(|s| s.subnet_id() == Some(resources[subnet].as_str())),
+            "{subnet} left"
+        );
     }
     let groups = ec2.describe_security_groups().send().await.unwrap();
     assert!(
-        !groups.security_groups().iter().any(|g| g.group_id() == Some(resources["TaskSecurityGroup"].as_str())),
+        !groups
+            .security_groups()
+            .iter()
+            .any(|g| g.group_id() == Some(resources["TaskSecurityGroup"].as_str())),
         "security group left"
     );
     let gateways = ec2.describe_internet_gateways().send().await.unwrap();
@@ -208,13 +344,26 @@ async fn assert_nothing_left(
     );
 
     let ecs = aws_sdk_ecs::Client::new(config);
-    let clusters = ecs.describe_clusters().clusters(outputs["ClusterArn"].as_str().unwrap()).send().await.unwrap();
+    let clusters = ecs
+        .describe_clusters()
+        .clusters(outputs["ClusterArn"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert!(
-        clusters.clusters().iter().all(|c| c.status() == Some("INACTIVE")),
+        clusters
+            .clusters()
+            .iter()
+            .all(|c| c.status() == Some("INACTIVE")),
         "cluster left: {:?}",
         clusters.clusters()
     );
-    let active = ecs.list_task_definitions().family_prefix(STACK).send().await.unwrap();
+    let active = ecs
+        .list_task_definitions()
+        .family_prefix(STACK)
+        .send()
+        .await
+        .unwrap();
     assert!(
         active.task_definition_arns().is_empty(),
         "active task definitions left: {:?}",
@@ -223,12 +372,22 @@ async fn assert_nothing_left(
 
     let iam = aws_sdk_iam::Client::new(config);
     for role in ["TaskExecutionRole", "TaskRole", "StateMachineRole"] {
-        assert!(iam.get_role().role_name(&resources[role]).send().await.is_err(), "IAM role {role} left");
+        assert!(
+            iam.get_role()
+                .role_name(&resources[role])
+                .send()
+                .await
+                .is_err(),
+            "IAM role {role} left"
+        );
     }
     let sns = aws_sdk_sns::Client::new(config);
     let topics = sns.list_topics().send().await.unwrap();
     assert!(
-        !topics.topics().iter().any(|t| t.topic_arn() == outputs["TopicArn"].as_str()),
+        !topics
+            .topics()
+            .iter()
+            .any(|t| t.topic_arn() == outputs["TopicArn"].as_str()),
         "topic left: {:?}",
         topics.topics()
     );
@@ -242,7 +401,11 @@ async fn assert_nothing_left(
     assert!(groups.log_groups().is_empty(), "log group left");
     let sfn = aws_sdk_sfn::Client::new(config);
     let machines = sfn.list_state_machines().send().await.unwrap();
-    assert!(machines.state_machines().is_empty(), "state machine left: {:?}", machines.state_machines());
+    assert!(
+        machines.state_machines().is_empty(),
+        "state machine left: {:?}",
+        machines.state_machines()
+    );
 }
 
 #[tokio::test]
@@ -250,14 +413,17 @@ async fn a_broken_resource_fails_the_provision_by_name_and_the_next_provision_re
     let cloud = LocalCloud::start().await;
     let cli = Provisioner::for_cloud(&cloud);
     let cf = aws_sdk_cloudformation::Client::new(cloud.sdk_config());
-    let fragment = std::env::temp_dir().join(format!("broken-fragment-{}.json", std::process::id()));
+    let fragment =
+        std::env::temp_dir().join(format!("broken-fragment-{}.json", std::process::id()));
     std::fs::write(
         &fragment,
         r#"{"Resources": {"BrokenWidget": {"Type": "AWS::Widget::Thing", "Properties": {"Size": 3}}}}"#,
     )
     .unwrap();
 
-    let failed = cli.run(&["provision", "--merge", fragment.to_str().unwrap()]).await;
+    let failed = cli
+        .run(&["provision", "--merge", fragment.to_str().unwrap()])
+        .await;
     assert_eq!(failed.code, Some(1), "{failed:?}");
     // The error is the last thing printed; the event lines before it may show the cancellations.
     let error = &failed.stderr[failed.stderr.find("error:").expect("an error line")..];
@@ -267,13 +433,29 @@ async fn a_broken_resource_fails_the_provision_by_name_and_the_next_provision_re
         "{}",
         failed.stderr
     );
-    assert!(!error.contains("cancelled"), "the cause, not the cancellations: {}", failed.stderr);
-    assert_eq!(stack_status(&cf, STACK).await.as_deref(), Some("ROLLBACK_COMPLETE"));
+    assert!(
+        !error.contains("cancelled"),
+        "the cause, not the cancellations: {}",
+        failed.stderr
+    );
+    assert_eq!(
+        stack_status(&cf, STACK).await.as_deref(),
+        Some("ROLLBACK_COMPLETE")
+    );
 
     let recovered = cli.run(&["provision"]).await;
     recovered.assert_success("the provision after a failed create");
-    assert!(recovered.stderr.contains("ROLLBACK_COMPLETE after a failed first create"), "{}", recovered.stderr);
-    assert_eq!(stack_status(&cf, STACK).await.as_deref(), Some("CREATE_COMPLETE"));
+    assert!(
+        recovered
+            .stderr
+            .contains("ROLLBACK_COMPLETE after a failed first create"),
+        "{}",
+        recovered.stderr
+    );
+    assert_eq!(
+        stack_status(&cf, STACK).await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
     let _ = std::fs::remove_file(fragment);
 }
 
@@ -293,22 +475,61 @@ async fn a_template_over_the_inline_limit_needs_a_bucket_and_goes_through_s3() {
 
     let refused = cli.run(&["provision", "--merge", merge]).await;
     assert_eq!(refused.code, Some(1), "{refused:?}");
-    assert!(refused.stderr.contains("--s3-bucket") && refused.stderr.contains("51200"), "{}", refused.stderr);
-    assert!(!refused.stderr.contains("compiling"), "refused before any build: {}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--s3-bucket") && refused.stderr.contains("51200"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains("compiling"),
+        "refused before any build: {}",
+        refused.stderr
+    );
 
-    let missing = cli.run(&["provision", "--merge", merge, "--s3-bucket", "no-such-bucket-here"]).await;
+    let missing = cli
+        .run(&[
+            "provision",
+            "--merge",
+            merge,
+            "--s3-bucket",
+            "no-such-bucket-here",
+        ])
+        .await;
     assert_eq!(missing.code, Some(1), "{missing:?}");
-    assert!(missing.stderr.contains("\"no-such-bucket-here\""), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("\"no-such-bucket-here\""),
+        "{}",
+        missing.stderr
+    );
     assert_eq!(stack_status(&cf, STACK).await, None, "nothing created");
 
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(cloud.sdk_config()).force_path_style(true).build(),
+        aws_sdk_s3::config::Builder::from(cloud.sdk_config())
+            .force_path_style(true)
+            .build(),
     );
     s3.create_bucket().bucket("templates").send().await.unwrap();
-    let created = cli.run(&["provision", "--merge", merge, "--s3-bucket", "templates", "--json"]).await;
+    let created = cli
+        .run(&[
+            "provision",
+            "--merge",
+            merge,
+            "--s3-bucket",
+            "templates",
+            "--json",
+        ])
+        .await;
     assert_eq!(summary(&created)["outcome"], "created");
-    let objects = s3.list_objects_v2().bucket("templates").send().await.unwrap();
+    let objects = s3
+        .list_objects_v2()
+        .bucket("templates")
+        .send()
+        .await
+        .unwrap();
     let keys: Vec<&str> = objects.contents().iter().filter_map(|o| o.key()).collect();
-    assert!(keys.len() == 1 && keys[0].starts_with("servicefull/") && keys[0].ends_with(".json"), "{keys:?}");
+    assert!(
+        keys.len() == 1 && keys[0].starts_with("servicefull/") && keys[0].ends_with(".json"),
+        "{keys:?}"
+    );
     let _ = std::fs::remove_file(fragment);
 }

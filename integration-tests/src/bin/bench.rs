@@ -23,7 +23,11 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let cloud = LocalCloud::start().await;
     let registry = cloud.registry().to_owned();
     let quiet = Progress::quiet();
@@ -45,20 +49,33 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("bench: run {}/{runs}", run + 1);
         let started = Instant::now();
         let image = oci::build(&inputs.files(), &DIRECTORIES, None)?;
-        let target = ImageRef::new(&registry, &format!("bench-oci-{run_id}-{run}"))?.with_tag("bench");
-        let report = Registry::new(&registry, RegistryAuth::Anonymous).push(&image, &target, &quiet).await?;
+        let target =
+            ImageRef::new(&registry, &format!("bench-oci-{run_id}-{run}"))?.with_tag("bench");
+        let report = Registry::new(&registry, RegistryAuth::Anonymous)
+            .push(&image, &target, &quiet)
+            .await?;
         oci_seconds.push(started.elapsed().as_secs_f64());
-        anyhow::ensure!(report.skipped_blobs == 0, "the OCI run found blobs already present: {report:?}");
+        anyhow::ensure!(
+            report.skipped_blobs == 0,
+            "the OCI run found blobs already present: {report:?}"
+        );
         image_bytes = image.compressed_size();
 
         let started = Instant::now();
         let local = format!("bench-docker-{run_id}:{run}");
         docker::build(&engine, &inputs, &local, true, &quiet).await?;
-        let target = ImageRef::new(&registry, &format!("bench-docker-{run_id}-{run}"))?.with_tag("bench");
+        let target =
+            ImageRef::new(&registry, &format!("bench-docker-{run_id}-{run}"))?.with_tag("bench");
         docker::push(&engine, &local, &target, None, &quiet).await?;
         docker_seconds.push(started.elapsed().as_secs_f64());
         for tag in [local, target.to_string()] {
-            let _ = engine.remove_image(&tag, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+            let _ = engine
+                .remove_image(
+                    &tag,
+                    None::<bollard::query_parameters::RemoveImageOptions>,
+                    None,
+                )
+                .await;
         }
     }
 
@@ -74,9 +91,15 @@ async fn main() -> anyhow::Result<()> {
     println!("| image, compressed | {} | |", human_bytes(image_bytes));
     println!("| binary | {} | |", human_bytes(binary_data.len() as u64));
     println!("| binary, gzip | {} | |", human_bytes(binary_gzip));
-    println!("| CA bundle, gzip (part of the image) | {} | |", human_bytes(ca_gzip));
+    println!(
+        "| CA bundle, gzip (part of the image) | {} | |",
+        human_bytes(ca_gzip)
+    );
     println!("| image / compressed binary | {size_ratio:.3} | <= 1.05 |");
-    println!("| image without the CA bundle / compressed binary | {:.3} | |", (image_bytes - ca_gzip) as f64 / binary_gzip as f64);
+    println!(
+        "| image without the CA bundle / compressed binary | {:.3} | |",
+        (image_bytes - ca_gzip) as f64 / binary_gzip as f64
+    );
     println!("BENCH oci_build_push_seconds={oci:.3}");
     println!("BENCH docker_build_push_seconds={docker:.3}");
     println!("BENCH oci_vs_docker_build_push={ratio:.2}");
