@@ -190,7 +190,9 @@ fn json_lines(lines: &[String]) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its_lines_reach_cloudwatch() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let image = pushed_image(&cloud).await;
     let setup = setup(&cloud, &image, 128, 30).await;
 
@@ -237,7 +239,9 @@ async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its
 
 #[tokio::test]
 async fn a_failing_task_exits_1_and_describe_tasks_reports_unknown_arns_missing() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let image = pushed_image(&cloud).await;
     let setup = setup(&cloud, &image, 128, 30).await;
 
@@ -268,7 +272,9 @@ async fn a_failing_task_exits_1_and_describe_tasks_reports_unknown_arns_missing(
 
 #[tokio::test]
 async fn stop_task_sends_sigterm_and_reports_user_initiated_with_the_reason() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let image = pushed_image(&cloud).await;
     let setup = setup(&cloud, &image, 128, 20).await;
 
@@ -295,7 +301,9 @@ async fn stop_task_sends_sigterm_and_reports_user_initiated_with_the_reason() {
 
 #[tokio::test]
 async fn an_image_that_cannot_be_pulled_fails_to_start_with_cannot_pull_container_error() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let image = format!("{}/{}:latest", cloud.registry(), unique("no-such-image"));
     let setup = setup(&cloud, &image, 128, 30).await;
 
@@ -311,7 +319,9 @@ async fn an_image_that_cannot_be_pulled_fails_to_start_with_cannot_pull_containe
 
 #[tokio::test]
 async fn a_task_over_its_memory_is_killed_with_out_of_memory_error() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let image = pushed_image(&cloud).await;
     // 16 MiB for the container, 64 MiB filled by the task: the kernel kills it.
     let setup = setup(&cloud, &image, 16, 30).await;
@@ -327,7 +337,9 @@ async fn a_task_over_its_memory_is_killed_with_out_of_memory_error() {
 
 #[tokio::test]
 async fn the_aws_cli_runs_a_task_against_the_gateway() {
-    let Some(cloud) = own_cloud().await else { return };
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
     let Ok(version) = std::process::Command::new("aws").arg("--version").output() else {
         eprintln!("skipped: the AWS CLI is not installed");
         return;

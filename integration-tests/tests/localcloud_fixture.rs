@@ -79,7 +79,10 @@ fn a_killed_test_process_takes_its_local_cloud_with_it() {
 
     helper.kill().unwrap(); // SIGKILL: no destructor runs
     helper.wait().unwrap();
-    assert!(all_gone_within(&theirs, Duration::from_secs(10)), "moto, the registry or the gateway outlived their test: {theirs:?}");
+    assert!(
+        all_gone_within(&theirs, Duration::from_secs(10)),
+        "moto, the registry or the gateway outlived their test: {theirs:?}"
+    );
     let _ = std::fs::remove_dir_all(state_dir);
 }
 

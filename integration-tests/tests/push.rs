@@ -120,7 +120,8 @@ async fn ecr_repository_is_created_once_with_scan_on_push_and_a_lifecycle_policy
         .authorization_token()
         .unwrap()
         .to_owned();
-    let decoded = String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::STANDARD, token).unwrap()).unwrap();
+    let decoded =
+        String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::STANDARD, token).unwrap()).unwrap();
     let password = decoded.split_once(':').unwrap().1;
     assert!(!password.is_empty());
     assert!(!format!("{credentials:?}").contains(password), "the token shows in Debug output");
@@ -147,10 +148,14 @@ async fn oci_on_a_base_image_keeps_its_layers_mounts_them_and_runs() {
     let dir = std::env::temp_dir().join(format!("base-image-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("marker"), b"from the base image\n").unwrap();
-    let base_files = [ImageFile { in_image: "/opt/base/marker.txt", in_context: "marker", source: dir.join("marker"), mode: 0o644 }];
+    let base_files =
+        [ImageFile { in_image: "/opt/base/marker.txt", in_context: "marker", source: dir.join("marker"), mode: 0o644 }];
     let base = oci::build(&base_files, &[], None).unwrap();
     let base_ref = ImageRef::new(cloud.registry(), "test-base").unwrap().with_tag("1");
-    Registry::new(cloud.registry(), oci_client::secrets::RegistryAuth::Anonymous).push(&base, &base_ref, &progress).await.unwrap();
+    Registry::new(cloud.registry(), oci_client::secrets::RegistryAuth::Anonymous)
+        .push(&base, &base_ref, &progress)
+        .await
+        .unwrap();
     let base_layer = base.own_layer().unwrap().digest.clone();
 
     let mut options = options(Builder::Oci);

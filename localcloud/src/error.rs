@@ -20,13 +20,7 @@ pub enum Error {
          or choose another port with {flag} (or {env_var})",
         holder.as_deref().unwrap_or("a process this user cannot see")
     )]
-    PortTaken {
-        service: Service,
-        port: u16,
-        holder: Option<String>,
-        flag: &'static str,
-        env_var: &'static str,
-    },
+    PortTaken { service: Service, port: u16, holder: Option<String>, flag: &'static str, env_var: &'static str },
 
     #[error(
         "{service} already runs on port {running} (pid {pid}), not on the requested port {requested}; \

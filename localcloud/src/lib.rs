@@ -6,8 +6,8 @@
 //! CloudFormation.
 //!
 //! This module owns the three operations, [`up`], [`down`] and [`status`]; `service` knows the
-//! three programs, `process` the operating system, `state` the files, `gateway` the endpoint and
-//! `fargate` the ECS tasks it runs. Clients only ever see [`Endpoints`], the same variables
+//! three programs, `process` the operating system, `state` the files, `gateway` the endpoint,
+//! `fargate` the ECS tasks it runs and `stepfunctions` the executions. Clients only ever see [`Endpoints`], the same variables
 //! LocalStack or real AWS would be reached through.
 
 mod error;
@@ -16,6 +16,7 @@ pub mod gateway;
 mod process;
 mod service;
 mod state;
+pub mod stepfunctions;
 pub mod upstream;
 
 use std::path::{Path, PathBuf};

@@ -145,7 +145,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Down { timeout } => {
             for (service, outcome) in localcloud::down(&config.state_dir, seconds(timeout, "--timeout")?)? {
                 match outcome {
-                    Stopped::Stopped { pid } => println!("{:<9} stopped (pid {pid})", service.name()),
+                    Stopped::Stopped { pid } => {
+                        println!("{:<9} stopped (pid {pid})", service.name())
+                    }
                     Stopped::WasNotRunning { pid } => {
                         println!("{:<9} was not running (stale PID file for pid {pid} removed)", service.name())
                     }

@@ -55,11 +55,7 @@ pub(crate) fn spawn(
     lifetime: Lifetime,
 ) -> Result<u32, Error> {
     let program = cmd.get_program().into();
-    let out = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(Error::io("open the log", log))?;
+    let out = std::fs::File::options().create(true).append(true).open(log).map_err(Error::io("open the log", log))?;
     let err = out.try_clone().map_err(Error::io("open the log", log))?;
     cmd.stdin(Stdio::null()).stdout(out).stderr(err).env(OWNER_ENV, state.path());
     let spawned = match lifetime {

@@ -55,6 +55,7 @@ impl Upstream {
         let service = match target.split_once('.').map(|(prefix, _)| prefix) {
             Some(p) if p.starts_with("Logs") => "logs",
             Some(p) if p.starts_with("AmazonEC2ContainerService") => "ecs",
+            Some("AWSStepFunctions") => "states",
             _ => "unknown",
         };
         let uri = self.uri("/").map_err(|e| AwsError::server(format!("moto's URI is not valid: {e}")))?;
@@ -96,5 +97,72 @@ impl Upstream {
             return Ok(value);
         }
         Err(AwsError::from_answer(status, &value))
+    }
+
+    /// One AWS query-protocol call (`Action=...`, form-encoded; SNS) to moto for `service` in
+    /// `region`. Returns the XML answer; an error answer becomes an [`AwsError`] with the code and
+    /// message of its `<Error>` element.
+    pub async fn call_query(
+        &self,
+        service: &str,
+        region: &str,
+        params: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        let action = params.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.as_str()).unwrap_or("(no Action)");
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        let uri = self.uri("/").map_err(|e| AwsError::server(format!("moto's URI is not valid: {e}")))?;
+        let request = hyper::Request::post(uri)
+            .header("host", format!("127.0.0.1:{}", self.port))
+            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+            .header(
+                "authorization",
+                format!(
+                    "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/{service}/aws4_request, \
+                     SignedHeaders=host, Signature=0"
+                ),
+            )
+            .body(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync())
+            .map_err(|e| AwsError::server(format!("could not build the {service} {action} request to moto: {e}")))?;
+        let response = self.send(request).await.map_err(|e| {
+            AwsError::server(format!("moto (127.0.0.1:{}) did not answer {service} {action}: {e}", self.port))
+        })?;
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| AwsError::server(format!("moto's answer to {service} {action} was cut off: {e}")))?
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if status.is_success() {
+            return Ok(text);
+        }
+        let code = xml_element(&text, "Code").unwrap_or("UnknownError");
+        let message = xml_element(&text, "Message").unwrap_or("(no message)");
+        Err(AwsError::new(status, code, message))
+    }
+}
+
+/// The text of the first `<name>` element of a small AWS XML answer (no nesting of the same name,
+/// no CDATA in these answers).
+pub fn xml_element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{name}>"))? + start;
+    Some(&xml[start..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_elements_of_query_answers() {
+        let ok = "<PublishResponse><PublishResult><MessageId>m-1</MessageId></PublishResult></PublishResponse>";
+        assert_eq!(xml_element(ok, "MessageId"), Some("m-1"));
+        let err = "<ErrorResponse><Error><Type>Sender</Type><Code>NotFound</Code><Message>Topic does not exist</Message></Error></ErrorResponse>";
+        assert_eq!(xml_element(err, "Code"), Some("NotFound"));
+        assert_eq!(xml_element(err, "Message"), Some("Topic does not exist"));
+        assert_eq!(xml_element(err, "Missing"), None);
     }
 }

@@ -76,7 +76,10 @@ async fn main() -> anyhow::Result<()> {
     println!("| binary, gzip | {} | |", human_bytes(binary_gzip));
     println!("| CA bundle, gzip (part of the image) | {} | |", human_bytes(ca_gzip));
     println!("| image / compressed binary | {size_ratio:.3} | <= 1.05 |");
-    println!("| image without the CA bundle / compressed binary | {:.3} | |", (image_bytes - ca_gzip) as f64 / binary_gzip as f64);
+    println!(
+        "| image without the CA bundle / compressed binary | {:.3} | |",
+        (image_bytes - ca_gzip) as f64 / binary_gzip as f64
+    );
     println!("BENCH oci_build_push_seconds={oci:.3}");
     println!("BENCH docker_build_push_seconds={docker:.3}");
     println!("BENCH oci_vs_docker_build_push={ratio:.2}");
@@ -151,7 +154,8 @@ async fn run_first_log_seconds(
 /// at moto's internal port). Target: ours at least 10x faster.
 async fn sfn_versus_moto(cloud: &LocalCloud) -> anyhow::Result<()> {
     const EXECUTIONS: usize = 10;
-    let state_dir = cloud.state_dir().ok_or_else(|| anyhow::anyhow!("the moto comparison needs the bench's own local cloud"))?;
+    let state_dir =
+        cloud.state_dir().ok_or_else(|| anyhow::anyhow!("the moto comparison needs the bench's own local cloud"))?;
     let moto_port: u16 = std::fs::read_to_string(state_dir.join("moto.port"))?.trim().parse()?;
     let moto_url = format!("http://127.0.0.1:{moto_port}");
     let agent: ureq::Agent = ureq::Agent::config_builder().proxy(None).build().into();
@@ -179,7 +183,9 @@ async fn sfn_versus_moto(cloud: &LocalCloud) -> anyhow::Result<()> {
     let moto_config = aws_config::SdkConfig::builder()
         .endpoint_url(&moto_url)
         .region(cloud.sdk_config().region().cloned())
-        .credentials_provider(cloud.sdk_config().credentials_provider().ok_or_else(|| anyhow::anyhow!("no credentials"))?)
+        .credentials_provider(
+            cloud.sdk_config().credentials_provider().ok_or_else(|| anyhow::anyhow!("no credentials"))?,
+        )
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build();
     let moto = time_executions(moto_config, &definition, "bench-moto", EXECUTIONS).await?;
@@ -194,7 +200,12 @@ async fn sfn_versus_moto(cloud: &LocalCloud) -> anyhow::Result<()> {
 }
 
 /// Creates the state machine, then runs `count` executions one after another, each to its end.
-async fn time_executions(config: aws_config::SdkConfig, definition: &str, name: &str, count: usize) -> anyhow::Result<f64> {
+async fn time_executions(
+    config: aws_config::SdkConfig,
+    definition: &str,
+    name: &str,
+    count: usize,
+) -> anyhow::Result<f64> {
     let sfn = aws_sdk_sfn::Client::new(&config);
     let machine = sfn
         .create_state_machine()
@@ -212,7 +223,9 @@ async fn time_executions(config: aws_config::SdkConfig, definition: &str, name: 
             match described.status().as_str() {
                 "RUNNING" => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
                 "SUCCEEDED" => break,
-                other => anyhow::bail!("{name} execution {i} ended {other}: {:?} {:?}", described.error(), described.cause()),
+                other => {
+                    anyhow::bail!("{name} execution {i} ended {other}: {:?} {:?}", described.error(), described.cause())
+                }
             }
         }
     }

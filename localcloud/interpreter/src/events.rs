@@ -140,6 +140,12 @@ pub enum EventDetails {
         error: String,
         cause: String,
     },
+    /// A `.sync` integration's job was accepted (ECS answered RunTask); `output` is that answer.
+    TaskSubmitted {
+        resource_type: String,
+        resource: String,
+        output: Value,
+    },
     ParallelStateStarted,
     ParallelStateSucceeded,
     ParallelStateFailed,
@@ -198,6 +204,7 @@ impl EventDetails {
             EventDetails::TaskSucceeded { .. } => "TaskSucceeded",
             EventDetails::TaskFailed { .. } => "TaskFailed",
             EventDetails::TaskTimedOut { .. } => "TaskTimedOut",
+            EventDetails::TaskSubmitted { .. } => "TaskSubmitted",
             EventDetails::ParallelStateStarted => "ParallelStateStarted",
             EventDetails::ParallelStateSucceeded => "ParallelStateSucceeded",
             EventDetails::ParallelStateFailed => "ParallelStateFailed",
@@ -289,6 +296,11 @@ impl EventDetails {
             EventDetails::TaskTimedOut { resource_type, resource, error, cause } => (
                 "taskTimedOutEventDetails",
                 json!({"resourceType": resource_type, "resource": resource, "error": error, "cause": cause}),
+            ),
+            EventDetails::TaskSubmitted { resource_type, resource, output } => (
+                "taskSubmittedEventDetails",
+                json!({"resourceType": resource_type, "resource": resource, "output": text(output),
+                       "outputDetails": NOT_TRUNCATED()}),
             ),
             EventDetails::MapStateStarted { length } => ("mapStateStartedEventDetails", json!({"length": length})),
             EventDetails::MapIterationStarted { name, index } => {

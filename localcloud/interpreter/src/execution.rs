@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::{ExecutionContext, LazyContext, StateContext};
 use crate::error::{StatesError, names};
 use crate::events::{EventDetails, EventLog, EventSink, StateKind};
-use crate::integrations::{Integrations, TaskCall, split_resource};
+use crate::integrations::{Integrations, TaskCall, TaskEvents, split_resource};
 use crate::path::ContextObject;
 use crate::timing::{self, TimeScale};
 use crate::{choice, intrinsics, path, template, timestamp};
@@ -149,7 +149,7 @@ impl Execution {
         let Execution { machine, input, context, integrations, events, time_scale, stop } = self;
         let runner = Runner {
             integrations,
-            log: EventLog::new(events),
+            log: Arc::new(EventLog::new(events)),
             scale: time_scale,
             base_context: context.base_object(&input),
             context,
@@ -241,7 +241,7 @@ type Next<'a> = Option<&'a str>;
 
 struct Runner {
     integrations: Arc<dyn Integrations>,
-    log: EventLog,
+    log: Arc<EventLog>,
     scale: TimeScale,
     context: ExecutionContext,
     base_context: Value,
@@ -501,6 +501,7 @@ impl Runner {
         self.log
             .emit(last, EventDetails::TaskStarted { resource_type: resource_type.clone(), resource: resource.clone() });
         let cancellation = self.root.child_token();
+        let events = TaskEvents::new(self.log.clone(), *last, &resource_type, &resource);
         let call = TaskCall {
             resource: task.resource.clone(),
             parameters: request,
@@ -509,12 +510,15 @@ impl Runner {
             execution_arn: self.context.execution_arn.clone(),
             task_token: token.clone(),
             cancellation: cancellation.clone(),
+            events: events.clone(),
         };
         let invoke = self.integrations.invoke(call);
         let outcome = tokio::select! {
             outcome = invoke => Some(outcome),
             () = sleep_or_forever(timeout.map(|s| self.scale.scale_secs(s as f64))) => None,
         };
+        // TaskSubmitted, when the integration recorded one, comes before the call's end.
+        *last = events.last_id();
         let result = match outcome {
             Some(Ok(result)) => result,
             Some(Err(failure)) => {

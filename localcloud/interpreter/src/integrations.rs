@@ -3,9 +3,13 @@
 //! tests) and takes back a result or a failure. Also how a resource ARN splits into the
 //! `resourceType` and `resource` that history events show.
 
+use std::sync::{Arc, Mutex};
+
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+
+use crate::events::{EventDetails, EventLog};
 
 /// One call of a Task state.
 #[derive(Debug, Clone)]
@@ -25,6 +29,61 @@ pub struct TaskCall {
     /// the state's TimeoutSeconds passed. The call's future is dropped right after, so work that
     /// must still happen then (stopping an ECS task) belongs in a task spawned on this token.
     pub cancellation: CancellationToken,
+    /// Records the events an integration itself causes in the call's thread of the history.
+    pub events: TaskEvents,
+}
+
+/// The history of one Task call, as far as the integration writes it: `TaskSubmitted`, which a
+/// `.sync` integration records once the service accepted the job (and before it waits for its
+/// end), as Step Functions does.
+#[derive(Clone)]
+pub struct TaskEvents {
+    log: Arc<EventLog>,
+    /// The call's thread's last event id: TaskStarted's, then each event recorded here.
+    last: Arc<Mutex<u64>>,
+    resource_type: String,
+    resource: String,
+}
+
+impl std::fmt::Debug for TaskEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskEvents").field("last", &self.last_id()).field("resource", &self.resource).finish()
+    }
+}
+
+impl TaskEvents {
+    pub(crate) fn new(log: Arc<EventLog>, last: u64, resource_type: &str, resource: &str) -> Self {
+        Self {
+            log,
+            last: Arc::new(Mutex::new(last)),
+            resource_type: resource_type.to_owned(),
+            resource: resource.to_owned(),
+        }
+    }
+
+    /// A handle whose events go nowhere, for calling an integration outside an execution.
+    pub fn detached(resource: &str) -> Self {
+        let (resource_type, resource) = split_resource(resource);
+        Self::new(Arc::new(EventLog::new(Arc::new(()))), 0, &resource_type, &resource)
+    }
+
+    /// Records `TaskSubmitted` with the service's answer to the submission.
+    pub fn submitted(&self, output: Value) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        self.log.emit(
+            &mut last,
+            EventDetails::TaskSubmitted {
+                resource_type: self.resource_type.clone(),
+                resource: self.resource.clone(),
+                output,
+            },
+        );
+    }
+
+    /// The id of the last event of this call's thread.
+    pub(crate) fn last_id(&self) -> u64 {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// A task that failed: the error name a Retrier or Catcher matches on, and its cause.

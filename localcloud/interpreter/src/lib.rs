@@ -32,7 +32,7 @@
 //! Not implemented: JSONata (the runtime model rejects it), Map's ItemReader, ItemBatcher and
 //! ResultWriter (distributed Maps run their items inline, as iterations, not child executions),
 //! HeartbeatSeconds enforcement (a call has no heartbeat channel; the value is only shown in
-//! TaskScheduled), TaskSubmitted events for `.sync` integrations, MapIterationAborted and
+//! TaskScheduled), MapIterationAborted and
 //! ...Aborted state events when a stop or a failed sibling cuts iterations short, and the legacy
 //! Lambda-ARN event types (LambdaFunctionScheduled...): every Task records Task... events.
 
@@ -54,5 +54,5 @@ pub use events::{EventDetails, EventSink, HistoryEvent, HistoryRecorder, StateKi
 pub use execution::{
     DISTRIBUTED_MAP_CONCURRENCY, Execution, INLINE_MAP_CONCURRENCY, MAX_PAYLOAD_BYTES, Outcome, StopHandle,
 };
-pub use integrations::{Integrations, TaskCall, TaskFailure, split_resource};
+pub use integrations::{Integrations, TaskCall, TaskEvents, TaskFailure, split_resource};
 pub use timing::{TimeScale, retry_delay_seconds};

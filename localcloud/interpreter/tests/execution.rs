@@ -302,3 +302,46 @@ async fn an_oversized_execution_input_fails_with_data_limit_exceeded() {
     let outcome = Execution::new(definition, big, context(), tasks).run().await;
     assert!(matches!(&outcome, Outcome::Failed { error, .. } if error == "States.DataLimitExceeded"), "{outcome:?}");
 }
+
+/// A `.sync` integration records TaskSubmitted between TaskStarted and the call's end, linked
+/// into the task's thread of events, with the service's answer as its output.
+#[tokio::test(start_paused = true)]
+async fn an_integration_records_task_submitted_in_the_tasks_thread() {
+    let integrations = Scripted::new(Duration::from_secs(1), |call: &TaskCall| {
+        call.events.submitted(json!({"Tasks": [{"TaskArn": "arn:aws:ecs:eu-west-1:123456789012:task/c/1"}]}));
+        Ok(json!({"StopCode": "EssentialContainerExited"}))
+    });
+    let machine = machine(json!({
+        "StartAt": "Run",
+        "States": {"Run": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync", "End": true}}
+    }));
+    let recorder = Arc::new(HistoryRecorder::default());
+    let outcome = Execution::new(machine, json!({}), context(), integrations).with_events(recorder.clone()).run().await;
+    assert_eq!(outcome, Outcome::Succeeded { output: json!({"StopCode": "EssentialContainerExited"}) });
+    let events = history(&recorder);
+    assert_eq!(
+        types(&events),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(event["id"], json!(i + 1));
+        assert_eq!(event["previousEventId"], json!(i), "{event}");
+    }
+    assert_eq!(
+        events[4]["taskSubmittedEventDetails"],
+        json!({
+            "resourceType": "ecs", "resource": "runTask.sync",
+            "output": "{\"Tasks\":[{\"TaskArn\":\"arn:aws:ecs:eu-west-1:123456789012:task/c/1\"}]}",
+            "outputDetails": {"truncated": false}
+        })
+    );
+}

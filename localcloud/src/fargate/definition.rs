@@ -159,7 +159,9 @@ impl TaskDefinition {
                         "Override for container named {name} is not a container in the TaskDefinition."
                     )));
                 }
-                None => return Err(AwsError::invalid_parameter("containerOverrides[].name is required.")),
+                None => {
+                    return Err(AwsError::invalid_parameter("containerOverrides[].name is required."));
+                }
             }
         }
         let own = overrides.container_overrides.iter().filter(|o| o.name.as_deref() == Some(&container.name));

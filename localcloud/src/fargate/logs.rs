@@ -177,7 +177,9 @@ fn split_timestamp(record: &[u8]) -> (i64, &[u8]) {
     let now = || {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
     };
-    let Some(space) = record.iter().take(40).position(|b| *b == b' ') else { return (now(), record) };
+    let Some(space) = record.iter().take(40).position(|b| *b == b' ') else {
+        return (now(), record);
+    };
     let parsed = std::str::from_utf8(&record[..space])
         .ok()
         .and_then(|t| aws_smithy_types::DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime).ok())

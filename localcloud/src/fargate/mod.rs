@@ -496,7 +496,9 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
         // finds every line shipped.
         match tokio::time::timeout(Duration::from_secs(30), shipping).await {
             Ok(Ok(events)) => tracing::debug!(task = %task_arn, events, "logs shipped"),
-            _ => tracing::warn!(task = %task_arn, "the task's logs were not all shipped within 30 s"),
+            _ => {
+                tracing::warn!(task = %task_arn, "the task's logs were not all shipped within 30 s")
+            }
         }
     }
     if let Err(e) = engine.remove(&id).await {

@@ -1,4 +1,4 @@
-//! The AWS JSON 1.1 protocol as the gateway speaks it: which operation a request names
+//! The AWS JSON protocols (1.1 for ECS, 1.0 for Step Functions) as the gateway speaks them: which operation a request names
 //! (`X-Amz-Target: <Prefix>.<Operation>`), answers, and errors in AWS's shape
 //! (`{"__type": "...", "message": "..."}` with the status AWS uses for that error).
 
@@ -8,6 +8,8 @@ use hyper::header::HeaderMap;
 use serde_json::{Value, json};
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// The content type of AWS JSON 1.0 (Step Functions).
+pub const CONTENT_TYPE_1_0: &str = "application/x-amz-json-1.0";
 
 /// An AWS error answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,7 +71,12 @@ impl AwsError {
     }
 
     pub fn to_response(&self) -> hyper::Response<Bytes> {
-        let mut response = json_response(self.status, &self.body());
+        self.to_response_as(CONTENT_TYPE)
+    }
+
+    /// The error in the protocol whose content type is `content_type`.
+    pub fn to_response_as(&self, content_type: &'static str) -> hyper::Response<Bytes> {
+        let mut response = json_response_as(content_type, self.status, &self.body());
         if let Ok(value) = self.error_type.parse() {
             response.headers_mut().insert("x-amzn-errortype", value);
         }
@@ -79,9 +86,14 @@ impl AwsError {
 
 /// A JSON 1.1 answer.
 pub fn json_response(status: StatusCode, body: &Value) -> hyper::Response<Bytes> {
+    json_response_as(CONTENT_TYPE, status, body)
+}
+
+/// An answer in the JSON protocol whose content type is `content_type` (1.0 or 1.1).
+pub fn json_response_as(content_type: &'static str, status: StatusCode, body: &Value) -> hyper::Response<Bytes> {
     let mut response = hyper::Response::new(Bytes::from(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(CONTENT_TYPE));
+    response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
     response.headers_mut().insert(
         "x-amzn-requestid",
         hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
@@ -119,6 +131,8 @@ mod tests {
         let body: Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body, json!({"__type": "ClusterNotFoundException", "message": "Cluster not found."}));
         assert_eq!(AwsError::server("docker is gone").to_response().status(), 500);
+        let sfn = AwsError::new(StatusCode::BAD_REQUEST, "ExecutionDoesNotExist", "x").to_response_as(CONTENT_TYPE_1_0);
+        assert_eq!(sfn.headers()["content-type"], "application/x-amz-json-1.0");
     }
 
     #[test]

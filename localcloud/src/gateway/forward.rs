@@ -6,7 +6,8 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderName};
 use hyper::{Request, Response, StatusCode};
 
-use http_body_util::BodyExt;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 
 use super::ResponseBody;
 use super::awsjson::AwsError;
@@ -35,7 +36,24 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 pub async fn forward(upstream: &Upstream, request: Request<Incoming>) -> Response<ResponseBody> {
-    let (mut parts, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
+    forward_parts(upstream, parts, body.boxed_unsync()).await
+}
+
+/// Forwards a request whose body the gateway already read (to check it) as it came.
+pub async fn forward_read(
+    upstream: &Upstream,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Response<ResponseBody> {
+    forward_parts(upstream, parts, Full::new(body).map_err(|never| match never {}).boxed_unsync()).await
+}
+
+async fn forward_parts(
+    upstream: &Upstream,
+    mut parts: hyper::http::request::Parts,
+    body: crate::upstream::UpstreamBody,
+) -> Response<ResponseBody> {
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     parts.uri = match upstream.uri(&path_and_query) {
         Ok(uri) => uri,
@@ -47,7 +65,7 @@ pub async fn forward(upstream: &Upstream, request: Request<Incoming>) -> Respons
     };
     strip_hop_by_hop(&mut parts.headers);
     let method = parts.method.clone();
-    let request = Request::from_parts(parts, body.boxed_unsync());
+    let request = Request::from_parts(parts, body);
     match upstream.send(request).await {
         Ok(response) => {
             let (mut parts, body) = response.into_parts();

@@ -1,7 +1,7 @@
 //! The gateway: the local cloud's one AWS endpoint (`localcloud gateway`, started by `up`). It
 //! listens on 127.0.0.1 (the public port) and on the task network's gateway address (so tasks
 //! reach it, never on 0.0.0.0), serves what moto cannot (ECS tasks that run, their metadata
-//! endpoint) and forwards everything else to moto unchanged.
+//! endpoint, Step Functions executions) and forwards everything else to moto unchanged.
 //!
 //! `route` decides, `forward` proxies, `awsjson` is the protocol, `ecs` the ECS operations.
 
@@ -13,6 +13,7 @@ pub mod route;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,6 +27,9 @@ use tokio::net::TcpListener;
 
 use crate::fargate::engine::Engine;
 use crate::fargate::{Fargate, TaskSide};
+use crate::stepfunctions::integrations::LocalIntegrations;
+use crate::stepfunctions::store::Store;
+use crate::stepfunctions::{self, StepFunctions};
 use crate::upstream::Upstream;
 use awsjson::AwsError;
 use route::{MetadataDocument, Route, ServedApi};
@@ -46,6 +50,8 @@ pub enum GatewayError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    TimeScale(#[from] stepfunctions::TimeScaleError),
     #[error("the gateway's state directory {} cannot be used: {source}", path.display())]
     StateDir {
         path: PathBuf,
@@ -76,11 +82,12 @@ impl GatewayConfig {
 pub struct Gateway {
     upstream: Upstream,
     fargate: Fargate,
+    stepfunctions: StepFunctions,
 }
 
 impl Gateway {
-    pub fn new(upstream: Upstream, fargate: Fargate) -> Gateway {
-        Gateway { upstream, fargate }
+    pub fn new(upstream: Upstream, fargate: Fargate, stepfunctions: StepFunctions) -> Gateway {
+        Gateway { upstream, fargate, stepfunctions }
     }
 
     pub fn fargate(&self) -> &Fargate {
@@ -112,7 +119,8 @@ impl Gateway {
             }
             Route::Served { api, operation } => {
                 let region = awsjson::signed_region(request.headers()).unwrap_or_else(|| crate::REGION.to_owned());
-                let body = match Limited::new(request.into_body(), MAX_SERVED_BODY).collect().await {
+                let (parts, body) = request.into_parts();
+                let body = match Limited::new(body, MAX_SERVED_BODY).collect().await {
                     Ok(collected) => collected.to_bytes(),
                     Err(e) => {
                         return respond(
@@ -123,6 +131,16 @@ impl Gateway {
                 };
                 match api {
                     ServedApi::Ecs => respond(ecs::handle(&self.fargate, operation, &region, &body).await),
+                    ServedApi::StepFunctions if stepfunctions::CHECKED_THEN_FORWARDED.contains(&operation) => {
+                        match stepfunctions::check_definition(operation, &body) {
+                            Ok(()) => forward::forward_read(&self.upstream, parts, body).await,
+                            Err(err) => {
+                                tracing::info!(operation, "refused: {err}");
+                                respond(err.to_response_as(awsjson::CONTENT_TYPE_1_0))
+                            }
+                        }
+                    }
+                    ServedApi::StepFunctions => respond(self.stepfunctions.handle(operation, &region, &body).await),
                 }
             }
         }
@@ -143,6 +161,7 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
     let public_listener =
         TcpListener::bind(public).await.map_err(|source| GatewayError::Listen { address: public, source })?;
 
+    let time_scale = stepfunctions::time_scale_from_env()?;
     let upstream = Upstream::new(config.moto_port);
     let engine = match Engine::connect(&config.state_dir).await {
         Ok(engine) => Some(engine),
@@ -168,7 +187,9 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
                             bound = Some(listener);
                             break;
                         }
-                        Err(e) => tracing::warn!("cannot listen on {}:{port}: {e}", network.gateway),
+                        Err(e) => {
+                            tracing::warn!("cannot listen on {}:{port}: {e}", network.gateway)
+                        }
                     }
                 }
                 if let Some(listener) = bound {
@@ -186,7 +207,10 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
     }
 
     let fargate = Fargate::new(upstream.clone(), engine.clone(), task_side);
-    let gateway = Gateway::new(upstream, fargate.clone());
+    let integrations = Arc::new(LocalIntegrations::new(fargate.clone(), upstream.clone()));
+    let store = Store::open(Some(&config.state_dir));
+    let stepfunctions = StepFunctions::new(upstream.clone(), store.clone(), integrations, time_scale);
+    let gateway = Gateway::new(upstream, fargate.clone(), stepfunctions);
     tracing::info!(%public, moto_port = config.moto_port, "gateway listening");
     let mut accepting = vec![tokio::spawn(accept(public_listener, gateway.clone()))];
     if let Some(listener) = task_listener {
@@ -194,7 +218,8 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
     }
 
     shutdown_signal().await;
-    tracing::info!("stopping: tasks first, then the listeners");
+    tracing::info!("stopping: executions and tasks first, then the listeners");
+    store.shutdown();
     fargate.shutdown(Duration::from_secs(10)).await;
     for task in accepting {
         task.abort();

@@ -13,12 +13,17 @@ use super::awsjson;
 pub enum ServedApi {
     /// ECS: the task operations; the rest of ECS (task definitions, clusters) is moto's.
     Ecs,
+    /// Step Functions: executions, and the definition check before Create/UpdateStateMachine
+    /// (which then go to moto); state machines themselves are moto's.
+    StepFunctions,
 }
 
 /// JSON 1.1 target prefix, API, and the operations the gateway serves; every other operation of
 /// that API is forwarded.
-pub const SERVED: &[(&str, ServedApi, &[&str])] =
-    &[("AmazonEC2ContainerServiceV20141113", ServedApi::Ecs, &["RunTask", "DescribeTasks", "StopTask", "ListTasks"])];
+pub const SERVED: &[(&str, ServedApi, &[&str])] = &[
+    ("AmazonEC2ContainerServiceV20141113", ServedApi::Ecs, &["RunTask", "DescribeTasks", "StopTask", "ListTasks"]),
+    ("AWSStepFunctions", ServedApi::StepFunctions, crate::stepfunctions::SERVED_OPERATIONS),
+];
 
 /// The task metadata endpoint (version 4): `/v4/<task id>` for the container, `/v4/<task id>/task`
 /// for the task.
@@ -47,7 +52,9 @@ pub fn route(method: &Method, path: &str, headers: &HeaderMap) -> Route {
         return Route::Health;
     }
     if method == Method::POST {
-        let Some((prefix, operation)) = awsjson::target(headers) else { return Route::Forward };
+        let Some((prefix, operation)) = awsjson::target(headers) else {
+            return Route::Forward;
+        };
         let served =
             SERVED.iter().filter(|(served_prefix, _, _)| *served_prefix == prefix).find_map(|(_, api, ops)| {
                 ops.iter().find(|op| **op == operation).map(|op| Route::Served { api: *api, operation: op })
@@ -59,7 +66,9 @@ pub fn route(method: &Method, path: &str, headers: &HeaderMap) -> Route {
     if method != Method::GET || headers.contains_key(hyper::header::AUTHORIZATION) {
         return Route::Forward;
     }
-    let Some(rest) = path.strip_prefix(METADATA_PREFIX) else { return Route::Forward };
+    let Some(rest) = path.strip_prefix(METADATA_PREFIX) else {
+        return Route::Forward;
+    };
     let (task_id, document) = match rest.split_once('/') {
         None => (rest, MetadataDocument::Container),
         Some((id, "task")) => (id, MetadataDocument::Task),
@@ -89,6 +98,18 @@ mod tests {
         }
         for op in ["RegisterTaskDefinition", "DescribeTaskDefinition", "CreateCluster", "DescribeClusters"] {
             let h = headers(&[("x-amz-target", &format!("AmazonEC2ContainerServiceV20141113.{op}"))]);
+            assert_eq!(route(&Method::POST, "/", &h), Route::Forward, "{op}");
+        }
+    }
+
+    #[test]
+    fn step_functions_executions_are_served_and_state_machines_are_moto_s() {
+        for op in ["StartExecution", "StartSyncExecution", "DescribeExecution", "StopExecution", "CreateStateMachine"] {
+            let h = headers(&[("x-amz-target", &format!("AWSStepFunctions.{op}"))]);
+            assert_eq!(route(&Method::POST, "/", &h), Route::Served { api: ServedApi::StepFunctions, operation: op });
+        }
+        for op in ["ListStateMachines", "DescribeStateMachine", "DeleteStateMachine", "TagResource"] {
+            let h = headers(&[("x-amz-target", &format!("AWSStepFunctions.{op}"))]);
             assert_eq!(route(&Method::POST, "/", &h), Route::Forward, "{op}");
         }
     }

@@ -1,0 +1,622 @@
+//! Step Functions executions through the gateway, with aws-sdk-sfn: definitions checked at
+//! CreateStateMachine, the interpreter's conformance table run through StartExecution and
+//! DescribeExecution, the history's shape, the API's errors, StopExecution; and, with this
+//! project's own image run by the local Fargate, `ecs:runTask.sync` states that succeed, fail,
+//! are caught into an SNS notification that reaches a subscribed SQS queue, are retried, and are
+//! stopped with their execution.
+//!
+//! Each test process starts its own local cloud with `LOCALCLOUD_SFN_TIME_SCALE` set, so Waits and
+//! Retry intervals take a fraction of their definition time. An external endpoint is skipped:
+//! only our gateway runs executions (moto leaves them RUNNING).
+
+mod support;
+
+use std::time::Duration;
+
+use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, LogConfiguration, LogDriver, NetworkMode};
+use aws_sdk_sfn::types::ExecutionStatus;
+use integration_tests::LocalCloud;
+use provisioner::image::Builder;
+use provisioner::image::pipeline::{self, BuildOptions, Destination};
+use provisioner::image::progress::Progress;
+use serde_json::{Value, json};
+
+const ACCOUNT: &str = "123456789012";
+const CONTAINER: &str = "servicefull";
+const LOG_GROUP: &str = "/ecs/servicefull-sfn-test";
+const ROLE: &str = "arn:aws:iam::123456789012:role/StatesRole";
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// Our own cloud with durations scaled by `scale`, or None (with the reason printed).
+async fn own_cloud(scale: &str) -> Option<LocalCloud> {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        // SAFETY: set before the cloud (and any thread that reads the environment) starts; the
+        // gateway inherits it. nextest runs each test in a process of its own.
+        unsafe { std::env::set_var(localcloud::stepfunctions::TIME_SCALE_ENV, scale) };
+    }
+    let cloud = LocalCloud::start().await;
+    if !cloud.is_own_moto() {
+        eprintln!("skipped: executions run only on our own local cloud; this run points at another endpoint");
+        return None;
+    }
+    Some(cloud)
+}
+
+fn sfn(cloud: &LocalCloud) -> aws_sdk_sfn::Client {
+    aws_sdk_sfn::Client::new(cloud.sdk_config())
+}
+
+async fn create_machine(sfn: &aws_sdk_sfn::Client, name: &str, definition: &Value) -> String {
+    let created = sfn
+        .create_state_machine()
+        .name(name)
+        .definition(definition.to_string())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateStateMachine {name}: {e:?}"));
+    created.state_machine_arn().to_owned()
+}
+
+/// Polls DescribeExecution until the execution is no longer RUNNING. The bound only keeps a
+/// broken run from hanging; it is no assertion about speed.
+async fn finished(
+    sfn: &aws_sdk_sfn::Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..6000 {
+        let described = sfn.describe_execution().execution_arn(arn).send().await.unwrap();
+        if *described.status() != ExecutionStatus::Running {
+            return described;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("execution {arn} is still RUNNING");
+}
+
+async fn history(sfn: &aws_sdk_sfn::Client, arn: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
+    sfn.get_execution_history().execution_arn(arn).max_results(1000).send().await.unwrap().events().to_vec()
+}
+
+/// A case's Task states call the conformance table's mocked `lambda:invoke`, which only the
+/// interpreter's own test can answer.
+fn has_task_state(definition: &Value) -> bool {
+    match definition {
+        Value::Object(map) => map.get("Type") == Some(&json!("Task")) || map.values().any(has_task_state),
+        Value::Array(items) => items.iter().any(has_task_state),
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_definition_is_refused_and_the_conformance_table_runs_through_the_api() {
+    let Some(cloud) = own_cloud("0.001").await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+
+    let invalid = json!({"StartAt": "First", "States": {"First": {"Type": "Pass", "Next": "Nowhere"}}});
+    let err = sfn
+        .create_state_machine()
+        .name("Broken")
+        .definition(invalid.to_string())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_definition(), "{err:?}");
+    let message = err.meta().message().unwrap_or_default().to_owned();
+    assert!(message.contains("First") && message.contains("Nowhere"), "{message}");
+    let listed = sfn.list_state_machines().send().await.unwrap();
+    assert!(listed.state_machines().iter().all(|m| m.name() != "Broken"), "a refused definition reaches no one");
+
+    let table: Value =
+        serde_json::from_str(include_str!("../../localcloud/interpreter/tests/conformance.json")).unwrap();
+    let machine_arn = format!("arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Conformance");
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/Conformance");
+    let mut created = false;
+    let (mut ran, mut skipped, mut failures) = (0, Vec::new(), Vec::new());
+    for case in table["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let expected = &case["expected"];
+        let status = expected["status"].as_str().unwrap();
+        if status != "INVALID" && has_task_state(&case["definition"]) {
+            skipped.push(name);
+            continue;
+        }
+        let definition = case["definition"].to_string();
+        let refused = if !created {
+            let answer =
+                sfn.create_state_machine().name("Conformance").definition(&definition).role_arn(&role).send().await;
+            created = answer.is_ok();
+            answer.err().map(|e| e.into_service_error().meta().clone())
+        } else {
+            let answer =
+                sfn.update_state_machine().state_machine_arn(&machine_arn).definition(&definition).send().await;
+            answer.err().map(|e| e.into_service_error().meta().clone())
+        };
+        ran += 1;
+        if status == "INVALID" {
+            match refused {
+                Some(meta) if meta.code() == Some("InvalidDefinition") => {
+                    let text = meta.message().unwrap_or_default();
+                    for problem in expected["problems"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                        if !text.contains(problem) {
+                            failures.push(format!("{name}: {text:?} does not say {problem:?}"));
+                        }
+                    }
+                }
+                other => failures.push(format!("{name}: expected InvalidDefinition, got {other:?}")),
+            }
+            continue;
+        }
+        if let Some(meta) = refused {
+            failures.push(format!("{name}: the definition was refused: {meta:?}"));
+            continue;
+        }
+        let started = sfn
+            .start_execution()
+            .state_machine_arn(&machine_arn)
+            .name(name)
+            .input(case["input"].to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("StartExecution {name}: {e:?}"));
+        let described = finished(&sfn, started.execution_arn()).await;
+        if described.status().as_str() != status {
+            failures.push(format!(
+                "{name}: status {} ({:?} {:?}), expected {status}",
+                described.status(),
+                described.error(),
+                described.cause()
+            ));
+            continue;
+        }
+        if let Some(output) = expected.get("output") {
+            let got: Value = described.output().map(|o| serde_json::from_str(o).unwrap()).unwrap_or(Value::Null);
+            if &got != output {
+                failures.push(format!("{name}: output {got}, expected {output}"));
+            }
+        }
+        for (key, got) in [("error", described.error()), ("cause", described.cause())] {
+            if let Some(want) = expected.get(key).and_then(Value::as_str)
+                && got != Some(want)
+            {
+                failures.push(format!("{name}: {key} {got:?}, expected {want:?}"));
+            }
+        }
+    }
+    eprintln!(
+        "conformance through the API: {ran} cases run, {} skipped (their Task states call the table's mocked lambda:invoke): {skipped:?}",
+        skipped.len()
+    );
+    assert!(failures.is_empty(), "{} of {ran} cases differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(ran > skipped.len(), "most cases run through the API ({ran} ran, {} skipped)", skipped.len());
+}
+
+#[tokio::test]
+async fn the_execution_api_answers_with_aws_shapes_and_errors() {
+    let Some(cloud) = own_cloud("0.01").await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let machine = create_machine(
+        &sfn,
+        &unique("Api"),
+        &json!({"StartAt": "Greet", "States": {
+            "Greet": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('hello {}', $.who)"}, "Next": "Hold"},
+            "Hold": {"Type": "Wait", "SecondsPath": "$$.Execution.Input.wait", "End": true}
+        }}),
+    )
+    .await;
+
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("first")
+        .input(r#"{"who":"world","wait":0}"#)
+        .send()
+        .await
+        .unwrap();
+    let arn = started.execution_arn().to_owned();
+    assert!(arn.ends_with(":execution:") || arn.contains(":execution:"), "{arn}");
+    assert!(arn.ends_with(":first"), "{arn}");
+    let done = finished(&sfn, &arn).await;
+    assert_eq!(*done.status(), ExecutionStatus::Succeeded);
+    assert_eq!(serde_json::from_str::<Value>(done.output().unwrap()).unwrap(), json!({"greeting": "hello world"}));
+    assert_eq!(done.input(), Some(r#"{"who":"world","wait":0}"#));
+    assert!(done.stop_date().is_some());
+
+    let events = history(&sfn, &arn).await;
+    let types: Vec<&str> = events.iter().map(|e| e.r#type().as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!((event.id(), event.previous_event_id()), (i as i64 + 1, i as i64));
+    }
+    assert_eq!(events[0].execution_started_event_details().unwrap().role_arn(), Some(ROLE));
+    assert_eq!(events[1].state_entered_event_details().unwrap().name(), "Greet");
+    let reversed = sfn
+        .get_execution_history()
+        .execution_arn(&arn)
+        .reverse_order(true)
+        .max_results(2)
+        .include_execution_data(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reversed.events().iter().map(|e| e.id()).collect::<Vec<_>>(), [6, 5]);
+    assert!(reversed.next_token().is_some());
+    assert_eq!(reversed.events()[0].execution_succeeded_event_details().unwrap().output(), None, "no execution data");
+
+    // The same name: a different input is refused; a finished one too.
+    let again = sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("first")
+        .input(r#"{"who":"other","wait":0}"#)
+        .send()
+        .await;
+    assert!(again.unwrap_err().into_service_error().is_execution_already_exists());
+    // The same name and input while it runs is the same execution.
+    let long_input = r#"{"who":"w","wait":100000}"#;
+    let one = sfn.start_execution().state_machine_arn(&machine).name("long").input(long_input).send().await.unwrap();
+    let two = sfn.start_execution().state_machine_arn(&machine).name("long").input(long_input).send().await.unwrap();
+    assert_eq!(one.execution_arn(), two.execution_arn());
+
+    let listed = sfn.list_executions().state_machine_arn(&machine).send().await.unwrap();
+    assert_eq!(listed.executions().iter().map(|e| e.name()).collect::<Vec<_>>(), ["long", "first"], "newest first");
+    let running =
+        sfn.list_executions().state_machine_arn(&machine).status_filter(ExecutionStatus::Running).send().await.unwrap();
+    assert_eq!(running.executions().len(), 1);
+    let paged = sfn.list_executions().state_machine_arn(&machine).max_results(1).send().await.unwrap();
+    assert_eq!(paged.executions().len(), 1);
+    let rest = sfn
+        .list_executions()
+        .state_machine_arn(&machine)
+        .max_results(1)
+        .next_token(paged.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.executions()[0].name(), "first");
+
+    // StopExecution of a Wait: ABORTED with the given error and cause.
+    sfn.stop_execution()
+        .execution_arn(one.execution_arn())
+        .error("Operator")
+        .cause("no longer needed")
+        .send()
+        .await
+        .unwrap();
+    let stopped = sfn.describe_execution().execution_arn(one.execution_arn()).send().await.unwrap();
+    assert_eq!(*stopped.status(), ExecutionStatus::Aborted);
+    assert_eq!((stopped.error(), stopped.cause()), (Some("Operator"), Some("no longer needed")));
+    let last = history(&sfn, one.execution_arn()).await.pop().unwrap();
+    assert_eq!(last.r#type().as_str(), "ExecutionAborted");
+
+    let for_execution = sfn.describe_state_machine_for_execution().execution_arn(&arn).send().await.unwrap();
+    assert_eq!(for_execution.state_machine_arn(), machine);
+    assert!(for_execution.definition().contains("Greet"));
+
+    let missing = format!("{}:nobody", machine.replace(":stateMachine:", ":execution:"));
+    let err = sfn.describe_execution().execution_arn(&missing).send().await.unwrap_err().into_service_error();
+    assert!(err.is_execution_does_not_exist(), "{err:?}");
+    let err = sfn.describe_execution().execution_arn("not-an-arn").send().await.unwrap_err().into_service_error();
+    assert!(err.is_invalid_arn(), "{err:?}");
+    let err = sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input("{not json")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_execution_input(), "{err:?}");
+    let big = format!("\"{}\"", "x".repeat(256 * 1024));
+    let err =
+        sfn.start_execution().state_machine_arn(&machine).input(big).send().await.unwrap_err().into_service_error();
+    assert!(err.is_invalid_execution_input(), "{err:?}");
+    let err = sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("bad name")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_name(), "{err:?}");
+    let nowhere = format!("arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{}", unique("Nowhere"));
+    let err = sfn.start_execution().state_machine_arn(&nowhere).send().await.unwrap_err().into_service_error();
+    assert!(err.is_state_machine_does_not_exist(), "{err:?}");
+}
+
+// ---- With the project's own image, run by the local Fargate ----
+
+/// servicefull, built by the project's pipeline and pushed to the cloud's registry.
+async fn pushed_image(cloud: &LocalCloud) -> String {
+    let progress = Progress::quiet();
+    let options = BuildOptions {
+        workspace: support::workspace(),
+        builder: Builder::Oci,
+        base: None,
+        ca_certificates: provisioner::image::inputs::DEFAULT_CA_CERTIFICATES.into(),
+    };
+    let built = pipeline::build(&options, &progress).await.expect("the image builds");
+    let destination = Destination::Registry(cloud.registry().to_owned());
+    let target =
+        pipeline::resolve(&destination, "servicefull", &provisioner::image::ecr::lifecycle_policy(), &progress)
+            .await
+            .expect("the registry resolves");
+    pipeline::push(&built, &target, &progress).await.expect("the image pushes").image_uri
+}
+
+/// A cluster and a task definition for the image; returns (cluster ARN, task definition ARN).
+async fn ecs_setup(cloud: &LocalCloud) -> (String, String) {
+    let image = pushed_image(cloud).await;
+    let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
+    let logs = aws_sdk_cloudwatchlogs::Client::new(cloud.sdk_config());
+    let cluster = ecs.create_cluster().cluster_name(unique("sfn")).send().await.unwrap();
+    let cluster_arn = cluster.cluster().unwrap().cluster_arn().unwrap().to_owned();
+    let _ = logs.create_log_group().log_group_name(LOG_GROUP).send().await;
+    let container = ContainerDefinition::builder()
+        .name(CONTAINER)
+        .image(image)
+        .essential(true)
+        .memory(128)
+        .stop_timeout(2)
+        .log_configuration(
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .options("awslogs-group", LOG_GROUP)
+                .options("awslogs-region", "us-east-1")
+                .options("awslogs-stream-prefix", "ecs")
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let registered = ecs
+        .register_task_definition()
+        .family(unique("servicefull"))
+        .requires_compatibilities(Compatibility::Fargate)
+        .network_mode(NetworkMode::Awsvpc)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(container)
+        .send()
+        .await
+        .unwrap();
+    (cluster_arn, registered.task_definition().unwrap().task_definition_arn().unwrap().to_owned())
+}
+
+/// A `runTask.sync` Task state whose TASK_INPUT is `task_input` (a Parameters value, so it may be
+/// a `.$` path or intrinsic).
+fn run_task_state(cluster: &str, task_definition: &str, task_input_key: &str, task_input: Value) -> Value {
+    let mut environment = serde_json::Map::new();
+    environment.insert("Name".into(), json!("TASK_INPUT"));
+    environment.insert(task_input_key.into(), task_input);
+    json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::ecs:runTask.sync",
+        "Parameters": {
+            "Cluster": cluster,
+            "TaskDefinition": task_definition,
+            "LaunchType": "FARGATE",
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-local"], "SecurityGroups": ["sg-local"], "AssignPublicIp": "ENABLED"}},
+            "Overrides": {"ContainerOverrides": [{"Name": CONTAINER, "Environment": [environment]}]}
+        }
+    })
+}
+
+/// Task containers of ours still in the engine (running or not).
+async fn containers_of(cloud: &LocalCloud) -> Vec<String> {
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    let state_dir = cloud.state_dir().unwrap().display().to_string();
+    let filters =
+        std::collections::HashMap::from([("label".to_string(), vec![format!("localcloud.state-dir={state_dir}")])]);
+    let options =
+        bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
+    docker.list_containers(Some(options)).await.unwrap().into_iter().filter_map(|c| c.id).collect()
+}
+
+#[tokio::test]
+async fn run_task_sync_succeeds_fails_with_the_stopped_task_and_records_task_submitted() {
+    let Some(cloud) = own_cloud("0.01").await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let (cluster, task_definition) = ecs_setup(&cloud).await;
+    let mut run = run_task_state(&cluster, &task_definition, "Value.$", json!("$.task_input"));
+    run["End"] = json!(true);
+    let machine = create_machine(&sfn, &unique("Sync"), &json!({"StartAt": "Run", "States": {"Run": run}})).await;
+
+    let ok = sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(json!({"task_input": r#"{"name":"x","text":"a b"}"#}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let done = finished(&sfn, ok.execution_arn()).await;
+    assert_eq!(*done.status(), ExecutionStatus::Succeeded, "{:?} {:?}", done.error(), done.cause());
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    let task_arn = output["TaskArn"].as_str().unwrap();
+    assert!(task_arn.starts_with("arn:aws:ecs:us-east-1:"), "{output}");
+    assert_eq!(output["StopCode"], "EssentialContainerExited");
+    assert_eq!(output["LastStatus"], "STOPPED");
+    assert_eq!(output["Containers"][0]["ExitCode"], 0);
+    let events = history(&sfn, ok.execution_arn()).await;
+    let types: Vec<&str> = events.iter().map(|e| e.r#type().as_str()).collect();
+    assert_eq!(types[2..6], ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]);
+    let submitted = events[4].task_submitted_event_details().unwrap();
+    assert_eq!((submitted.resource_type(), submitted.resource()), ("ecs", "runTask.sync"));
+    let answer: Value = serde_json::from_str(submitted.output().unwrap()).unwrap();
+    assert_eq!(answer["Tasks"][0]["TaskArn"], task_arn, "provisioner run --follow reads the task ARN here");
+    assert_eq!(answer["Failures"], json!([]));
+
+    let failing = sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(json!({"task_input": r#"{"fail":true}"#}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let failed = finished(&sfn, failing.execution_arn()).await;
+    assert_eq!(*failed.status(), ExecutionStatus::Failed);
+    assert_eq!(failed.error(), Some("States.TaskFailed"));
+    let cause: Value = serde_json::from_str(failed.cause().unwrap()).unwrap();
+    assert_eq!(cause["Containers"][0]["ExitCode"], 1, "{cause}");
+    assert_eq!(cause["StopCode"], "EssentialContainerExited");
+    assert!(containers_of(&cloud).await.is_empty(), "the tasks' containers are removed");
+}
+
+/// SQS through the gateway (moto's), in the query protocol: aws-sdk-sqs is not a dependency.
+fn sqs(endpoint: &str, params: &[(&str, &str)]) -> String {
+    let body = params.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
+    let mut response = ureq::post(endpoint)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .send(format!("Version=2012-11-05&{body}"))
+        .unwrap_or_else(|e| panic!("SQS {params:?}: {e}"));
+    response.body_mut().read_to_string().unwrap()
+}
+
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_caught_failure_publishes_to_sns_once_and_a_retry_succeeds_on_the_second_attempt() {
+    let Some(cloud) = own_cloud("0.01").await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let (cluster, task_definition) = ecs_setup(&cloud).await;
+    let sns = aws_sdk_sns::Client::new(cloud.sdk_config());
+    let topic = sns.create_topic().name(unique("alerts")).send().await.unwrap().topic_arn().unwrap().to_owned();
+    let endpoint = cloud.endpoint_url().unwrap().to_owned();
+    let queue_name = unique("alerts-queue");
+    let created = sqs(&endpoint, &[("Action", "CreateQueue"), ("QueueName", &queue_name)]);
+    let queue_url = localcloud::upstream::xml_element(&created, "QueueUrl").unwrap().to_owned();
+    let queue_arn = format!("arn:aws:sqs:us-east-1:{ACCOUNT}:{queue_name}");
+    sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(&queue_arn).send().await.unwrap();
+
+    let mut run = run_task_state(&cluster, &task_definition, "Value", json!(r#"{"fail":true}"#));
+    run["Catch"] = json!([{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.failure", "Next": "Notify"}]);
+    run["End"] = json!(true);
+    let notify = json!({
+        "Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+        "Parameters": {"TopicArn": topic, "Subject": "task failed", "Message": {"status": "failed", "error.$": "$.failure.Error"}},
+        "End": true
+    });
+    let machine =
+        create_machine(&sfn, &unique("Catch"), &json!({"StartAt": "Run", "States": {"Run": run, "Notify": notify}}))
+            .await;
+    let started = sfn.start_execution().state_machine_arn(&machine).send().await.unwrap();
+    let done = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(*done.status(), ExecutionStatus::Succeeded, "{:?} {:?}", done.error(), done.cause());
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    assert!(output["MessageId"].as_str().is_some_and(|id| !id.is_empty()), "{output}");
+    let received =
+        sqs(&endpoint, &[("Action", "ReceiveMessage"), ("QueueUrl", &queue_url), ("MaxNumberOfMessages", "10")]);
+    assert_eq!(received.matches("<Message>").count(), 1, "exactly one notification: {received}");
+    assert!(received.contains("States.TaskFailed"), "{received}");
+
+    // The first attempt's input fails, the retry's succeeds: TASK_INPUT is picked by RetryCount.
+    let mut retried = run_task_state(
+        &cluster,
+        &task_definition,
+        "Value.$",
+        json!("States.ArrayGetItem($.attempts, $$.State.RetryCount)"),
+    );
+    retried["Retry"] = json!([{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 1, "MaxAttempts": 2}]);
+    retried["End"] = json!(true);
+    let machine = create_machine(&sfn, &unique("Retry"), &json!({"StartAt": "Run", "States": {"Run": retried}})).await;
+    let input = json!({"attempts": [r#"{"fail":true}"#, r#"{"name":"x","text":"a b"}"#]});
+    let started = sfn.start_execution().state_machine_arn(&machine).input(input.to_string()).send().await.unwrap();
+    let done = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(*done.status(), ExecutionStatus::Succeeded, "{:?} {:?}", done.error(), done.cause());
+    let types: Vec<String> =
+        history(&sfn, started.execution_arn()).await.iter().map(|e| e.r#type().as_str().to_owned()).collect();
+    assert_eq!(types.iter().filter(|t| *t == "TaskFailed").count(), 1, "{types:?}");
+    assert_eq!(types.iter().filter(|t| *t == "TaskSucceeded").count(), 1, "{types:?}");
+    assert!(containers_of(&cloud).await.is_empty());
+}
+
+#[tokio::test]
+async fn stop_execution_stops_the_running_task_and_its_container_is_gone() {
+    let Some(cloud) = own_cloud("0.01").await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
+    let (cluster, task_definition) = ecs_setup(&cloud).await;
+    let mut run = run_task_state(&cluster, &task_definition, "Value", json!(r#"{"work_seconds":300}"#));
+    run["End"] = json!(true);
+    let machine = create_machine(&sfn, &unique("Stop"), &json!({"StartAt": "Run", "States": {"Run": run}})).await;
+    let started = sfn.start_execution().state_machine_arn(&machine).send().await.unwrap();
+
+    // The task's ARN, from TaskSubmitted, as `provisioner run --follow` reads it.
+    let mut task_arn = None;
+    for _ in 0..3000 {
+        let events = history(&sfn, started.execution_arn()).await;
+        if let Some(details) = events.iter().find_map(|e| e.task_submitted_event_details()) {
+            let answer: Value = serde_json::from_str(details.output().unwrap()).unwrap();
+            task_arn = answer["Tasks"][0]["TaskArn"].as_str().map(str::to_owned);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let task_arn = task_arn.expect("TaskSubmitted is recorded");
+    for _ in 0..3000 {
+        let task = ecs.describe_tasks().cluster(&cluster).tasks(&task_arn).send().await.unwrap();
+        if task.tasks()[0].last_status() == Some("RUNNING") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!containers_of(&cloud).await.is_empty(), "the task runs in a container");
+
+    sfn.stop_execution().execution_arn(started.execution_arn()).cause("operator").send().await.unwrap();
+    let stopped = sfn.describe_execution().execution_arn(started.execution_arn()).send().await.unwrap();
+    assert_eq!(*stopped.status(), ExecutionStatus::Aborted);
+    let mut task = None;
+    for _ in 0..3000 {
+        let described = ecs.describe_tasks().cluster(&cluster).tasks(&task_arn).send().await.unwrap();
+        if described.tasks()[0].last_status() == Some("STOPPED") {
+            task = Some(described.tasks()[0].clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let task = task.expect("the execution's task stops");
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
+    assert_eq!(task.containers()[0].exit_code(), Some(143), "SIGTERM ended the work early");
+    assert!(containers_of(&cloud).await.is_empty(), "the stopped task's container is removed");
+}
