@@ -21,18 +21,16 @@ build *ARGS:
 push *ARGS:
     cargo run -q --locked -p provisioner -- push {{ARGS}}
 
-# The flow so far, for real on this machine: start the local cloud, build the task image without
-# a daemon, push it to the local registry, pull it back and run it with a sample input.
-local-run input='{"name":"local cloud","text":"a task image built, pushed, pulled and run"}': setup up
-    #!/usr/bin/env bash
-    set -euo pipefail
-    . .localcloud/env
-    uri=$(cargo run -q --locked -p provisioner -- push --builder oci --registry "$LOCALCLOUD_REGISTRY")
-    echo "==> running $uri"
-    docker run --rm -e TASK_INPUT='{{input}}' -e LOG_FORMAT=text "$uri"
+# The whole flow for real: start the local cloud, deploy, run the workflow (one success, one failure), show the output.
+demo: setup
+    cargo build -q --locked -p provisioner -p localcloud -p integration-tests --bin provisioner --bin localcloud --bin demo
+    target/debug/demo
 
-# Run every test: unit, template checks, container and local-cloud tests, and the moto launcher's
-# corrections (each against vanilla moto too).
+# The end-to-end tests: build, push, provision, run, update, run again, delete, on a local cloud of their own.
+test-e2e: setup
+    cargo nextest run --locked -p integration-tests --test e2e --test provision --test stepfunctions --no-fail-fast
+
+# Run every test: unit, template checks, containers, local cloud, end to end, and the moto corrections.
 test: setup
     cargo nextest run --workspace --all-features --locked --no-fail-fast
     .venv/bin/pytest -q localcloud/moto/tests
@@ -59,6 +57,14 @@ provision *ARGS: setup
     args=(); for a in "$@"; do if [ "$a" = --local ]; then local=1; else args+=("$a"); fi; done
     if [ -n "${local:-}" ]; then cargo run -q -p localcloud -- up >&2; . .localcloud/env; fi
     exec cargo run -q --locked -p provisioner -- provision "${args[@]}"
+
+# Run the workflow and follow it: states, the task's logs, the outcome (`--local`: on the local cloud).
+[positional-arguments]
+run *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    args=(); for a in "$@"; do if [ "$a" = --local ]; then . .localcloud/env; else args+=("$a"); fi; done
+    exec cargo run -q --locked -p provisioner -- run --follow "${args[@]}"
 
 # The stack's status, outputs, recent events, image and executions (`--local`: the local cloud's).
 [positional-arguments]
