@@ -300,6 +300,26 @@ async fn stop_task_sends_sigterm_and_reports_user_initiated_with_the_reason() {
 }
 
 #[tokio::test]
+async fn a_task_that_ignores_sigterm_is_killed_after_its_stop_timeout() {
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
+    let image = pushed_image(&cloud).await;
+    // A stop timeout of 2 s, far below the task's own 25 s grace: only a kill can end it that soon.
+    let setup = setup(&cloud, &image, 128, 2).await;
+    let arn = setup.run(r#"{"work_seconds": 600, "ignore_sigterm": true}"#).await.task_arn().unwrap().to_owned();
+    setup.until(&arn, "RUNNING").await;
+    setup.ecs.stop_task().cluster(&setup.cluster).task(&arn).reason("stuck").send().await.unwrap();
+    let (stopped, _) = setup.until(&arn, "STOPPED").await;
+    assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
+    // 137 = 128 + SIGKILL: killed after the stop timeout, not the task's own 143 answer to SIGTERM.
+    assert_eq!(stopped.containers()[0].exit_code(), Some(137), "{stopped:?}");
+    let lines = setup.log_lines(&arn).await;
+    assert!(!lines.iter().any(|l| l.contains("stopped by SIGTERM")), "it did not stop by itself: {lines:?}");
+    assert!(containers_of(&cloud).await.is_empty());
+}
+
+#[tokio::test]
 async fn an_image_that_cannot_be_pulled_fails_to_start_with_cannot_pull_container_error() {
     let Some(cloud) = own_cloud().await else {
         return;

@@ -29,6 +29,10 @@ pub struct Input {
     /// killed, and ECS reports OutOfMemoryError).
     #[serde(default)]
     pub allocate_mib: Option<usize>,
+    /// Let the simulated work ignore SIGTERM, as a task stuck in a native call would: the platform
+    /// then kills it after the container's stop timeout (exit 137).
+    #[serde(default)]
+    pub ignore_sigterm: bool,
 }
 
 /// The one JSON line the task writes on stdout.
@@ -92,7 +96,9 @@ pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
                 "work_seconds must be a non-negative number of seconds, got {seconds}"
             ))
         })?;
-        if !context.shutdown().sleep(duration).await {
+        if input.ignore_sigterm {
+            tokio::time::sleep(duration).await;
+        } else if !context.shutdown().sleep(duration).await {
             return Err(CommandError::terminated(format!(
                 "stopped by SIGTERM after {} ms of {} s of work",
                 started.elapsed().as_millis(),

@@ -243,7 +243,8 @@ impl Follow<'_> {
                 return Ok(());
             }
             tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(1));
+            // Short enough that a task's first lines show within a moment of being written.
+            delay = (delay * 2).min(Duration::from_millis(400));
         }
     }
 
