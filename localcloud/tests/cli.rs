@@ -163,7 +163,9 @@ fn a_moto_server_of_ones_own_runs_instead_of_the_launcher_and_is_recognised() {
     assert!(!moto_log.contains("localcloud: moto"), "vanilla moto_server, no launcher: {moto_log}");
     // Recognised as ours again: a second `up` keeps it.
     let again = up();
-    assert_eq!(text(&again).matches("already running").count(), 2, "{}", text(&again));
+    // All three (moto, the registry, the gateway) are kept.
+    assert_eq!(text(&again).matches("already running").count(), 3, "{}", text(&again));
+    assert!(text(&again).contains("moto      already running"), "{}", text(&again));
     assert_eq!(pid_of(&status, "moto"), pid_of(&sandbox.status(), "moto"));
 }
 
