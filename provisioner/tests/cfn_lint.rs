@@ -26,10 +26,7 @@ fn lint(format: Format, image: Option<&str>, file_name: &str) {
     let args = TemplateArgs {
         format,
         image: image.map(str::to_owned),
-        service_name: None,
-        cpu: None,
-        memory: None,
-        merge: Vec::new(),
+        service: Default::default(),
     };
     let text = render(&args).unwrap().text;
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(file_name);

@@ -31,7 +31,7 @@ fn statements(role: &Value) -> Vec<Value> {
 }
 
 fn args() -> TemplateArgs {
-    TemplateArgs { format: Format::Json, image: None, service_name: None, cpu: None, memory: None, merge: Vec::new() }
+    TemplateArgs { format: Format::Json, image: None, service: Default::default() }
 }
 
 #[test]
@@ -217,7 +217,7 @@ fn every_output_is_exported_under_the_stack_name() {
 #[test]
 fn every_name_derives_from_the_service_name() {
     let mut a = args();
-    a.service_name = Some("billing-report".into());
+    a.service.service_name = Some("billing-report".into());
     let t: Value = serde_json::from_str(&render(&a).unwrap().text).unwrap();
     let text = t.to_string();
     assert!(!text.contains("servicefull"), "{text}");
@@ -232,16 +232,16 @@ fn every_name_derives_from_the_service_name() {
 #[test]
 fn an_invalid_task_size_is_an_error_naming_the_pair_and_choices() {
     let mut a = args();
-    a.cpu = Some(1024);
-    a.memory = Some(512);
+    a.service.cpu = Some(1024);
+    a.service.memory = Some(512);
     let err = format!("{:#}", render(&a).err().unwrap());
     assert!(err.contains("cpu 1024 with memory 512"), "{err}");
     assert!(err.contains("2048, 3072, 4096, 5120, 6144, 7168, 8192"), "{err}");
-    a.cpu = Some(100);
+    a.service.cpu = Some(100);
     let err = format!("{:#}", render(&a).err().unwrap());
     assert!(err.contains("cpu 100 is not a Fargate task size"), "{err}");
-    a.cpu = Some(16384);
-    a.memory = Some(122880);
+    a.service.cpu = Some(16384);
+    a.service.memory = Some(122880);
     render(&a).unwrap();
 }
 
@@ -249,7 +249,7 @@ fn an_invalid_task_size_is_an_error_naming_the_pair_and_choices() {
 fn an_invalid_service_name_is_an_error_naming_it() {
     for bad in ["Service", "my_service", "9lives", "x", "a--b", "has space"] {
         let mut a = args();
-        a.service_name = Some(bad.into());
+        a.service.service_name = Some(bad.into());
         let err = format!("{:#}", render(&a).err().unwrap());
         assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
     }
@@ -280,7 +280,7 @@ fn a_merged_fragment_with_a_duplicate_logical_id_fails_naming_it() {
     let path = dir.join("duplicate-fragment.json");
     std::fs::write(&path, r#"{"Resources": {"TaskRole": {"Type": "AWS::IAM::Role"}}}"#).unwrap();
     let mut a = args();
-    a.merge = vec![path];
+    a.service.merge = vec![path];
     let err = format!("{:#}", render(&a).err().unwrap());
     assert!(err.contains("duplicate logical ID \"TaskRole\""), "{err}");
 }
@@ -294,7 +294,7 @@ fn a_merged_fragment_adds_its_resources() {
     )
     .unwrap();
     let mut a = args();
-    a.merge = vec![path];
+    a.service.merge = vec![path];
     a.format = Format::Yaml;
     let text = render(&a).unwrap().text;
     let t = Template::from_yaml(&text).unwrap();

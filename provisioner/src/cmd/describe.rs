@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use runtime::template::Template;
 
-use super::template::{self, Format, TemplateArgs};
+use super::template::{self, Format, ServiceOptions, TemplateArgs};
 use crate::diagram::{layout, service, svg};
 
 pub const TEMPLATE_FILE: &str = "template.json";
@@ -26,19 +26,8 @@ pub struct DescribeArgs {
     /// parameter defaults to a marked placeholder that cannot be pulled.
     #[arg(long, value_name = "URI")]
     pub image: Option<String>,
-    /// Use this service name instead of the description's (every resource name derives from it).
-    #[arg(long, value_name = "NAME")]
-    pub service_name: Option<String>,
-    /// Task cpu units instead of the description's (256, 512, 1024, ... 16384).
-    #[arg(long)]
-    pub cpu: Option<u32>,
-    /// Task memory in MiB instead of the description's; must suit the cpu.
-    #[arg(long, value_name = "MIB")]
-    pub memory: Option<u32>,
-    /// A template fragment (JSON, or YAML by a .yaml/.yml extension) to merge in: a fork's own
-    /// resources and outputs. A logical ID already in the template is an error. Repeatable.
-    #[arg(long = "merge", value_name = "FILE")]
-    pub merge: Vec<PathBuf>,
+    #[command(flatten)]
+    pub service: ServiceOptions,
 }
 
 impl DescribeArgs {
@@ -47,10 +36,7 @@ impl DescribeArgs {
         TemplateArgs {
             format: Format::Json,
             image: self.image.clone(),
-            service_name: self.service_name.clone(),
-            cpu: self.cpu,
-            memory: self.memory,
-            merge: self.merge.clone(),
+            service: self.service.clone(),
         }
     }
 
@@ -86,7 +72,7 @@ pub fn describe(args: &DescribeArgs) -> anyhow::Result<Description> {
     let diagram = service::diagram(&parsed);
     let placed = layout::layout(&diagram)?;
 
-    let name = match &args.service_name {
+    let name = match &args.service.service_name {
         Some(name) => name.clone(),
         None => ::service::description::describe()
             .context("the service description in service/src/description.rs")?

@@ -14,7 +14,7 @@ use aws_sdk_cloudformation::types::ChangeSetType;
 use clap::Args;
 use serde::Serialize;
 
-use super::template::{Format, TemplateArgs, render};
+use super::template::{Format, ServiceOptions, TemplateArgs, render};
 use crate::caller::{Caller, default_registry};
 use crate::decorators::image::IMAGE_URI_PARAMETER;
 use crate::image::inputs::DEFAULT_CA_CERTIFICATES;
@@ -69,18 +69,8 @@ pub struct ProvisionArgs {
     /// The CA certificates bundle copied into the image.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_CA_CERTIFICATES)]
     pub ca_certificates: PathBuf,
-    /// Use this service name instead of the description's (every resource name derives from it).
-    #[arg(long, value_name = "NAME")]
-    pub service_name: Option<String>,
-    /// Task cpu units instead of the description's.
-    #[arg(long)]
-    pub cpu: Option<u32>,
-    /// Task memory in MiB instead of the description's; must suit the cpu.
-    #[arg(long, value_name = "MIB")]
-    pub memory: Option<u32>,
-    /// A template fragment (JSON or YAML) with a fork's own resources and outputs. Repeatable.
-    #[arg(long = "merge", value_name = "FILE")]
-    pub merge: Vec<PathBuf>,
+    #[command(flatten)]
+    pub service: ServiceOptions,
 }
 
 /// `KEY=VALUE`, as CloudFormation accepts a stack tag.
@@ -133,10 +123,7 @@ impl ProvisionArgs {
         TemplateArgs {
             format: Format::Json,
             image,
-            service_name: self.service_name.clone(),
-            cpu: self.cpu,
-            memory: self.memory,
-            merge: self.merge.clone(),
+            service: self.service.clone(),
         }
     }
 }
@@ -145,7 +132,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     // Everything local first: the description, the merged fragments, the names.
     let draft = render(&args.template_args(Some(placeholder_pinned_uri())))?;
-    let service_name = args.service_name.clone().unwrap_or_else(|| service::SERVICE_NAME.to_owned());
+    let service_name = args.service.service_name.clone().unwrap_or_else(|| service::SERVICE_NAME.to_owned());
     let stack_name = args.stack.stack_name.clone().unwrap_or_else(|| service_name.clone());
     runtime::template::names::check_stack_name(&stack_name).context("--stack-name")?;
     let base = args.base.as_deref().map(ImageRef::parse).transpose()?;

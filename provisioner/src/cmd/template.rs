@@ -28,6 +28,14 @@ pub struct TemplateArgs {
     /// parameter defaults to a marked placeholder that cannot be pulled.
     #[arg(long, value_name = "URI")]
     pub image: Option<String>,
+    #[command(flatten)]
+    pub service: ServiceOptions,
+}
+
+/// What the template, describe and provision commands may change in the service description
+/// without editing it: one definition, flattened into each.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServiceOptions {
     /// Use this service name instead of the description's (every resource name derives from it).
     #[arg(long, value_name = "NAME")]
     pub service_name: Option<String>,
@@ -52,19 +60,19 @@ pub struct Rendered {
 /// The template these arguments describe, checked and rendered, or the reason it cannot be.
 pub fn render(args: &TemplateArgs) -> anyhow::Result<Rendered> {
     let mut service = description::describe().context("the service description in service/src/description.rs")?;
-    if let Some(name) = &args.service_name {
+    if let Some(name) = &args.service.service_name {
         service = service.with_name(name)?;
     }
-    if args.cpu.is_some() || args.memory.is_some() {
+    if args.service.cpu.is_some() || args.service.memory.is_some() {
         let size = service.task_size();
-        service = service.with_task_size(args.cpu.unwrap_or(size.cpu()), args.memory.unwrap_or(size.memory()))?;
+        service = service.with_task_size(args.service.cpu.unwrap_or(size.cpu()), args.service.memory.unwrap_or(size.memory()))?;
     }
     let (mut template, ctx) = decorators::assemble(service, args.image.clone())?;
-    for path in &args.merge {
+    for path in &args.service.merge {
         let fragment = read_fragment(path)?;
         template.merge(fragment).with_context(|| format!("merging {}", path.display()))?;
     }
-    if !args.merge.is_empty() {
+    if !args.service.merge.is_empty() {
         template.validate().context("the template with the merged fragments")?;
     }
     let text = match args.format {
