@@ -4,6 +4,11 @@
 //! keeps the tasks it started (stopped ones too, so DescribeTasks finds them), and drives each
 //! through its lifecycle in a tokio task of its own.
 //!
+//! At most `LOCALCLOUD_MAX_TASKS` tasks (default [`DEFAULT_MAX_TASKS`]) have a container at once;
+//! the others wait in PROVISIONING, first come first served, as ECS holds tasks it has no capacity
+//! for yet. Fifty executions started together on a 2-core laptop then queue instead of starting
+//! fifty containers that fight for the CPU and the memory.
+//!
 //! `definition` merges a task definition and overrides into what to run, `task` is the ECS shape
 //! and its transitions, `engine` the Docker side, `logs` the awslogs driver, `metadata` the task
 //! metadata endpoint's documents.
@@ -20,7 +25,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::gateway::awsjson::AwsError;
 use crate::upstream::Upstream;
@@ -29,6 +34,37 @@ use engine::{Engine, TaskNetwork};
 pub use task::{StopCode, Task};
 
 const ECS: &str = "AmazonEC2ContainerServiceV20141113";
+
+/// The variable that bounds how many tasks have a container at once (read at gateway start).
+pub const MAX_TASKS_ENV: &str = "LOCALCLOUD_MAX_TASKS";
+/// Enough to run a workflow's tasks side by side, few enough that a 2-core machine with a few GB
+/// keeps up (each container costs the engine a shim process and a start-up of its own).
+pub const DEFAULT_MAX_TASKS: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{MAX_TASKS_ENV}={value:?} is not a whole number of 1 or more; unset it for the default \
+     ({DEFAULT_MAX_TASKS} task containers at once), or use e.g. 4"
+)]
+pub struct MaxTasksError {
+    pub value: String,
+}
+
+/// The bound `LOCALCLOUD_MAX_TASKS` asks for ([`DEFAULT_MAX_TASKS`] when unset).
+pub fn max_tasks_from_env() -> Result<usize, MaxTasksError> {
+    parse_max_tasks(std::env::var(MAX_TASKS_ENV).ok().as_deref())
+}
+
+fn parse_max_tasks(value: Option<&str>) -> Result<usize, MaxTasksError> {
+    match value {
+        None => Ok(DEFAULT_MAX_TASKS),
+        Some(text) => match text.trim().parse::<usize>() {
+            // tokio's semaphore holds at most usize::MAX >> 3 permits.
+            Ok(n) if (1..=Semaphore::MAX_PERMITS).contains(&n) => Ok(n),
+            _ => Err(MaxTasksError { value: text.to_owned() }),
+        },
+    }
+}
 
 /// RunTask's request, as the JSON protocol sends it (the fields the local Fargate uses; the rest,
 /// such as networkConfiguration, is accepted and has no local meaning).
@@ -101,6 +137,8 @@ struct Inner {
     task_side: Option<TaskSide>,
     tasks: Mutex<HashMap<String, Arc<Slot>>>,
     running: tokio_util_tracker::Tracker,
+    /// One permit per task that may have a container now; fair, so the queue is FIFO.
+    capacity: Arc<Semaphore>,
 }
 
 /// The local Fargate. Cheap to clone; every clone sees the same tasks.
@@ -112,7 +150,8 @@ pub struct Fargate {
 impl Fargate {
     /// `engine` None: no Docker engine, every RunTask fails with a ServerException saying so.
     /// `task_side` None: tasks run with no network (and no metadata endpoint).
-    pub fn new(upstream: Upstream, engine: Option<Engine>, task_side: Option<TaskSide>) -> Fargate {
+    /// `max_tasks`: how many tasks may have a container at once (at least 1).
+    pub fn new(upstream: Upstream, engine: Option<Engine>, task_side: Option<TaskSide>, max_tasks: usize) -> Fargate {
         Fargate {
             inner: Arc::new(Inner {
                 upstream,
@@ -120,6 +159,7 @@ impl Fargate {
                 task_side,
                 tasks: Mutex::new(HashMap::new()),
                 running: Default::default(),
+                capacity: Arc::new(Semaphore::new(max_tasks.clamp(1, Semaphore::MAX_PERMITS))),
             }),
         }
     }
@@ -428,6 +468,23 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
         slot.state.send_modify(|t| t.failed_to_start(now(), &reason));
     };
 
+    // Queued in PROVISIONING until a container may start; a StopTask (or the gateway stopping)
+    // takes the task out of the queue at once. The permit is held until its container is removed.
+    let _permit = {
+        let mut stop = slot.stop.subscribe();
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(Option::is_some) => {
+                slot.state.send_modify(|t| t.stopped(now(), None));
+                return;
+            }
+            permit = inner.capacity.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                // Never closed; were it, the task could not start.
+                Err(_) => return fail("ResourceInitializationError: the local Fargate is shutting down".into()),
+            },
+        }
+    };
     slot.state.send_modify(|t| t.pending(now()));
     if let Err(message) = engine.pull(&plan.image).await {
         return fail(format!("CannotPullContainerError: pull image {}: {message}", plan.image));
@@ -583,6 +640,17 @@ mod tests {
             env.contains(&"AWS_REGION=eu-west-1".into()) && !env.contains(&"AWS_REGION=us-east-1".into()),
             "{env:?}"
         );
+    }
+
+    #[test]
+    fn max_tasks_defaults_and_a_bad_value_is_named_with_the_fix() {
+        assert_eq!(parse_max_tasks(None).unwrap(), DEFAULT_MAX_TASKS);
+        assert_eq!(parse_max_tasks(Some(" 3 ")).unwrap(), 3);
+        for bad in ["0", "-1", "two", "", "1.5"] {
+            let err = parse_max_tasks(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains(&format!("LOCALCLOUD_MAX_TASKS={bad:?}")), "{err}");
+            assert!(err.contains("unset it") && err.contains(&DEFAULT_MAX_TASKS.to_string()), "{err}");
+        }
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub enum GatewayError {
     },
     #[error(transparent)]
     TimeScale(#[from] stepfunctions::TimeScaleError),
+    #[error(transparent)]
+    MaxTasks(#[from] crate::fargate::MaxTasksError),
     #[error("the gateway's state directory {} cannot be used: {source}", path.display())]
     StateDir {
         path: PathBuf,
@@ -162,6 +164,7 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
         TcpListener::bind(public).await.map_err(|source| GatewayError::Listen { address: public, source })?;
 
     let time_scale = stepfunctions::time_scale_from_env()?;
+    let max_tasks = crate::fargate::max_tasks_from_env()?;
     let upstream = Upstream::new(config.moto_port);
     let engine = match Engine::connect(&config.state_dir).await {
         Ok(engine) => Some(engine),
@@ -206,7 +209,8 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
         }
     }
 
-    let fargate = Fargate::new(upstream.clone(), engine.clone(), task_side);
+    tracing::info!(max_tasks, "at most this many task containers at once; the others wait in PROVISIONING");
+    let fargate = Fargate::new(upstream.clone(), engine.clone(), task_side, max_tasks);
     let integrations = Arc::new(LocalIntegrations::new(fargate.clone(), upstream.clone()));
     let store = Store::open(Some(&config.state_dir));
     let stepfunctions = StepFunctions::new(upstream.clone(), store.clone(), integrations, time_scale);
