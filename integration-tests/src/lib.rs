@@ -16,6 +16,7 @@
 //! ```
 
 pub mod cli;
+pub mod load;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
