@@ -3,7 +3,8 @@
 //! build + push, and `docker build` (no cache) + `docker push`. Each run pushes to a fresh
 //! repository so every blob is really uploaded. Prints a table, then one `BENCH name=value` line
 //! per figure. Targets (measured here, never asserted in tests): OCI at least 5x faster than
-//! Docker, and the image within 5% of the compressed binary.
+//! Docker, and the image within 5% of the compressed binary. Then the deploy, the run, many
+//! executions at once (throughput and the gateway's peak memory) and our interpreter against moto's.
 
 use std::time::Instant;
 
@@ -112,6 +113,7 @@ async fn provision_figures(cloud: &LocalCloud) -> anyhow::Result<()> {
     anyhow::ensure!(noop.success(), "the second provision failed: {}", noop.stderr);
     anyhow::ensure!(noop.json()["outcome"] == "no-changes", "the second provision changed something: {}", noop.stdout);
     let first_log = run_first_log_seconds(cli.binary_env(), &stack).await?;
+    let load = load_figures(cloud, &noop.json()["outputs"]["StateMachineArn"]).await?;
     let deleted = cli.run(&["delete", "--yes", "--stack-name", &stack]).await;
     anyhow::ensure!(deleted.success(), "the delete failed: {}", deleted.stderr);
     println!("| provision, first (push + create) | {first_seconds:.3} s | |");
@@ -120,7 +122,80 @@ async fn provision_figures(cloud: &LocalCloud) -> anyhow::Result<()> {
     println!("BENCH provision_noop_s={noop_seconds:.3}");
     println!("| provisioner run --follow to the task's first log line | {first_log:.3} s | < 1.5 s |");
     println!("BENCH run_first_log_s={first_log:.3}");
+    load.print();
     sfn_versus_moto(cloud).await
+}
+
+/// What many executions at once cost: their throughput and the gateway's peak memory.
+struct LoadFigures {
+    executions: usize,
+    max_tasks: String,
+    executions_per_s: f64,
+    wall_seconds: f64,
+    idle_rss_mb: Option<f64>,
+    peak_rss_mb: Option<f64>,
+}
+
+impl LoadFigures {
+    fn print(&self) {
+        let (n, bound) = (self.executions, &self.max_tasks);
+        println!(
+            "| {n} executions started at once, until all ended (LOCALCLOUD_MAX_TASKS {bound}) | {:.3} s | |",
+            self.wall_seconds
+        );
+        println!("| executions per second, {n} at once | {:.2} | |", self.executions_per_s);
+        if let (Some(idle), Some(peak)) = (self.idle_rss_mb, self.peak_rss_mb) {
+            println!("| gateway memory (VmRSS), idle before the load | {idle:.1} MiB | |");
+            println!("| gateway memory (VmRSS), peak during the load | {peak:.1} MiB | |");
+        }
+        println!("BENCH executions_per_s={:.2}", self.executions_per_s);
+        if let Some(peak) = self.peak_rss_mb {
+            println!("BENCH gateway_peak_rss_mb={peak:.1}");
+        }
+    }
+}
+
+/// `BENCH_EXECUTIONS` (default 50) executions of the deployed workflow started at once through the
+/// SDK, timed until every one has ended (each must succeed), with the gateway's VmRSS sampled
+/// every 20 ms meanwhile. The task containers run within the local Fargate's bound, as a user's
+/// would.
+async fn load_figures(cloud: &LocalCloud, machine: &serde_json::Value) -> anyhow::Result<LoadFigures> {
+    use integration_tests::load;
+    let executions: usize = std::env::var("BENCH_EXECUTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(50).max(1);
+    let machine = machine.as_str().ok_or_else(|| anyhow::anyhow!("the stack has no StateMachineArn output"))?;
+    let sfn = aws_sdk_sfn::Client::new(cloud.sdk_config());
+    let gateway = cloud.state_dir().and_then(load::gateway_pid);
+    let idle_rss_mb = gateway.and_then(load::rss_kib).map(load::mib);
+    let run = std::process::id();
+    let inputs = (0..executions)
+        .map(|i| (format!("bench-load-{run}-{i}"), format!(r#"{{"name":"bench-{i}","text":"one two three"}}"#)))
+        .collect();
+    let sampler = gateway.map(|pid| load::RssSampler::start(pid, std::time::Duration::from_millis(20)));
+    let started = Instant::now();
+    let arns = load::start_all(&sfn, machine, inputs).await?;
+    load::until_terminal(&sfn, machine, &arns, std::time::Duration::from_secs(1800)).await?;
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let peak_rss_mb = sampler.map(|s| load::mib(s.stop()));
+    for arn in &arns {
+        let described = sfn.describe_execution().execution_arn(arn).send().await?;
+        anyhow::ensure!(
+            described.status().as_str() == "SUCCEEDED",
+            "{arn} ended {}: {:?} {:?}",
+            described.status(),
+            described.error(),
+            described.cause()
+        );
+    }
+    let max_tasks = std::env::var(localcloud::fargate::MAX_TASKS_ENV)
+        .unwrap_or_else(|_| format!("{} (default)", localcloud::fargate::DEFAULT_MAX_TASKS));
+    Ok(LoadFigures {
+        executions,
+        max_tasks,
+        executions_per_s: executions as f64 / wall_seconds,
+        wall_seconds,
+        idle_rss_mb,
+        peak_rss_mb,
+    })
 }
 
 /// From starting `provisioner run --follow` to its first line of the task's own output.
