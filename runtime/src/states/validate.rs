@@ -714,16 +714,16 @@ mod tests {
 
     #[test]
     fn a_loop_with_no_way_out_passes_validate_as_on_aws_but_not_lint() {
-        let machine = machine(json!({"StartAt": "Start", "States": {
+        let spinning = machine(json!({"StartAt": "Start", "States": {
             "Start": {"Type": "Choice", "Choices": [{"Variable": "$.spin", "IsPresent": true, "Next": "Spin"}], "Default": "Done"},
             "Spin": {"Type": "Wait", "Seconds": 1, "Next": "Again"},
             "Again": {"Type": "Pass", "Next": "Spin"},
             "Done": {"Type": "Succeed"}
         }}));
-        assert_eq!(machine.validate(), Ok(()));
-        let errors = machine.lint().unwrap_err();
+        assert_eq!(spinning.validate(), Ok(()));
+        let errors = spinning.lint().unwrap_err();
         let locations: Vec<String> = errors.0.iter().map(|e| e.location().to_string()).collect();
-        assert_eq!(locations, ["state \"Spin\"", "state \"Again\""], "{errors}");
+        assert_eq!(locations, ["state \"Again\"", "state \"Spin\""], "{errors}");
         assert!(
             errors.0[0].to_string().contains("loop with no way out") && errors.0[0].to_string().contains("a Catch")
         );
