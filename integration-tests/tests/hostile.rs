@@ -73,9 +73,9 @@ fn assert_refused(out: &CliOutput, needles: &[&str]) {
     }
 }
 
-/// A file under the test's own temporary directory.
+/// A file under the tests' temporary directory (in target/, so nothing is left elsewhere).
 fn file(name: &str, contents: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hostile-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("hostile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
