@@ -620,3 +620,47 @@ async fn stop_execution_stops_the_running_task_and_its_container_is_gone() {
     assert_eq!(task.containers()[0].exit_code(), Some(143), "SIGTERM ended the work early");
     assert!(containers_of(&cloud).await.is_empty(), "the stopped task's container is removed");
 }
+
+#[tokio::test]
+async fn a_task_that_runs_past_its_timeout_fails_with_states_timeout_and_is_stopped() {
+    let Some(cloud) = own_cloud("0.01").await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
+    let (cluster, task_definition) = ecs_setup(&cloud).await;
+    let mut run = run_task_state(&cluster, &task_definition, "Value", json!(r#"{"work_seconds":300}"#));
+    // 1000 s, a hundredth of it under the time scale: the task starts, and is still working.
+    run["TimeoutSeconds"] = json!(1000);
+    run["End"] = json!(true);
+    let machine = create_machine(&sfn, &unique("Timeout"), &json!({"StartAt": "Run", "States": {"Run": run}})).await;
+    let started = sfn.start_execution().state_machine_arn(&machine).send().await.unwrap();
+    let done = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(*done.status(), ExecutionStatus::Failed, "{done:?}");
+    assert_eq!(done.error(), Some("States.Timeout"), "{done:?}");
+
+    let events = history(&sfn, started.execution_arn()).await;
+    assert!(events.iter().any(|e| e.r#type().as_str() == "TaskTimedOut"), "{events:?}");
+    let submitted = events.iter().find_map(|e| e.task_submitted_event_details()).expect("TaskSubmitted is recorded");
+    let answer: Value = serde_json::from_str(submitted.output().unwrap()).unwrap();
+    let task_arn = answer["Tasks"][0]["TaskArn"].as_str().expect("the task's ARN").to_owned();
+    let mut stopped = false;
+    for _ in 0..3000 {
+        let described = ecs.describe_tasks().cluster(&cluster).tasks(&task_arn).send().await.unwrap();
+        if described.tasks()[0].last_status() == Some("STOPPED") {
+            stopped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(stopped, "the timed-out state's task is stopped, not left running");
+    let mut left = containers_of(&cloud).await;
+    for _ in 0..250 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        left = containers_of(&cloud).await;
+    }
+    assert!(left.is_empty(), "the timed-out task's container is removed: {left:?}");
+}

@@ -28,8 +28,26 @@ pub enum CallerError {
          `. .localcloud/env` sets it"
     )]
     NoRegion,
+    #[error(
+        "{0:?} is not an AWS region: region names look like us-east-1, eu-west-2 or ap-southeast-4 (`aws ec2 \
+         describe-regions` lists them); set AWS_REGION (or AWS_DEFAULT_REGION, or your profile's region) to one"
+    )]
+    NotARegion(String),
     #[error("{0}")]
     Sts(String),
+}
+
+/// Whether `region` has the shape of an AWS region name (`us-east-1`, `us-gov-west-1`,
+/// `cn-northwest-1`, `eu-isoe-west-1`): two letters, one or more lowercase words, a number. Only
+/// the shape: a new region works the day it opens, and LocalStack and moto take any such name.
+pub fn check_region(region: &str) -> Result<(), CallerError> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let shaped = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[1..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts.last().is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()));
+    if shaped { Ok(()) } else { Err(CallerError::NotARegion(region.to_owned())) }
 }
 
 impl Caller {
@@ -42,6 +60,7 @@ impl Caller {
 
     pub async fn from_config(config: SdkConfig) -> Result<Caller, CallerError> {
         let region = config.region().map(|r| r.to_string()).ok_or(CallerError::NoRegion)?;
+        check_region(&region)?;
         let endpoint = config.endpoint_url().map(str::to_owned);
         let sts = aws_sdk_sts::Client::new(&config);
         let identity = sts
@@ -73,6 +92,18 @@ pub fn default_registry(lookup: impl Fn(&str) -> Option<String>) -> Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn region_names_are_checked_for_their_shape_only() {
+        for region in ["us-east-1", "eu-west-2", "ap-southeast-4", "us-gov-west-1", "cn-northwest-1", "eu-isoe-west-1"]
+        {
+            assert!(check_region(region).is_ok(), "{region}");
+        }
+        for region in ["mars-1", "us-east", "US-EAST-1", "useast1", "us-east-1a", "", "us--1"] {
+            let err = check_region(region).unwrap_err().to_string();
+            assert!(err.contains(&format!("{region:?} is not an AWS region")) && err.contains("AWS_REGION"), "{err}");
+        }
+    }
 
     #[test]
     fn the_local_cloud_registry_is_used_only_when_set() {

@@ -32,6 +32,7 @@ def all_corrections() -> list[Correction]:
         role_policy_documents,
         task_definition_fields,
         task_definition_update,
+        unknown_operation,
         unsupported_resource_type,
     )
 
@@ -66,6 +67,12 @@ def all_corrections() -> list[Correction]:
             "unsupported-resource-type",
             "a resource that cannot be created fails the stack (CREATE_FAILED, ROLLBACK_COMPLETE)",
             unsupported_resource_type.apply,
+        ),
+        Correction(
+            "unknown-operation",
+            "an operation a JSON-protocol service does not have answers 400 UnknownOperationException, "
+            "as AWS does, not HTTP 500 with an HTML page",
+            unknown_operation.apply,
         ),
     ]
 

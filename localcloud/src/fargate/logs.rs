@@ -14,6 +14,11 @@ use crate::upstream::Upstream;
 /// A batch is sent when it has this many events, or this long after its first event: small
 /// enough that a follower sees lines within a moment, large enough not to flood moto.
 const BATCH_EVENTS: usize = 100;
+/// CloudWatch Logs' largest event: 256 KiB less the 26 bytes it counts for each event. A longer
+/// line is split into events of at most this size, as the awslogs driver splits it.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024 - 26;
+/// The largest PutLogEvents batch: 1,048,576 bytes, counting each event's message and 26 bytes.
+const MAX_BATCH_BYTES: usize = 1_048_576;
 const BATCH_WAIT: Duration = Duration::from_millis(200);
 
 /// One log event.
@@ -91,7 +96,7 @@ where
                 // The two streams are interleaved by the engine record by record; a record is one
                 // line (or the start of a long one), so one buffer keeps them in order.
                 batch.extend(lines.push(&message));
-                if batch.len() >= BATCH_EVENTS {
+                if batch.len() >= BATCH_EVENTS || batch_bytes(&batch) > MAX_BATCH_BYTES - MAX_EVENT_BYTES - 26 {
                     shipped += flush(upstream, destination, &mut batch).await;
                     deadline = None;
                 } else if !batch.is_empty() && deadline.is_none() {
@@ -110,15 +115,30 @@ where
     shipped + flush(upstream, destination, &mut batch).await
 }
 
+fn batch_bytes(batch: &[LogEvent]) -> usize {
+    batch.iter().map(|e| e.message.len() + 26).sum()
+}
+
 async fn flush(upstream: &Upstream, destination: &Destination, batch: &mut Vec<LogEvent>) -> usize {
     if batch.is_empty() {
         return 0;
     }
-    // CloudWatch Logs wants a batch in time order.
+    // CloudWatch Logs wants a batch in time order (a stable sort keeps a split line's parts in order).
     batch.sort_by_key(|e| e.timestamp_ms);
     let count = batch.len();
-    if let Err(e) = destination.put(upstream, batch).await {
-        tracing::warn!(group = %destination.group, stream = %destination.stream, "could not ship {count} log events: {e}");
+    // Within PutLogEvents' batch size, whatever arrived at once.
+    let mut start = 0;
+    while start < batch.len() {
+        let mut end = start;
+        let mut bytes = 0;
+        while end < batch.len() && (end == start || bytes + batch[end].message.len() + 26 <= MAX_BATCH_BYTES) {
+            bytes += batch[end].message.len() + 26;
+            end += 1;
+        }
+        if let Err(e) = destination.put(upstream, &batch[start..end]).await {
+            tracing::warn!(group = %destination.group, stream = %destination.stream, "could not ship {} log events: {e}", end - start);
+        }
+        start = end;
     }
     batch.clear();
     count
@@ -158,18 +178,34 @@ impl Lines {
     }
 
     /// The last line, when the output did not end with a newline.
-    fn finish(&mut self) -> Option<LogEvent> {
+    fn finish(&mut self) -> Vec<LogEvent> {
         self.take()
     }
 
-    fn take(&mut self) -> Option<LogEvent> {
-        let timestamp = self.pending_timestamp.take()?;
+    /// The pending line as events: none when empty, several when it is over an event's size.
+    fn take(&mut self) -> Vec<LogEvent> {
+        let Some(timestamp) = self.pending_timestamp.take() else { return Vec::new() };
         let bytes = std::mem::take(&mut self.pending);
         let line = String::from_utf8_lossy(&bytes);
         let line = line.strip_suffix('\r').unwrap_or(&line);
         // CloudWatch Logs refuses empty events; the awslogs driver skips empty lines too.
-        (!line.is_empty()).then(|| LogEvent { timestamp_ms: timestamp, message: line.to_owned() })
+        split_event(line).into_iter().map(|message| LogEvent { timestamp_ms: timestamp, message }).collect()
     }
+}
+
+/// A line as events of at most [`MAX_EVENT_BYTES`], split at character boundaries.
+fn split_event(line: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(MAX_EVENT_BYTES);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        parts.push(rest[..end].to_owned());
+        rest = &rest[end..];
+    }
+    parts
 }
 
 /// The engine's timestamp in milliseconds and the text after it; now when there is none.
@@ -199,7 +235,7 @@ mod tests {
         let mut lines = Lines::default();
         let events = lines.push(b"2026-11-29T10:00:00.123456789Z hello\n");
         assert_eq!(events, vec![LogEvent { timestamp_ms: 1_795_946_400_123, message: "hello".into() }]);
-        assert_eq!(lines.finish(), None);
+        assert_eq!(lines.finish(), vec![]);
     }
 
     #[test]
@@ -210,7 +246,7 @@ mod tests {
         let messages: Vec<_> = events.iter().map(|e| e.message.as_str()).collect();
         assert_eq!(messages, ["first half", "second"]);
         assert!(lines.push(b"2026-11-29T10:00:01Z no newline").is_empty());
-        assert_eq!(lines.finish().map(|e| e.message), Some("no newline".into()));
+        assert_eq!(lines.finish().into_iter().map(|e| e.message).collect::<Vec<_>>(), ["no newline"]);
     }
 
     #[test]
@@ -220,6 +256,23 @@ mod tests {
         assert_eq!(events[0].message, "caf\u{fffd} \u{fffd}");
         assert!(lines.push(b"2026-11-29T10:00:00Z \n").is_empty());
         assert!(lines.push(b"2026-11-29T10:00:00Z \r\n").is_empty());
+    }
+
+    #[test]
+    fn a_huge_line_is_split_into_events_cloudwatch_accepts_and_nothing_is_lost() {
+        // Docker hands a long line over in 16 KiB records; 1 MiB of "é" (2 bytes each) and no newline.
+        let line = "é".repeat(512 * 1024);
+        let mut lines = Lines::default();
+        let mut events = lines.push(b"2026-11-29T10:00:00Z ");
+        for chunk in line.as_bytes().chunks(16 * 1024) {
+            events.extend(lines.push(chunk));
+        }
+        assert!(events.is_empty(), "no newline yet");
+        events.extend(lines.finish());
+        assert_eq!(events.len(), 5, "1 MiB in events of at most {MAX_EVENT_BYTES} bytes");
+        assert!(events.iter().all(|e| e.message.len() <= MAX_EVENT_BYTES && !e.message.is_empty()));
+        assert_eq!(events.iter().map(|e| e.message.as_str()).collect::<String>(), line);
+        assert!(batch_bytes(&events) > MAX_BATCH_BYTES, "so flush must send them in more than one batch");
     }
 
     #[test]

@@ -102,6 +102,19 @@ pub fn json_response_as(content_type: &'static str, status: StatusCode, body: &V
     response
 }
 
+/// Whether a request is an AWS JSON-protocol call: a POST naming its operation in `X-Amz-Target`.
+pub fn is_json_protocol(method: &hyper::Method, headers: &HeaderMap) -> bool {
+    method == hyper::Method::POST && target(headers).is_some()
+}
+
+/// The JSON protocol version a request used, for an answer in the same one (1.1 unless it said 1.0).
+pub fn content_type_of(headers: &HeaderMap) -> &'static str {
+    match headers.get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        Some(t) if t.starts_with(CONTENT_TYPE_1_0) => CONTENT_TYPE_1_0,
+        _ => CONTENT_TYPE,
+    }
+}
+
 /// `(prefix, operation)` of a JSON 1.1 request's `X-Amz-Target`, e.g.
 /// `("AmazonEC2ContainerServiceV20141113", "RunTask")`.
 pub fn target(headers: &HeaderMap) -> Option<(&str, &str)> {

@@ -37,8 +37,12 @@ use route::{MetadataDocument, Route, ServedApi};
 /// The gateway's own readiness check; never forwarded.
 pub const HEALTH_PATH: &str = "/_localcloud/health";
 
-/// A served operation's request is small JSON; this bounds what is buffered for it.
+/// A served operation's request is small JSON; this bounds what is buffered for it. Step Functions
+/// documents 1 MB as its largest request, and no ECS task request comes near it.
 const MAX_SERVED_BODY: usize = 1024 * 1024;
+/// What is buffered of a forwarded JSON-protocol request, to check it is JSON before moto sees it:
+/// above the largest JSON request the forwarded APIs take (CloudWatch Logs' 1 MiB batch, escaped).
+const MAX_FORWARDED_JSON_BODY: usize = 8 * 1024 * 1024;
 
 pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper::Error>;
 
@@ -101,6 +105,15 @@ impl Gateway {
         tracing::debug!(method = %request.method(), path = request.uri().path(), ?route, "request");
         match route {
             Route::Health => respond(Response::new(Bytes::from_static(b"ok\n"))),
+            Route::Forward if awsjson::is_json_protocol(request.method(), request.headers()) => {
+                let operation = awsjson::target(request.headers()).map(|(_, op)| op.to_owned()).unwrap_or_default();
+                let content_type = awsjson::content_type_of(request.headers());
+                let (parts, body) = request.into_parts();
+                match read_json_body(body, MAX_FORWARDED_JSON_BODY, &operation).await {
+                    Ok(body) => forward::forward_read(&self.upstream, parts, body).await,
+                    Err(err) => respond(err.to_response_as(content_type)),
+                }
+            }
             Route::Forward => forward::forward(&self.upstream, request).await,
             Route::Metadata { task_id, document } => {
                 let Some((container, task)) = self.fargate.metadata(&task_id) else {
@@ -121,15 +134,11 @@ impl Gateway {
             }
             Route::Served { api, operation } => {
                 let region = awsjson::signed_region(request.headers()).unwrap_or_else(|| crate::REGION.to_owned());
+                let content_type = awsjson::content_type_of(request.headers());
                 let (parts, body) = request.into_parts();
-                let body = match Limited::new(body, MAX_SERVED_BODY).collect().await {
-                    Ok(collected) => collected.to_bytes(),
-                    Err(e) => {
-                        return respond(
-                            AwsError::serialization(format!("{operation}: the request body could not be read: {e}"))
-                                .to_response(),
-                        );
-                    }
+                let body = match read_json_body(body, MAX_SERVED_BODY, operation).await {
+                    Ok(body) => body,
+                    Err(err) => return respond(err.to_response_as(content_type)),
                 };
                 match api {
                     ServedApi::Ecs => respond(ecs::handle(&self.fargate, operation, &region, &body).await),
@@ -147,6 +156,30 @@ impl Gateway {
             }
         }
     }
+}
+
+/// A JSON-protocol request's body: at most `limit` bytes (else 413, as AWS answers a request over
+/// its size limit) and JSON when not empty (else SerializationException), never a 500.
+async fn read_json_body(body: Incoming, limit: usize, operation: &str) -> Result<Bytes, AwsError> {
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(AwsError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLargeException",
+                format!("{operation}: the request body is over {limit} bytes, the most this API accepts; send less"),
+            ));
+        }
+        Err(e) => return Err(AwsError::serialization(format!("{operation}: the request body could not be read: {e}"))),
+    };
+    if !body.is_empty()
+        && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body)
+    {
+        return Err(AwsError::serialization(format!(
+            "{operation}: the request body is not JSON ({e}); the AWS JSON protocol takes a JSON object"
+        )));
+    }
+    Ok(body)
 }
 
 /// One of our own answers as a response body.

@@ -73,11 +73,18 @@ pub async fn push(args: PushArgs) -> anyhow::Result<()> {
             validate_registry(registry)?;
             Destination::Registry(registry.clone())
         }
-        None => Destination::Ecr(Box::new(aws_config::load_from_env().await)),
+        None => {
+            let config = aws_config::load_from_env().await;
+            if let Some(region) = config.region() {
+                crate::caller::check_region(region.as_ref())?;
+            }
+            Destination::Ecr(Box::new(config))
+        }
     };
     let progress = Progress::auto(args.build.json);
     let target =
-        pipeline::resolve(&destination, service::SERVICE_NAME, &crate::image::ecr::lifecycle_policy(), &progress).await?;
+        pipeline::resolve(&destination, service::SERVICE_NAME, &crate::image::ecr::lifecycle_policy(), &progress)
+            .await?;
     let outcome = pipeline::build(&options, &progress).await?;
     let summary = pipeline::push(&outcome, &target, &progress)
         .await

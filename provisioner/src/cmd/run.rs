@@ -388,12 +388,15 @@ impl Follow<'_> {
 }
 
 /// A log line as a terminal may show it: control characters (terminal escape sequences among
-/// them) become visible `\u{..}` escapes, so a task cannot move the cursor or recolour the screen.
+/// them, C1's single-byte CSI too) and the bidirectional overrides that make text read otherwise
+/// than it is become visible `\u{..}` escapes, so a task cannot move the cursor, recolour the
+/// screen or disguise a line. Bytes that were not UTF-8 arrive as U+FFFD (CloudWatch Logs holds text).
 pub fn printable(line: &str) -> String {
     let line = line.trim_end_matches(['\n', '\r']);
     let mut out = String::with_capacity(line.len());
     for c in line.chars() {
-        if c.is_control() && c != '\t' {
+        let reorders = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+        if (c.is_control() && c != '\t') || reorders {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
@@ -423,5 +426,19 @@ mod tests {
         assert_eq!(printable("\u{1b}[31mred\u{1b}[0m\n"), "\\u{1b}[31mred\\u{1b}[0m");
         assert_eq!(printable("tab\there"), "tab\there");
         assert_eq!(printable("plain"), "plain");
+        // C1 CSI, a bell, a carriage return mid-line (overwrites the line), OSC 52 (sets the clipboard).
+        assert_eq!(printable("\u{9b}2J\u{7}a\rb"), "\\u{9b}2J\\u{7}a\\u{d}b");
+        assert_eq!(printable("\u{1b}]52;c;ZXZpbA==\u{7}"), "\\u{1b}]52;c;ZXZpbA==\\u{7}");
+        assert_eq!(printable("admin\u{202e}txt.exe"), "admin\\u{202e}txt.exe");
+    }
+
+    #[test]
+    fn a_line_that_was_not_utf8_or_is_huge_is_shown_whole() {
+        // The local cloud ships invalid bytes as U+FFFD, as text must be; it prints as itself.
+        assert_eq!(printable("caf\u{fffd} ok"), "caf\u{fffd} ok");
+        let huge = format!("{}\u{1b}[2J", "x".repeat(1024 * 1024));
+        let shown = printable(&huge);
+        assert!(shown.starts_with(&"x".repeat(1024 * 1024)) && shown.ends_with("\\u{1b}[2J"));
+        assert!(!shown.contains('\u{1b}'));
     }
 }

@@ -65,11 +65,13 @@ pub fn render(args: &TemplateArgs) -> anyhow::Result<Rendered> {
     }
     if args.service.cpu.is_some() || args.service.memory.is_some() {
         let size = service.task_size();
-        service = service.with_task_size(args.service.cpu.unwrap_or(size.cpu()), args.service.memory.unwrap_or(size.memory()))?;
+        service = service
+            .with_task_size(args.service.cpu.unwrap_or(size.cpu()), args.service.memory.unwrap_or(size.memory()))?;
     }
     let (mut template, ctx) = decorators::assemble(service, args.image.clone())?;
     for path in &args.service.merge {
         let fragment = read_fragment(path)?;
+        check_state_machines(&fragment).with_context(|| format!("the fragment {}", path.display()))?;
         template.merge(fragment).with_context(|| format!("merging {}", path.display()))?;
     }
     if !args.service.merge.is_empty() {
@@ -86,12 +88,59 @@ pub fn render(args: &TemplateArgs) -> anyhow::Result<Rendered> {
     Ok(Rendered { text, placeholder_image })
 }
 
+/// The largest fragment read: CloudFormation's own limit for a template in S3 (1 MB); anything
+/// larger could not be deployed anyway.
+pub const MAX_FRAGMENT_BYTES: u64 = 1_000_000;
+
 fn read_fragment(path: &Path) -> anyhow::Result<Template> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("could not read the fragment {}", path.display()))?;
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("could not read the fragment {shown} given to --merge: check the path"))?
+        .len();
+    if size > MAX_FRAGMENT_BYTES {
+        anyhow::bail!(
+            "the fragment {shown} given to --merge is {size} bytes, over CloudFormation's template limit of \
+             {MAX_FRAGMENT_BYTES} bytes: merge a smaller fragment"
+        );
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the fragment {shown} given to --merge: check the path"))?;
     let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
     let fragment = if yaml { Template::from_yaml(&text) } else { Template::from_json(&text) };
-    fragment.with_context(|| format!("the fragment {}", path.display()))
+    fragment.with_context(|| {
+        let form = if yaml { "YAML (by its .yaml/.yml extension)" } else { "JSON (any extension but .yaml/.yml)" };
+        format!("the fragment {shown} given to --merge is not a template fragment in {form}: fix it, or give the right extension")
+    })
+}
+
+/// Checks every state machine a fragment defines (a `Definition`, or a `DefinitionString` that is
+/// a string or an `Fn::Sub` of one) by the rules the generated workflow passes: what Step
+/// Functions would refuse only when the stack is created, and a loop with no way out. A definition
+/// built by another intrinsic function cannot be read before deploying and is left to AWS.
+pub fn check_state_machines(fragment: &Template) -> anyhow::Result<()> {
+    use serde_json::Value;
+    for (id, resource) in fragment.resources() {
+        if resource.resource_type != "AWS::StepFunctions::StateMachine" {
+            continue;
+        }
+        let text = match (resource.properties.get("Definition"), resource.properties.get("DefinitionString")) {
+            (Some(definition), _) => definition.to_string(),
+            (None, Some(Value::String(text))) => text.clone(),
+            (None, Some(Value::Object(sub))) => match sub.get("Fn::Sub") {
+                Some(Value::String(text)) => text.clone(),
+                Some(Value::Array(parts)) => match parts.first() {
+                    Some(Value::String(text)) => text.clone(),
+                    _ => continue,
+                },
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let machine = runtime::states::StateMachine::from_json(&text)
+            .with_context(|| format!("the state machine {id} has a definition that is not the States Language"))?;
+        machine.lint().with_context(|| format!("the state machine {id} cannot be deployed"))?;
+    }
+    Ok(())
 }
 
 /// Runs `provisioner template`.

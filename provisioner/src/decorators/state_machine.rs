@@ -76,7 +76,8 @@ pub fn substitutions(ctx: &DecoratorContext) -> Result<Substitutions, DecoratorE
 pub fn definition(ctx: &DecoratorContext) -> Result<(String, BTreeMap<String, Expr>), DecoratorError> {
     let Substitutions { resources, variables } = substitutions(ctx)?;
     let machine = ctx.service.workflow(&resources);
-    machine.validate().map_err(DecoratorError::Workflow)?;
+    // lint: AWS's rules, and a loop with no way out, which AWS would accept and run for a year.
+    machine.lint().map_err(DecoratorError::Workflow)?;
     let definition = machine.to_json();
     let found = sub_variables(&definition).map_err(|offset| {
         DecoratorError::Invalid(format!(

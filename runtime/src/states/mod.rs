@@ -44,6 +44,7 @@
 mod choice;
 mod integrations;
 mod machine;
+pub mod paths;
 mod state;
 mod validate;
 

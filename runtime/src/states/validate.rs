@@ -6,7 +6,10 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 
+use serde_json::Value;
+
 use super::machine::{StateMachine, States};
+use super::paths;
 use super::state::{Catcher, Retrier, STATES_ALL, State};
 
 /// The longest state name Step Functions accepts.
@@ -115,6 +118,27 @@ pub enum ValidationError {
          branches included: rename one"
     )]
     DuplicateName { at: Location, first: Location },
+    #[error(
+        "{at} has no terminal state: no Succeed, no Fail and no state with \"End\": true, so no execution \
+         could ever end; end the last state with \"End\": true (Step Functions refuses this as MISSING_END_STATE)"
+    )]
+    NoTerminalState { at: Location },
+    #[error(
+        "{at}: {field} {value:?} is not a valid JSONPath: {reason}; write e.g. \"$.result\" or \"$$.Execution.Id\""
+    )]
+    InvalidPath { at: Location, field: String, value: String, reason: String },
+    #[error(
+        "{at}: {field} {value:?} is not a valid intrinsic function call: {reason}; write e.g. \
+         \"States.Format('Hello, {{}}', $.name)\""
+    )]
+    InvalidIntrinsic { at: Location, field: String, value: String, reason: String },
+    #[error(
+        "{at} is in a loop with no way out: no path from it reaches a Succeed, Fail or End state, so an \
+         execution that gets there runs until its time limit (a year for a standard workflow). Give the loop \
+         a way out (a Choice rule or Default to a state that ends, or a Catch); Step Functions would accept \
+         it, the provisioner does not"
+    )]
+    NoWayOut { at: Location },
 }
 
 impl ValidationError {
@@ -144,7 +168,11 @@ impl ValidationError {
             | Self::ZeroSeconds { at, .. }
             | Self::HeartbeatNotBelowTimeout { at, .. }
             | Self::NameTooLong { at, .. }
-            | Self::DuplicateName { at, .. } => at,
+            | Self::DuplicateName { at, .. }
+            | Self::NoTerminalState { at }
+            | Self::InvalidPath { at, .. }
+            | Self::InvalidIntrinsic { at, .. }
+            | Self::NoWayOut { at } => at,
         }
     }
 }
@@ -169,7 +197,17 @@ impl std::error::Error for ValidationErrors {}
 impl StateMachine {
     /// Checks every rule and returns all problems found, or `Ok` when the machine can be deployed.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
-        let mut validator = Validator::default();
+        self.check(Validator::default())
+    }
+
+    /// [`StateMachine::validate`], and also what Step Functions accepts but is surely a mistake:
+    /// a loop that nothing leads out of. What the provisioner checks before deploying; an emulator
+    /// must use `validate`, never stricter than AWS.
+    pub fn lint(&self) -> Result<(), ValidationErrors> {
+        self.check(Validator { strict: true, ..Validator::default() })
+    }
+
+    fn check(&self, mut validator: Validator) -> Result<(), ValidationErrors> {
         if self.timeout_seconds == Some(0) {
             validator.errors.push(ValidationError::ZeroSeconds { at: Location::default(), field: "TimeoutSeconds" });
         }
@@ -183,10 +221,13 @@ struct Validator {
     errors: Vec<ValidationError>,
     /// Every state name seen so far, anywhere in the machine, with where it was first seen.
     names: HashMap<String, Location>,
+    /// Also refuse loops with no way out (see [`StateMachine::lint`]).
+    strict: bool,
 }
 
 impl Validator {
     fn machine(&mut self, scope: &[String], start_at: &str, states: &States) {
+        let before = self.errors.len();
         let known = known_names(states);
         if states.is_empty() {
             self.errors.push(ValidationError::NoStates { at: Location::machine(scope) });
@@ -216,12 +257,92 @@ impl Validator {
             }
             self.state(scope, &at, name, state);
         }
+        let terminal: Vec<&str> = states.iter().filter(|(_, s)| is_terminal(s)).map(|(n, _)| n.as_str()).collect();
+        // A missing Next or End, or a Next to nowhere, is the likelier cause and has its own fix.
+        let graph_errors = self.errors[before..]
+            .iter()
+            .any(|e| matches!(e, ValidationError::UnknownTarget { .. } | ValidationError::NoTransition { .. }));
+        if !states.is_empty() && terminal.is_empty() && !graph_errors {
+            // As Step Functions does, this one error stands for the rest of the graph's problems.
+            self.errors.push(ValidationError::NoTerminalState { at: Location::machine(scope) });
+            return;
+        }
         // Without a valid StartAt every state would be "unreachable"; that error alone is the useful one.
         if start_ok {
             let reached = reachable(start_at, states);
             for name in states.keys().filter(|name| !reached.contains(name.as_str())) {
                 self.errors.push(ValidationError::Unreachable { at: Location::state(scope, name) });
             }
+            if self.strict && !terminal.is_empty() {
+                let ending = reaching(&terminal, states);
+                for name in states.keys().filter(|n| reached.contains(n.as_str()) && !ending.contains(n.as_str())) {
+                    self.errors.push(ValidationError::NoWayOut { at: Location::state(scope, name) });
+                }
+            }
+        }
+    }
+
+    /// The paths and the `.$` payload fields of one state, checked for syntax.
+    fn paths(&mut self, at: &Location, state: &State) {
+        let Ok(Value::Object(fields)) = serde_json::to_value(state) else { return };
+        let mut bad_path = |field: &str, value: &str, reason: String| {
+            self.errors.push(ValidationError::InvalidPath {
+                at: at.clone(),
+                field: field.to_owned(),
+                value: value.to_owned(),
+                reason,
+            })
+        };
+        for field in paths::PATH_FIELDS {
+            if let Some(Value::String(path)) = fields.get(*field)
+                && let Err(reason) = paths::check_path(path, false)
+            {
+                bad_path(*field, path, reason);
+            }
+        }
+        if let Some(Value::String(path)) = fields.get("ResultPath")
+            && let Err(reason) = paths::check_path(path, true)
+        {
+            bad_path("ResultPath", path, reason);
+        }
+        for (index, catcher) in state.catch().iter().enumerate() {
+            if let Some(Some(path)) = &catcher.result_path
+                && let Err(reason) = paths::check_path(path, true)
+            {
+                bad_path(&format!("Catch {} ResultPath", index + 1), path, reason);
+            }
+        }
+        if let Some(Value::Array(rules)) = fields.get("Choices") {
+            for (index, rule) in rules.iter().enumerate() {
+                choice_paths(rule, &mut |key, path, reason| {
+                    bad_path(&format!("Choices rule {} {key}", index + 1), path, reason)
+                });
+            }
+        }
+        let mut problems = Vec::new();
+        for field in ["ErrorPath", "CausePath"] {
+            if let Some(Value::String(text)) = fields.get(field) {
+                let checked =
+                    if paths::is_call(text) { paths::check_call(text) } else { paths::check_path(text, false) };
+                if let Err(reason) = checked {
+                    problems.push((field.to_owned(), text.clone(), reason));
+                }
+            }
+        }
+        for field in paths::TEMPLATE_FIELDS {
+            if let Some(template) = fields.get(*field) {
+                paths::check_template(template, &mut |key, value, reason| {
+                    problems.push((format!("{field} {key:?}"), value.to_owned(), reason))
+                });
+            }
+        }
+        for (field, value, reason) in problems {
+            let at = at.clone();
+            self.errors.push(if paths::is_call(&value) {
+                ValidationError::InvalidIntrinsic { at, field, value, reason }
+            } else {
+                ValidationError::InvalidPath { at, field, value, reason }
+            });
         }
     }
 
@@ -325,6 +446,7 @@ impl Validator {
         }
         self.retriers(at, state.retry());
         self.catchers(at, state.catch());
+        self.paths(at, state);
     }
 
     fn retriers(&mut self, at: &Location, retry: &[Retrier]) {
@@ -406,6 +528,46 @@ fn transitions(state: &State) -> Vec<(String, &str)> {
         out.push((format!("Catch {} Next", index + 1), catcher.next.as_str()));
     }
     out
+}
+
+/// A state that ends the execution (or its branch).
+fn is_terminal(state: &State) -> bool {
+    matches!(state, State::Succeed(_) | State::Fail(_)) || state.end()
+}
+
+/// The states from which one of `terminal` can be reached (the terminal states included).
+fn reaching<'a>(terminal: &[&'a str], states: &'a States) -> HashSet<&'a str> {
+    let mut seen: HashSet<&str> = terminal.iter().copied().collect();
+    loop {
+        let before = seen.len();
+        for (name, state) in states {
+            if !seen.contains(name.as_str()) && transitions(state).iter().any(|(_, t)| seen.contains(t)) {
+                seen.insert(name.as_str());
+            }
+        }
+        if seen.len() == before {
+            return seen;
+        }
+    }
+}
+
+/// The paths of one Choice rule (`Variable`, `...Path` comparisons), nested rules included.
+fn choice_paths(rule: &Value, report: &mut dyn FnMut(&str, &str, String)) {
+    let Value::Object(fields) = rule else { return };
+    for (key, value) in fields {
+        match value {
+            Value::String(path) if key == "Variable" || (key.ends_with("Path") && key != "Next") => {
+                if let Err(reason) = paths::check_path(path, false) {
+                    report(key, path, reason);
+                }
+            }
+            Value::Array(nested) if key == "And" || key == "Or" => {
+                nested.iter().for_each(|rule| choice_paths(rule, report));
+            }
+            Value::Object(_) if key == "Not" => choice_paths(value, report),
+            _ => {}
+        }
+    }
 }
 
 fn reachable<'a>(start_at: &'a str, states: &'a States) -> HashSet<&'a str> {
@@ -499,6 +661,15 @@ mod tests {
             ("name used twice across branches", machine(json!({"StartAt": "Fanout", "States": {"Fanout": {"Type": "Parallel", "End": true, "Branches": [
                 {"StartAt": "Same", "States": {"Same": {"Type": "Succeed"}}},
                 {"StartAt": "Same", "States": {"Same": {"Type": "Succeed"}}}]}}})), "Parallel \"Fanout\" branch 2 state \"Same\": the name is already used by Parallel \"Fanout\" branch 1 state \"Same\"".into(), "rename one"),
+            ("no terminal state (MISSING_END_STATE)", machine(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}})), "the state machine has no terminal state".into(), "\"End\": true"),
+            ("InputPath not a path", around(json!({"Type": "Pass", "InputPath": "a.b", "Next": "End"})), "state \"S\": InputPath \"a.b\" is not a valid JSONPath: a path starts with $".into(), "write e.g. \"$.result\""),
+            ("OutputPath ending in a dot", around(json!({"Type": "Pass", "OutputPath": "$.a.", "Next": "End"})), "state \"S\": OutputPath \"$.a.\" is not a valid JSONPath: it ends with a dot".into(), "write e.g."),
+            ("ResultPath with a wildcard", around(task(json!({"ResultPath": "$.a[*]"}))), "state \"S\": ResultPath \"$.a[*]\" is not a valid JSONPath: a reference path".into(), "write e.g."),
+            ("Catch ResultPath unclosed", around(task(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e[0", "Next": "End"}]}))), "state \"S\": Catch 1 ResultPath \"$.e[0\" is not a valid JSONPath".into(), "write e.g."),
+            ("Parameters .$ not a path", around(task(json!({"Parameters": {"Message": {"text.$": "name"}}}))), "state \"S\": Parameters \"text.$\" \"name\" is not a valid JSONPath".into(), "write e.g."),
+            ("unknown intrinsic function", around(task(json!({"Parameters": {"Message.$": "States.Frobnicate($.a)"}}))), "state \"S\": Parameters \"Message.$\" \"States.Frobnicate($.a)\" is not a valid intrinsic function call: States.Frobnicate is not an intrinsic function".into(), "States.Format"),
+            ("ItemsPath not a path", machine(json!({"StartAt": "S", "States": {"S": {"Type": "Map", "ItemsPath": "items", "End": true, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}}}})), "state \"S\": ItemsPath \"items\" is not a valid JSONPath".into(), "write e.g."),
+            ("Fail CausePath call unclosed", alone(json!({"Type": "Fail", "CausePath": "States.Format('{}', $.a"})), "state \"S\": CausePath".into(), "write e.g."),
         ];
         let mut failures = Vec::new();
         for (rule, machine, location, fix) in rows {
@@ -539,6 +710,31 @@ mod tests {
             text.starts_with("the state machine definition has 5 problems:\n  - state \"A\": Next names \"Gone\""),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_loop_with_no_way_out_passes_validate_as_on_aws_but_not_lint() {
+        let spinning = machine(json!({"StartAt": "Start", "States": {
+            "Start": {"Type": "Choice", "Choices": [{"Variable": "$.spin", "IsPresent": true, "Next": "Spin"}], "Default": "Done"},
+            "Spin": {"Type": "Wait", "Seconds": 1, "Next": "Again"},
+            "Again": {"Type": "Pass", "Next": "Spin"},
+            "Done": {"Type": "Succeed"}
+        }}));
+        assert_eq!(spinning.validate(), Ok(()));
+        let errors = spinning.lint().unwrap_err();
+        let locations: Vec<String> = errors.0.iter().map(|e| e.location().to_string()).collect();
+        assert_eq!(locations, ["state \"Again\"", "state \"Spin\""], "{errors}");
+        assert!(
+            errors.0[0].to_string().contains("loop with no way out") && errors.0[0].to_string().contains("a Catch")
+        );
+        // A loop left through a Choice, or through a Catch, has a way out.
+        let polling = machine(json!({"StartAt": "Wait", "States": {
+            "Wait": {"Type": "Wait", "Seconds": 5, "Next": "Poll"},
+            "Poll": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Next": "Wait",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}]},
+            "Failed": {"Type": "Fail"}
+        }}));
+        assert_eq!(polling.lint(), Ok(()));
     }
 
     #[test]
