@@ -74,6 +74,29 @@ impl AwsError {
         self.to_response_as(CONTENT_TYPE)
     }
 
+    /// The error as the AWS query protocol (CloudFormation, SNS, SQS's XML, IAM, EC2) answers it,
+    /// for a client that sent no `X-Amz-Target`: an SDK cannot read a JSON error there.
+    pub fn to_query_response(&self) -> hyper::Response<Bytes> {
+        let escape =
+            |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+        let kind = if self.status.is_server_error() { "Receiver" } else { "Sender" };
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let xml = format!(
+            "<ErrorResponse><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error>\
+             <RequestId>{request_id}</RequestId></ErrorResponse>",
+            escape(&self.error_type),
+            escape(&self.message)
+        );
+        let mut response = hyper::Response::new(Bytes::from(xml));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/xml"));
+        if let Ok(value) = request_id.parse() {
+            headers.insert("x-amzn-requestid", value);
+        }
+        response
+    }
+
     /// The error in the protocol whose content type is `content_type`.
     pub fn to_response_as(&self, content_type: &'static str) -> hyper::Response<Bytes> {
         let mut response = json_response_as(content_type, self.status, &self.body());
