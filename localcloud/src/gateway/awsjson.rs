@@ -146,6 +146,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_query_protocol_client_gets_its_error_as_xml_it_can_read() {
+        let error = AwsError::new(StatusCode::BAD_GATEWAY, "ServiceUnavailable", "moto <127.0.0.1:1> did not answer");
+        let response = error.to_query_response();
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(response.headers()[hyper::header::CONTENT_TYPE], "text/xml");
+        let body = String::from_utf8(response.body().to_vec()).unwrap();
+        assert!(
+            body.starts_with("<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"),
+            "{body}"
+        );
+        assert!(body.contains("<Message>moto &lt;127.0.0.1:1&gt; did not answer</Message>"), "{body}");
+        assert_eq!(crate::upstream::xml_element(&body, "Code"), Some("ServiceUnavailable"));
+    }
+
+    #[test]
     fn errors_have_aws_shape_status_and_error_type_header() {
         let response = AwsError::cluster_not_found().to_response();
         assert_eq!(response.status(), 400);
