@@ -6,8 +6,9 @@
 //! region and endpoint closes that window; the second provision refuses at once and names the
 //! holder.
 
-use std::fs::{File, TryLockError};
+use std::fs::File;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,13 +36,16 @@ pub fn acquire(stack: &str, target: &str) -> anyhow::Result<StackLock> {
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(file_name(stack, target));
     let mut file = File::options().create(true).truncate(false).read(true).write(true).open(&path)?;
-    match file.try_lock() {
-        Ok(()) => {
+    // SAFETY: flock(2) on a descriptor we own; the kernel releases it when the file closes.
+    // (std's File::try_lock is newer than this workspace's MSRV.)
+    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    match locked {
+        0 => {
             file.set_len(0)?;
             writeln!(file, "{}", std::process::id())?;
             Ok(StackLock { _file: file })
         }
-        Err(TryLockError::WouldBlock) => {
+        _ if std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK) => {
             let pid = std::fs::read_to_string(&path).unwrap_or_default();
             let holder = match pid.trim() {
                 "" => String::new(),
@@ -49,7 +53,7 @@ pub fn acquire(stack: &str, target: &str) -> anyhow::Result<StackLock> {
             };
             Err(ProvisionInProgress { stack: stack.to_owned(), target: target.to_owned(), holder }.into())
         }
-        Err(TryLockError::Error(err)) => Err(anyhow::Error::new(err).context(format!("locking {}", path.display()))),
+        _ => Err(anyhow::Error::new(std::io::Error::last_os_error()).context(format!("locking {}", path.display()))),
     }
 }
 
