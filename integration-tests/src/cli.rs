@@ -4,8 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::sync::OnceCell;
+use tokio::io::AsyncReadExt;
+use tokio::sync::{OnceCell, watch};
 
 use crate::LocalCloud;
 
@@ -86,6 +89,11 @@ impl Provisioner {
         Provisioner { env }
     }
 
+    /// The CLI with no cloud at all, for commands that need none (`build`, `template`).
+    pub fn without_cloud() -> Provisioner {
+        Provisioner { env: vec![("NO_COLOR".to_owned(), "1".to_owned())] }
+    }
+
     /// Sets (or overrides) one variable for every later run.
     pub fn with_env(mut self, key: &str, value: &str) -> Provisioner {
         self.env.retain(|(k, _)| k != key);
@@ -102,7 +110,42 @@ impl Provisioner {
     /// Runs `provisioner ARGS` to completion, with no standard input.
     pub async fn run(&self, args: &[&str]) -> CliOutput {
         let binary = provisioner_binary().await;
-        let mut command = tokio::process::Command::new(&binary);
+        let mut command = self.command(&binary, args);
+        let out = command.output().await.unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+        CliOutput {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Starts `provisioner ARGS` and returns at once, for a test that acts while it runs (sends
+    /// Ctrl-C, kills a service) and reads its standard error as it comes.
+    pub async fn spawn(&self, args: &[&str]) -> Running {
+        let binary = provisioner_binary().await;
+        let mut command = self.command(&binary, args);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (grew, _) = watch::channel(());
+        let grew = Arc::new(grew);
+        let mut pipe = child.stderr.take().expect("stderr is piped");
+        let (sink, signal) = (stderr.clone(), grew.clone());
+        let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push_str(&String::from_utf8_lossy(&buf[..n]));
+                signal.send_replace(());
+            }
+        });
+        Running { child, stderr, grew, reader: Some(reader) }
+    }
+
+    fn command(&self, binary: &Path, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(binary);
         command.args(args).stdin(Stdio::null()).current_dir(env!("CARGO_MANIFEST_DIR"));
         // Nothing from the developer's own AWS configuration leaks into a local run.
         for key in
@@ -111,11 +154,80 @@ impl Provisioner {
             command.env_remove(key);
         }
         command.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let out = command.output().await.unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
-        CliOutput {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        command
+    }
+}
+
+/// A `provisioner` process still running (see [`Provisioner::spawn`]).
+pub struct Running {
+    child: tokio::process::Child,
+    stderr: Arc<Mutex<String>>,
+    grew: Arc<watch::Sender<()>>,
+    reader: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the process has not been waited for")
+    }
+
+    /// What it printed on standard error so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits until its standard error contains `text`; panics with what it printed when it exits
+    /// first or `timeout` passes.
+    pub async fn wait_for_stderr(&mut self, text: &str, timeout: Duration) {
+        let mut grew = self.grew.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.stderr().contains(text) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // The last bytes may still be in the pipe.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.await;
+                }
+                assert!(self.stderr().contains(text), "exited ({status}) before printing {text:?}:\n{}", self.stderr());
+                return;
+            }
+            let tick = tokio::time::sleep(Duration::from_millis(200));
+            tokio::select! {
+                _ = grew.changed() => {}
+                _ = tick => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    panic!("no {text:?} within {timeout:?}; stderr so far:\n{}", self.stderr())
+                }
+            }
         }
+    }
+
+    /// Sends SIGINT, as Ctrl-C in its terminal does.
+    pub fn interrupt(&self) {
+        // SAFETY: kill(2) on our own child, which has not been waited for.
+        let sent = unsafe { libc::kill(self.pid() as libc::pid_t, libc::SIGINT) };
+        assert_eq!(sent, 0, "SIGINT to {}: {}", self.pid(), std::io::Error::last_os_error());
+    }
+
+    /// Waits until it exits (at most `timeout`) and returns everything it printed.
+    pub async fn finish(mut self, timeout: Duration) -> CliOutput {
+        let mut stdout = self.child.stdout.take().expect("stdout is piped");
+        let read_stdout = async {
+            let mut text = Vec::new();
+            let _ = stdout.read_to_end(&mut text).await;
+            String::from_utf8_lossy(&text).into_owned()
+        };
+        let waited = tokio::time::timeout(timeout, async { tokio::join!(self.child.wait(), read_stdout) }).await;
+        let Ok((status, stdout)) = waited else {
+            let _ = self.child.start_kill();
+            panic!("still running after {timeout:?}; stderr:\n{}", self.stderr());
+        };
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.await;
+        }
+        let status = status.expect("wait for the provisioner");
+        CliOutput { code: status.code(), stdout, stderr: self.stderr() }
     }
 }

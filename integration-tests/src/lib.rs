@@ -17,6 +17,7 @@
 
 pub mod cli;
 pub mod load;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::Credentials;
-use localcloud::{Config, Lifetime, REGION, REGISTRY_ENV};
+use localcloud::{Config, Lifetime, REGION, REGISTRY_ENV, Service};
 
 /// One test's handle on the cloud. Cheap to start a second time in the same process while a first
 /// handle lives: the processes are shared, only the SDK configuration is built anew (an SDK
@@ -65,6 +66,8 @@ impl Target {
 
 /// Our own moto, registry and gateway, stopped when the last handle drops.
 struct OwnCloud {
+    /// How it was started: the same ports and state directory start it again after a fault.
+    config: Config,
     state_dir: PathBuf,
     aws_endpoint_url: String,
     registry: String,
@@ -158,6 +161,47 @@ impl LocalCloud {
     }
 }
 
+/// Fault injection on our own cloud (the fault tests): kill one process as a crash would, and
+/// start it again the way `localcloud up` does after one.
+impl LocalCloud {
+    fn own(&self, what: &str) -> &OwnCloud {
+        self.own.as_deref().unwrap_or_else(|| panic!("{what} needs the tests' own local cloud, not an external one"))
+    }
+
+    /// The PID `up` recorded for `service` in our state directory.
+    pub fn pid(&self, service: Service) -> u32 {
+        let file = self.own("pid").state_dir.join(format!("{}.pid", service.name()));
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        text.trim().parse().unwrap_or_else(|e| panic!("{}: {text:?}: {e}", file.display()))
+    }
+
+    /// Kills our own `service` with SIGKILL (no chance to clean up, as a crash or an OOM kill) and
+    /// waits until it is gone. Returns its PID.
+    pub fn kill(&self, service: Service) -> u32 {
+        let pid = self.pid(service);
+        // SAFETY: kill(2) on a PID recorded in our own state directory a moment ago.
+        let killed = unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        assert_eq!(killed, 0, "kill -9 {pid} ({service}): {}", std::io::Error::last_os_error());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while localcloud::status(&self.own("kill").state_dir)
+            .services
+            .iter()
+            .any(|s| s.service == service && s.state == "running")
+        {
+            assert!(std::time::Instant::now() < deadline, "{service} (pid {pid}) still runs after SIGKILL");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        pid
+    }
+
+    /// Starts again whatever of our own cloud is not running, on the same ports and state
+    /// directory (what `localcloud up` does after a crash).
+    pub fn restart(&self) -> localcloud::Up {
+        let own = self.own("restart");
+        localcloud::up(&own.config).unwrap_or_else(|e| panic!("the local cloud did not start again: {e}"))
+    }
+}
+
 /// The localcloud binary that runs the gateway: LOCALCLOUD_GATEWAY when set, else built once per
 /// test process (cargo builds only a test's library dependencies, not their binaries).
 fn gateway_binary(checkout: &Path) -> PathBuf {
@@ -207,6 +251,7 @@ fn start_own() -> OwnCloud {
         match localcloud::up(&config) {
             Ok(up) => {
                 return OwnCloud {
+                    config,
                     state_dir,
                     aws_endpoint_url: up.endpoints.aws_endpoint_url,
                     registry: up.endpoints.registry,

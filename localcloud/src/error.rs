@@ -39,6 +39,13 @@ pub enum Error {
     )]
     NotReady { service: Service, url: String, timeout: Duration, log: PathBuf, tail: String },
 
+    #[error(
+        "the Docker engine is not reachable at {host} ({detail}); the local cloud runs ECS tasks as Docker \
+         containers, so nothing was started. Start Docker (`sudo systemctl start docker`), or point DOCKER_HOST \
+         at a running engine's socket, and check that this user may use it (the docker group)"
+    )]
+    DockerUnreachable { host: String, detail: String },
+
     #[error("could not start {service} with {}", program.display())]
     Spawn {
         service: Service,

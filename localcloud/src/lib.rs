@@ -158,6 +158,13 @@ pub fn up(config: &Config) -> Result<Up, Error> {
         }
     }
 
+    // A gateway without Docker would start and then fail every RunTask: say so before starting
+    // anything.
+    if plan.iter().any(|(service, _, running)| *service == Service::Gateway && running.is_none()) {
+        fargate::engine::ping_blocking()
+            .map_err(|detail| Error::DockerUnreachable { host: fargate::engine::docker_host(), detail })?;
+    }
+
     let port_of = |wanted: Service| plan.iter().find(|(s, _, _)| *s == wanted).map(|(_, p, _)| *p);
     let moto_port = port_of(Service::Moto).unwrap_or_default();
     let mut done: Vec<(Service, Started)> = Vec::new();

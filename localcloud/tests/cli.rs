@@ -231,3 +231,19 @@ fn status_when_nothing_ever_ran_says_stopped_and_succeeds() {
     assert!(text(&out).contains("stopped"), "{}", text(&out));
     assert_eq!(sandbox.status()["running"], false);
 }
+
+#[test]
+fn no_docker_engine_fails_up_before_starting_anything_and_says_how_to_fix_it() {
+    let sandbox = Sandbox::new("no-docker");
+    let mut cmd = sandbox.command(&["up", "--aws-port", &free_port().to_string()]);
+    cmd.args(["--registry-port", &free_port().to_string()]).env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the Docker engine is not reachable at unix:///nonexistent/docker.sock"), "{err}");
+    assert!(err.contains("nothing was started") && err.contains("DOCKER_HOST"), "says what to do: {err}");
+    assert!(processes_of(&sandbox.dir).is_empty(), "nothing started: {:?}", processes_of(&sandbox.dir));
+    let status = sandbox.status();
+    assert!(status["services"].as_array().unwrap().iter().all(|s| s["state"] == "stopped"), "{status}");
+    assert!(!sandbox.dir.join("env").exists(), "no env file points at a cloud that is not there");
+}

@@ -59,7 +59,8 @@ fn main() -> ExitCode {
             eprintln!("error: {}", runtime::exit::error_chain(err.as_ref()));
             // 130, as a shell reports a command that Ctrl-C stopped.
             let interrupted = err.is::<provisioner::cmd::provision::Interrupted>()
-                || err.is::<provisioner::cmd::run::StoppedFollowing>();
+                || err.is::<provisioner::cmd::run::StoppedFollowing>()
+                || err.is::<provisioner::cmd::interrupt::Stopped>();
             if interrupted { ExitCode::from(130) } else { ExitCode::FAILURE }
         }
     }

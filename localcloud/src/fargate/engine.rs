@@ -259,6 +259,27 @@ fn engine_message(err: &bollard::errors::Error) -> String {
     }
 }
 
+/// Where the engine is looked for: DOCKER_HOST when it names a socket, else the default socket.
+pub fn docker_host() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| h.starts_with("unix://"))
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
+}
+
+/// For `localcloud up`, which is synchronous: whether the engine answers a ping, on a thread of
+/// its own (the caller may itself be inside an async runtime). The error is the engine's reason.
+pub fn ping_blocking() -> Result<(), String> {
+    let pinger = std::thread::spawn(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let docker = Docker::connect_with_local_defaults().map_err(|e| engine_message(&e))?;
+            docker.ping().await.map(|_| ()).map_err(|e| engine_message(&e))
+        })
+    });
+    pinger.join().unwrap_or_else(|_| Err("the thread that pinged the Docker engine panicked".into()))
+}
+
 /// For `localcloud down`, which is synchronous: removes what the gateway of `state_dir` left, on
 /// a thread of its own (the caller may itself be inside an async runtime). Without a Docker
 /// engine there is nothing to remove.

@@ -74,6 +74,29 @@ impl AwsError {
         self.to_response_as(CONTENT_TYPE)
     }
 
+    /// The error as the AWS query protocol (CloudFormation, SNS, SQS's XML, IAM, EC2) answers it,
+    /// for a client that sent no `X-Amz-Target`: an SDK cannot read a JSON error there.
+    pub fn to_query_response(&self) -> hyper::Response<Bytes> {
+        let escape =
+            |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+        let kind = if self.status.is_server_error() { "Receiver" } else { "Sender" };
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let xml = format!(
+            "<ErrorResponse><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error>\
+             <RequestId>{request_id}</RequestId></ErrorResponse>",
+            escape(&self.error_type),
+            escape(&self.message)
+        );
+        let mut response = hyper::Response::new(Bytes::from(xml));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/xml"));
+        if let Ok(value) = request_id.parse() {
+            headers.insert("x-amzn-requestid", value);
+        }
+        response
+    }
+
     /// The error in the protocol whose content type is `content_type`.
     pub fn to_response_as(&self, content_type: &'static str) -> hyper::Response<Bytes> {
         let mut response = json_response_as(content_type, self.status, &self.body());
@@ -134,6 +157,21 @@ pub fn signed_region(headers: &HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_protocol_client_gets_its_error_as_xml_it_can_read() {
+        let error = AwsError::new(StatusCode::BAD_GATEWAY, "ServiceUnavailable", "moto <127.0.0.1:1> did not answer");
+        let response = error.to_query_response();
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(response.headers()[hyper::header::CONTENT_TYPE], "text/xml");
+        let body = String::from_utf8(response.body().to_vec()).unwrap();
+        assert!(
+            body.starts_with("<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"),
+            "{body}"
+        );
+        assert!(body.contains("<Message>moto &lt;127.0.0.1:1&gt; did not answer</Message>"), "{body}");
+        assert_eq!(crate::upstream::xml_element(&body, "Code"), Some("ServiceUnavailable"));
+    }
 
     #[test]
     fn errors_have_aws_shape_status_and_error_type_header() {

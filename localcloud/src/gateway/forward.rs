@@ -65,6 +65,7 @@ async fn forward_parts(
     };
     strip_hop_by_hop(&mut parts.headers);
     let method = parts.method.clone();
+    let json_protocol = parts.headers.contains_key("x-amz-target");
     let request = Request::from_parts(parts, body);
     match upstream.send(request).await {
         Ok(response) => {
@@ -74,18 +75,16 @@ async fn forward_parts(
         }
         Err(e) => {
             tracing::warn!(%method, path = %path_and_query, "moto did not answer: {e}");
-            super::respond(
-                AwsError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "ServiceUnavailable",
-                    format!(
-                        "the local cloud's AWS emulator (moto, 127.0.0.1:{}) did not answer: {e}; \
-                         `localcloud status` shows whether it runs, `localcloud up` restarts it",
-                        upstream.port()
-                    ),
-                )
-                .to_response(),
-            )
+            let error = AwsError::new(
+                StatusCode::BAD_GATEWAY,
+                "ServiceUnavailable",
+                format!(
+                    "the local cloud's AWS emulator (moto, 127.0.0.1:{}) did not answer: {e}; \
+                     `localcloud status` shows whether it runs, `localcloud up` restarts it",
+                    upstream.port()
+                ),
+            );
+            super::respond(if json_protocol { error.to_response() } else { error.to_query_response() })
         }
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use super::interrupt::{self, push_stopped, resume_command, unless_interrupted};
 use crate::image::inputs::DEFAULT_CA_CERTIFICATES;
 use crate::image::pipeline::{self, BuildOptions, Destination};
 use crate::image::progress::Progress;
@@ -66,6 +67,7 @@ pub async fn build(args: BuildArgs) -> anyhow::Result<()> {
 }
 
 pub async fn push(args: PushArgs) -> anyhow::Result<()> {
+    interrupt::watch();
     // Check everything that needs no work before the minutes of compiling.
     let options = args.build.options()?;
     let destination = match &args.registry {
@@ -83,12 +85,23 @@ pub async fn push(args: PushArgs) -> anyhow::Result<()> {
     };
     let progress = Progress::auto(args.build.json);
     let target =
-        pipeline::resolve(&destination, service::SERVICE_NAME, &crate::image::ecr::lifecycle_policy(), &progress)
+        pipeline::resolve(&destination, service::SERVICE_NAME, &crate::image::ecr::lifecycle_policy(), &progress).await?;
+    let outcome =
+        unless_interrupted(async { Ok(pipeline::build(&options, &progress).await?) }, &push_stopped("building", ""))
             .await?;
-    let outcome = pipeline::build(&options, &progress).await?;
-    let summary = pipeline::push(&outcome, &target, &progress)
-        .await
-        .context("push failed; nothing was tagged (the manifest goes last)")?;
+    let summary = unless_interrupted(
+        async {
+            pipeline::push(&outcome, &target, &progress).await.with_context(|| {
+                format!(
+                    "push failed; nothing was tagged (the manifest goes last). Run the same command again to resume \
+                     (blobs already uploaded are skipped): {}",
+                    resume_command()
+                )
+            })
+        },
+        &push_stopped("pushing", ""),
+    )
+    .await?;
     drop(progress);
     if args.build.json {
         println!("{}", serde_json::to_string(&summary)?);

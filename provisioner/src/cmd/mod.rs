@@ -2,6 +2,7 @@
 pub mod delete;
 pub mod describe;
 pub mod image;
+pub mod interrupt;
 pub mod provision;
 pub mod run;
 pub mod status;

@@ -14,6 +14,7 @@ use aws_sdk_cloudformation::types::ChangeSetType;
 use clap::Args;
 use serde::Serialize;
 
+use super::interrupt::{self, push_stopped, resume_command, unless_interrupted};
 use super::template::{Format, ServiceOptions, TemplateArgs, render};
 use crate::caller::{Caller, default_registry};
 use crate::decorators::image::IMAGE_URI_PARAMETER;
@@ -130,6 +131,7 @@ impl ProvisionArgs {
 
 pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    interrupt::watch();
     // Everything local first: the description, the merged fragments, the names.
     let draft = render(&args.template_args(Some(placeholder_pinned_uri())))?;
     let service_name = args.service.service_name.clone().unwrap_or_else(|| service::SERVICE_NAME.to_owned());
@@ -142,6 +144,8 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     }
 
     let caller = Caller::load().await?;
+    // Held until this provision ends: a second one of the same stack refuses before any work.
+    let _lock = crate::stack::lock::acquire(&stack_name, &caller.to_string())?;
     eprintln!("provisioning stack {stack_name} in {caller}");
     let cf = aws_sdk_cloudformation::Client::new(&caller.config);
     let s3 = body::s3_client(&caller.config);
@@ -180,10 +184,25 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
         base,
         ca_certificates: args.ca_certificates.clone(),
     };
-    let built = pipeline::build(&options, &progress).await?;
-    let pushed = pipeline::push(&built, &target, &progress)
-        .await
-        .context("push failed; nothing was tagged and the stack was not touched")?;
+    let untouched = ", and the stack was not touched";
+    let built = unless_interrupted(
+        async { Ok(pipeline::build(&options, &progress).await?) },
+        &push_stopped("building", untouched),
+    )
+    .await?;
+    let pushed = unless_interrupted(
+        async {
+            pipeline::push(&built, &target, &progress).await.with_context(|| {
+                format!(
+                    "push failed; nothing was tagged and the stack was not touched. Run the same command again to \
+                     resume (blobs already uploaded are skipped): {}",
+                    resume_command()
+                )
+            })
+        },
+        &push_stopped("pushing", untouched),
+    )
+    .await?;
 
     let rendered = render(&args.template_args(Some(pushed.image_uri.clone())))?;
     let template = runtime::template::Template::from_json(&rendered.text)?;
@@ -251,7 +270,27 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     };
     let action = if kind == ChangeSetType::Create { "creating" } else { "updating" };
     progress.step(&format!("computing the change set ({action} stack {stack_name})"));
-    let (change_set, stack_id, changes) = match changeset::create(&cf, &request).await {
+    // Ctrl-C while the change set is computed: it is removed (with the empty stack a CREATE change
+    // set makes), so the stack is as it was.
+    let created = tokio::select! {
+        created = changeset::create(&cf, &request) => created,
+        _ = interrupt::requested() => {
+            let _ = changeset::delete(&cf, &stack_name, &request.name).await;
+            if kind == ChangeSetType::Create {
+                remove_review_stack(&cf, &stack_name).await;
+            }
+            return Err(interrupt::Stopped {
+                what: format!(
+                    "computing the change set, before executing it: the change set was removed and stack \
+                     {stack_name} was not touched (the image {} stays pushed)",
+                    pushed.image_uri
+                ),
+                resume: resume_command(),
+            }
+            .into());
+        }
+    };
+    let (change_set, stack_id, changes) = match created {
         Ok(Prepared::NoChanges) => {
             progress.done(&format!("no changes: stack {stack_name} already runs image {}", pushed.image_uri));
             summary.outputs = existing.map(|s| s.outputs).unwrap_or_default();
@@ -285,9 +324,11 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
 
     let stack_ref = summary.stack_id.clone().unwrap_or_else(|| stack_name.clone());
     let mut follower = Follower::start(&cf, &stack_ref).await?;
-    changeset::execute(&cf, &stack_name, &change_set).await?;
+    changeset::execute(&cf, &stack_name, &change_set).await.map_err(|e| outcome_unknown(e.into(), &stack_name))?;
     progress.step(&format!("{action} stack {stack_name}"));
-    let ended = follow(&cf, &mut follower, &stack_ref, &stack_name, &progress).await?;
+    let ended = follow(&cf, &mut follower, &stack_ref, &stack_name, &progress)
+        .await
+        .map_err(|e| outcome_unknown(e, &stack_name))?;
     summary.events = ended.events.clone();
     if phase(&ended.status) != Phase::Succeeded {
         return Err(operation_failed(&stack_name, ended).into());
@@ -316,8 +357,22 @@ pub(crate) async fn follow(
     );
     tokio::select! {
         ended = wait => Ok(ended?),
-        _ = tokio::signal::ctrl_c() => Err(Interrupted { stack: stack_name.to_owned() }.into()),
+        _ = interrupt::requested() => Err(Interrupted { stack: stack_name.to_owned() }.into()),
     }
+}
+
+/// The endpoint failed between executing the change set and seeing the operation end (it stopped
+/// answering, the network went): the stack may be unchanged, under way or done, and only
+/// CloudFormation knows. Ctrl-C already says so in its own words.
+fn outcome_unknown(err: anyhow::Error, stack: &str) -> anyhow::Error {
+    if err.is::<Interrupted>() {
+        return err;
+    }
+    err.context(format!(
+        "lost track of the operation on stack {stack} while executing its change set or waiting for it: the stack may be unchanged, \
+         still changing or done. See it with `provisioner status --stack-name {stack}`, then run provision again \
+         (it converges from whatever state the stack is in)"
+    ))
 }
 
 pub(crate) fn operation_failed(stack: &str, ended: events::Ended) -> StackError {

@@ -44,10 +44,12 @@ pub struct RunArgs {
 /// Ctrl-C while following: the execution goes on.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "stopped following (Ctrl-C); the execution goes on. Stop it with: aws stepfunctions stop-execution \
+    "stopped following (Ctrl-C); the execution goes on, as it would had this terminal closed. See how it ends \
+     with: provisioner status --stack-name {stack}; stop it with: aws stepfunctions stop-execution \
      --execution-arn {execution_arn}"
 )]
 pub struct StoppedFollowing {
+    pub stack: String,
     pub execution_arn: String,
 }
 
@@ -155,9 +157,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let outcome = tokio::select! {
         outcome = follower.until_done() => outcome,
-        _ = tokio::signal::ctrl_c() => return Err(StoppedFollowing { execution_arn }.into()),
+        _ = super::interrupt::requested() => return Err(StoppedFollowing { stack: stack_name.clone(), execution_arn }.into()),
     };
-    outcome?;
+    // The endpoint went away mid-way (a network cut, a local cloud that stopped): the execution's
+    // fate is unknown here, so say where to read it.
+    outcome.with_context(|| {
+        format!(
+            "lost track of execution {name} while following it; it may still run or have ended. See it with: \
+             provisioner status --stack-name {stack_name}"
+        )
+    })?;
     let summary = follower.summary;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);

@@ -16,8 +16,14 @@ use super::{ImageError, Result};
 /// Connects to the engine named by DOCKER_HOST (or the local socket) and agrees on an API version,
 /// which also proves the engine answers.
 pub async fn connect() -> Result<Docker> {
-    let docker = Docker::connect_with_defaults().map_err(|e| ImageError::DockerUnavailable { detail: e.to_string() })?;
-    docker.negotiate_version().await.map_err(|e| ImageError::DockerUnavailable { detail: e.to_string() })
+    let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+    let host = host.unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned());
+    let unavailable = |e: bollard::errors::Error| ImageError::DockerUnavailable {
+        host: host.clone(),
+        detail: runtime::exit::error_chain(&e),
+    };
+    let docker = Docker::connect_with_defaults().map_err(unavailable)?;
+    docker.negotiate_version().await.map_err(unavailable)
 }
 
 /// Builds the image and tags it `local_tag`; returns the image ID. `no_cache` rebuilds every step

@@ -33,10 +33,10 @@ pub enum ImageError {
     )]
     MissingCaCertificates { path: PathBuf },
     #[error(
-        "the Docker engine is not reachable ({detail}); start it (e.g. `systemctl start docker`), or build \
-         without any daemon: --builder oci"
+        "the Docker engine is not reachable at {host} ({detail}); nothing was built. Start it (e.g. `sudo \
+         systemctl start docker`) or point DOCKER_HOST at a running engine, or build without any daemon: --builder oci"
     )]
-    DockerUnavailable { detail: String },
+    DockerUnavailable { host: String, detail: String },
     #[error("docker build failed: {0}")]
     DockerBuild(String),
     #[error("docker push of {reference} failed: {detail}")]
@@ -50,6 +50,11 @@ pub enum ImageError {
          with `just up`"
     )]
     RegistryUnreachable { registry: String, detail: String },
+    #[error(
+        "the connection to the registry {registry} broke during {what} ({detail}): the registry stopped or the \
+         network failed"
+    )]
+    ConnectionLost { registry: String, what: String, detail: String },
     #[error("the registry {registry} refused our credentials ({detail}); check the account's push permissions")]
     AuthRefused { registry: String, detail: String },
     #[error("the registry {registry} rejected {what}: {detail}")]

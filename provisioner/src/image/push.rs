@@ -155,6 +155,11 @@ impl Registry {
     pub async fn tags(&self, image: &ImageRef) -> Result<Vec<String>> {
         match self.client.list_tags(&image.to_oci(), &self.auth, None, None).await {
             Ok(response) => Ok(response.tags),
+            Err(OciDistributionError::RegistryError { envelope, .. })
+                if envelope.errors.iter().any(|e| e.code == oci_client::errors::OciErrorCode::NameUnknown) =>
+            {
+                Ok(Vec::new())
+            }
             Err(err) if err.to_string().contains("NAME_UNKNOWN") || err.to_string().contains("404") => Ok(Vec::new()),
             Err(err) => Err(self.error(&format!("listing the tags of {image}"), err)),
         }
@@ -201,6 +206,10 @@ fn classify(registry: &str, what: &str, err: OciDistributionError) -> ImageError
     match &err {
         OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
             ImageError::RegistryUnreachable { registry: registry.to_owned(), detail }
+        }
+        // Cut mid-request (the registry died, the network went): no answer at all, unlike a refusal.
+        OciDistributionError::RequestError(e) if e.status().is_none() && (e.is_request() || e.is_body()) => {
+            ImageError::ConnectionLost { registry: registry.to_owned(), what: what.to_owned(), detail }
         }
         OciDistributionError::RequestError(e)
             if e.status().is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>

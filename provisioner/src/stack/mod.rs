@@ -10,6 +10,7 @@ pub mod capabilities;
 pub mod changeset;
 pub mod describe;
 pub mod events;
+pub mod lock;
 pub mod status;
 
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
