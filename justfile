@@ -9,7 +9,7 @@ export PATH := justfile_directory() + "/.venv/bin:" + env_var("PATH")
 default:
     @just --list
 
-# Install the pinned tools (moto, cfn-lint, just, docker-registry); idempotent.
+# Install the pinned tools (moto, cfn-lint, checkov, just, docker-registry); idempotent.
 setup:
     tools/setup
 

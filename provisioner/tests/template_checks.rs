@@ -351,3 +351,177 @@ fn without_an_image_the_placeholder_is_marked() {
     assert_eq!(t["Parameters"]["ImageUri"]["Default"], uri);
     assert!(t["Parameters"]["ImageUri"]["Description"].as_str().unwrap().contains("PLACEHOLDER"));
 }
+
+/// The wildcards the template's policies may grant, each with the reason the AWS service leaves no
+/// narrower choice: (logical ID, actions, resource as written, why). Anything else with a `*` in
+/// its resource or action fails `every_wildcard_in_a_policy_is_one_the_service_requires`.
+const ALLOWED_WILDCARDS: &[(&str, &[&str], &str, &str)] = &[
+    (
+        "TaskExecutionRole",
+        &["ecr:GetAuthorizationToken"],
+        "*",
+        "IAM defines no resource type for GetAuthorizationToken: it acts on the account's registry",
+    ),
+    (
+        "StateMachineRole",
+        &["ecs:StopTask", "ecs:DescribeTasks"],
+        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/servicefull/*",
+        "a task's ID exists only after RunTask; the ARN keeps the grant to this cluster's tasks",
+    ),
+    (
+        "TaskLogKey",
+        &["kms:*"],
+        "*",
+        "a key policy's Resource is always * (this key); the account-root statement is AWS's default, \
+         without which the key could never be changed or deleted",
+    ),
+    (
+        "TaskLogKey",
+        &["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "*",
+        "a key policy's Resource is always * (this key); these are the actions CloudWatch Logs documents \
+         for a log group's key, and the condition names the one log group",
+    ),
+];
+
+/// A policy's Resource entries as text: a string as is, an `Fn::Sub` as its template; a `Ref` or
+/// `Fn::GetAtt` names one resource and has no wildcard.
+fn resource_texts(resource: &Value) -> Vec<String> {
+    match resource {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(resource_texts).collect(),
+        Value::Object(map) => match map.get("Fn::Sub") {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(parts)) => parts.first().and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Every policy statement anywhere in a resource's properties (role policies, key policies,
+/// topic or bucket policies, trust policies), found by their `Statement` lists.
+fn policy_statements(properties: &Value, out: &mut Vec<Value>) {
+    match properties {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("Statement", Value::Array(statements)) => out.extend(statements.iter().cloned()),
+                    ("Statement", statement @ Value::Object(_)) => out.push(statement.clone()),
+                    _ => policy_statements(value, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| policy_statements(i, out)),
+        _ => {}
+    }
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn every_wildcard_in_a_policy_is_one_the_service_requires() {
+    let t = template_value();
+    let mut found = BTreeSet::new();
+    for (id, resource) in t["Resources"].as_object().unwrap() {
+        let mut statements = Vec::new();
+        policy_statements(&resource["Properties"], &mut statements);
+        for statement in statements {
+            assert!(
+                statement.get("NotAction").is_none() && statement.get("NotResource").is_none(),
+                "{id}: NotAction/NotResource grant everything else: {statement}"
+            );
+            if statement["Effect"] != "Allow" {
+                continue;
+            }
+            if let Some(principal) = statement.get("Principal") {
+                assert_ne!(principal, &json!("*"), "{id}: a policy open to anyone: {statement}");
+                assert_ne!(principal, &json!({"AWS": "*"}), "{id}: a policy open to anyone: {statement}");
+            }
+            let actions = strings(&statement["Action"]);
+            for resource_text in resource_texts(&statement["Resource"]) {
+                if resource_text.contains('*') || actions.iter().any(|a| a.contains('*')) {
+                    if resource_text == "*" && resource["Type"] == "AWS::IAM::Role" {
+                        let sid = statement["Sid"].as_str().unwrap_or_default();
+                        assert!(!sid.is_empty(), "{id}: a grant on * says why in its Sid: {statement}");
+                    }
+                    found.insert((id.clone(), actions.clone(), resource_text));
+                }
+            }
+        }
+    }
+    let allowed: BTreeSet<(String, Vec<String>, String)> = ALLOWED_WILDCARDS
+        .iter()
+        .map(|(id, actions, resource, why)| {
+            assert!(!why.is_empty());
+            (id.to_string(), actions.iter().map(|a| a.to_string()).collect(), resource.to_string())
+        })
+        .collect();
+    let unexpected: Vec<_> = found.difference(&allowed).collect();
+    assert!(
+        unexpected.is_empty(),
+        "wildcards no AWS service requires (narrow them, or list them with the reason): {unexpected:#?}"
+    );
+    let gone: Vec<_> = allowed.difference(&found).collect();
+    assert!(gone.is_empty(), "allowed wildcards the template no longer has (remove them from the list): {gone:#?}");
+}
+
+#[test]
+fn a_wildcard_on_any_other_action_would_be_caught() {
+    // The walker itself: a statement it did not expect is found, wherever the policy sits.
+    let mut statements = Vec::new();
+    let properties = json!({"Policies": [{"PolicyDocument": {"Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::b/*"}}
+    ]}}], "KeyPolicy": {"Statement": {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}}});
+    policy_statements(&properties, &mut statements);
+    let mut texts: Vec<String> = statements.iter().flat_map(|s| resource_texts(&s["Resource"])).collect();
+    texts.sort();
+    assert_eq!(texts, ["*", "arn:${AWS::Partition}:s3:::b/*"]);
+}
+
+#[test]
+fn the_log_group_is_encrypted_with_a_rotated_key_only_its_log_group_may_use() {
+    let t = template_value();
+    let group = &t["Resources"]["TaskLogGroup"]["Properties"];
+    assert_eq!(group["KmsKeyId"], json!({"Fn::GetAtt": ["TaskLogKey", "Arn"]}));
+    let key = &t["Resources"]["TaskLogKey"];
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
+    assert_eq!(key["Properties"]["PendingWindowInDays"], 7);
+    let statements = key["Properties"]["KeyPolicy"]["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2);
+    assert_eq!(
+        statements[0]["Principal"]["AWS"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"})
+    );
+    assert_eq!(statements[1]["Principal"]["Service"], json!({"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}));
+    assert_eq!(
+        statements[1]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/ecs/servicefull"})
+    );
+}
+
+#[test]
+fn the_topic_is_encrypted_and_the_cluster_reports_container_insights() {
+    let t = template_value();
+    assert_eq!(t["Resources"]["NotificationTopic"]["Properties"]["KmsMasterKeyId"], "alias/aws/sns");
+    assert_eq!(
+        t["Resources"]["Cluster"]["Properties"]["ClusterSettings"],
+        json!([{"Name": "containerInsights", "Value": "enabled"}])
+    );
+}
+
+#[test]
+fn the_container_runs_as_the_image_s_non_root_user_with_every_capability_dropped() {
+    let t = template_value();
+    let container = &t["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0];
+    assert_eq!(container["User"], provisioner::image::inputs::USER);
+    assert!(!container["User"].as_str().unwrap().starts_with("0"), "not root");
+    assert_eq!(container["LinuxParameters"], json!({"Capabilities": {"Drop": ["ALL"]}}), "nothing added, all dropped");
+    assert!(container.get("Privileged").is_none() || container["Privileged"] == false);
+}

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod exit;
+pub mod identity;
 pub mod logging;
 pub mod shutdown;
 pub mod states;

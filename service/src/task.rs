@@ -74,11 +74,17 @@ pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
             None
         }
     };
+    let identity = runtime::identity::Identity::current();
     tracing::info!(
         service = crate::SERVICE_NAME,
         task_arn = task_arn.as_deref().unwrap_or("-"),
         name = input.name.as_deref().unwrap_or("world"),
         fail = input.fail,
+        // Who the task runs as, from the kernel: shows in the logs that it is not root and holds
+        // no capabilities (-1 where /proc is missing).
+        uid = identity.map_or(-1, |i| i64::from(i.uid)),
+        gid = identity.map_or(-1, |i| i64::from(i.gid)),
+        cap_eff = %identity.map_or_else(|| "-".to_owned(), |i| format!("{:016x}", i.cap_eff)),
         "task started"
     );
     if input.fail {

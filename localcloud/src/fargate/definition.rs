@@ -49,7 +49,30 @@ pub struct ContainerDefinition {
     pub stop_timeout: Option<i64>,
     #[serde(default)]
     pub log_configuration: Option<LogConfiguration>,
+    #[serde(default)]
+    pub privileged: Option<bool>,
+    #[serde(default)]
+    pub linux_parameters: Option<LinuxParameters>,
 }
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinuxParameters {
+    #[serde(default)]
+    pub capabilities: Option<KernelCapabilities>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KernelCapabilities {
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub drop: Vec<String>,
+}
+
+/// The only capability Fargate lets a task definition add.
+pub const FARGATE_ADDABLE_CAPABILITY: &str = "SYS_PTRACE";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct KeyValuePair {
@@ -127,6 +150,10 @@ pub struct ContainerPlan {
     pub environment: Vec<KeyValuePair>,
     pub working_directory: Option<String>,
     pub user: Option<String>,
+    /// linuxParameters.capabilities, as Docker names them (no `CAP_` prefix): Fargate adds none
+    /// beyond SYS_PTRACE, and neither does the local one.
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
     /// The task's CPU units (1024 = one vCPU), as Docker's NanoCpus.
     pub nano_cpus: Option<i64>,
     pub memory_mib: Option<i64>,
@@ -190,6 +217,25 @@ impl TaskDefinition {
             )));
         }
         let units = task_cpu_units.or(cpu);
+        // What Fargate refuses, the local one refuses too, rather than run a container with more
+        // privilege than the same definition would get on AWS.
+        if container.privileged == Some(true) {
+            return Err(AwsError::client(format!(
+                "privileged is not supported on Fargate (container {}); remove \"privileged\": true",
+                container.name
+            )));
+        }
+        let capabilities = container.linux_parameters.as_ref().and_then(|l| l.capabilities.clone()).unwrap_or_default();
+        let strip = |c: &String| c.trim().to_ascii_uppercase().trim_start_matches("CAP_").to_owned();
+        let cap_add: Vec<String> = capabilities.add.iter().map(strip).collect();
+        if let Some(other) = cap_add.iter().find(|c| *c != FARGATE_ADDABLE_CAPABILITY) {
+            return Err(AwsError::client(format!(
+                "linuxParameters.capabilities.add {other} is not supported on Fargate (container {}); \
+                 only {FARGATE_ADDABLE_CAPABILITY} may be added",
+                container.name
+            )));
+        }
+        let cap_drop = capabilities.drop.iter().map(strip).collect();
         let stop_timeout = container.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT).clamp(0, MAX_STOP_TIMEOUT);
         let awslogs = match &container.log_configuration {
             Some(config) if config.log_driver == "awslogs" => Some(AwsLogs {
@@ -213,6 +259,8 @@ impl TaskDefinition {
             environment,
             working_directory: container.working_directory.clone(),
             user: container.user.clone(),
+            cap_add,
+            cap_drop,
             nano_cpus: units.map(|u| u * 1_000_000_000 / 1024),
             memory_mib,
             stop_timeout_seconds: stop_timeout,
@@ -308,6 +356,29 @@ mod tests {
         definition.cpu = Some("lots".into());
         let err = definition.plan(&TaskOverride::default()).unwrap_err();
         assert!(err.message.contains("\"lots\""), "{err}");
+    }
+
+    #[test]
+    fn capabilities_are_dropped_as_defined_and_only_fargate_s_one_may_be_added() {
+        let mut definition = definition();
+        assert!(definition.plan(&TaskOverride::default()).unwrap().cap_add.is_empty(), "none added by default");
+        definition.container_definitions[0].linux_parameters =
+            serde_json::from_value(json!({"capabilities": {"drop": ["ALL"], "add": ["CAP_SYS_PTRACE"]}})).unwrap();
+        let plan = definition.plan(&TaskOverride::default()).unwrap();
+        assert_eq!((plan.cap_drop, plan.cap_add), (vec!["ALL".to_owned()], vec!["SYS_PTRACE".to_owned()]));
+        definition.container_definitions[0].linux_parameters =
+            serde_json::from_value(json!({"capabilities": {"add": ["NET_ADMIN"]}})).unwrap();
+        let err = definition.plan(&TaskOverride::default()).unwrap_err();
+        assert!(err.message.contains("NET_ADMIN") && err.message.contains("SYS_PTRACE"), "{err}");
+    }
+
+    #[test]
+    fn a_privileged_container_is_refused_as_fargate_refuses_it() {
+        let mut definition = definition();
+        definition.container_definitions[0].privileged = Some(true);
+        let err = definition.plan(&TaskOverride::default()).unwrap_err();
+        assert_eq!(err.error_type, "ClientException");
+        assert!(err.message.contains("privileged") && err.message.contains("servicefull"), "{err}");
     }
 
     #[test]

@@ -176,8 +176,16 @@ impl Engine {
             // No swap beyond the limit, as on Fargate: a task over its memory is killed, not slowed.
             memory_swap: plan.memory_mib.map(|m| m * 1024 * 1024),
             nano_cpus: plan.nano_cpus,
-            // No network at all rather than the default bridge, which reaches the internet.
+            // No network at all rather than the default bridge, which reaches the internet. Either
+            // way the container has a network namespace of its own: never the host's, never
+            // another container's.
             network_mode: Some(network.unwrap_or("none").to_owned()),
+            // As on Fargate: never privileged (the definition is refused before this), no
+            // capability beyond Docker's defaults except what the definition adds (SYS_PTRACE at
+            // most), and what it drops dropped.
+            privileged: Some(false),
+            cap_add: Some(plan.cap_add.clone()).filter(|c| !c.is_empty()),
+            cap_drop: Some(plan.cap_drop.clone()).filter(|c| !c.is_empty()),
             ..Default::default()
         };
         let body = ContainerCreateBody {

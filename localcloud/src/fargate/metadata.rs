@@ -108,6 +108,8 @@ mod tests {
             environment: vec![],
             working_directory: None,
             user: None,
+            cap_add: vec![],
+            cap_drop: vec![],
             nano_cpus: Some(250_000_000),
             memory_mib: Some(512),
             stop_timeout_seconds: 30,

@@ -610,6 +610,8 @@ mod tests {
             environment,
             working_directory: None,
             user: None,
+            cap_add: vec![],
+            cap_drop: vec![],
             nano_cpus: None,
             memory_mib: None,
             stop_timeout_seconds: 30,

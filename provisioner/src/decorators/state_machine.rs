@@ -113,6 +113,9 @@ impl Decorator for StateMachineDecorator {
         let task_definition = needed(&ctx.task_definition, "task definition", "task-definition")?;
         let topic = needed(&ctx.topic, "SNS topic", "topic")?;
 
+        // A task's ARN ends in an ID that exists only once RunTask has made it, so StopTask and
+        // DescribeTasks can name no single task: the wildcard is for that ID alone, and the ARN
+        // keeps them to this cluster's tasks.
         let tasks_of_this_cluster = Expr::sub(format!(
             "arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task/{}/*",
             cluster.name

@@ -7,7 +7,7 @@ use runtime::template::{Expr, Pseudo, Resource, Template};
 use serde_json::{Value, json};
 
 use super::context::{TaskDefinition, needed};
-use super::iam::{allow, service_role};
+use super::iam::{allow, allow_on_any_resource, service_role};
 use super::{Decorator, DecoratorContext, DecoratorError, logical_id};
 
 pub const TASK_DEFINITION: &str = "TaskDefinition";
@@ -38,8 +38,9 @@ impl Decorator for TaskDefinitionDecorator {
                 vec![(
                     "PullImageAndWriteLogs",
                     vec![
-                        // GetAuthorizationToken acts on the registry, not a repository: it takes no narrower resource.
-                        allow(&["ecr:GetAuthorizationToken"], "*"),
+                        // GetAuthorizationToken acts on the registry, not a repository: IAM defines no
+                        // resource type for it, so "*" is the only Resource it accepts.
+                        allow_on_any_resource("RegistryTokenHasNoResourceType", &["ecr:GetAuthorizationToken"]),
                         allow(
                             &["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
                             &repository.arn,
@@ -69,6 +70,12 @@ impl Decorator for TaskDefinitionDecorator {
             "Essential": true,
             // The container-level limit repeats the task's: moto's RunTask fails without it.
             "Memory": size.memory(),
+            // The image's non-root user, stated here too, so the task runs as it even from an
+            // image whose config says otherwise. Privileged is left out (false; Fargate refuses
+            // true), nothing is added to the capabilities, and all of them are dropped: the task
+            // needs none, and a FROM-scratch image has no setuid binary that could use them.
+            "User": crate::image::inputs::USER,
+            "LinuxParameters": { "Capabilities": { "Drop": ["ALL"] } },
             "Environment": environment,
             "LogConfiguration": {
                 "LogDriver": "awslogs",

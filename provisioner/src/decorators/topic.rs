@@ -1,4 +1,8 @@
-//! The SNS topic the workflow reports to, named after the service.
+//! The SNS topic the workflow reports to, named after the service, encrypted at rest (checkov
+//! CKV_AWS_26) with the AWS managed key for SNS: its key policy lets any principal of the account
+//! use it through SNS, so the state machine's role publishes with `sns:Publish` alone, and no key
+//! of ours has to be paid for or kept. A fork that lets another account or an AWS service (such as
+//! EventBridge) publish must switch to a customer managed key whose policy allows that publisher.
 
 use runtime::template::{Expr, Resource, Template};
 
@@ -6,6 +10,8 @@ use super::context::Topic;
 use super::{Decorator, DecoratorContext, DecoratorError, logical_id};
 
 pub const TOPIC: &str = "NotificationTopic";
+/// The AWS managed key for SNS.
+pub const TOPIC_KEY: &str = "alias/aws/sns";
 
 pub struct TopicDecorator;
 
@@ -20,7 +26,8 @@ impl Decorator for TopicDecorator {
             &id,
             Resource::new("AWS::SNS::Topic")
                 .property("TopicName", ctx.service.topic_name())
-                .property("DisplayName", format!("{} notifications", ctx.service.name())),
+                .property("DisplayName", format!("{} notifications", ctx.service.name()))
+                .property("KmsMasterKeyId", TOPIC_KEY),
         )?;
         // Ref of a topic is its ARN.
         ctx.topic = Some(Topic { arn: Expr::ref_to(&id) });

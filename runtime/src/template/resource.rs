@@ -89,6 +89,46 @@ impl Resource {
         self.metadata = Some(metadata);
         self
     }
+
+    /// Skips one checkov check (`CKV_AWS_158`) on this resource, with the reason a reviewer reads
+    /// beside it: `Metadata: {checkov: {skip: [{id, comment}]}}`, which checkov honours and reports
+    /// as skipped with that comment. Other metadata keys are kept. Prefer fixing the resource; a
+    /// skip is for a check whose fix would be wrong for this stack.
+    pub fn checkov_skip(mut self, id: &str, comment: &str) -> Self {
+        let mut metadata = match self.metadata.take() {
+            Some(Value::Object(map)) => map,
+            // Resource Metadata is an object in CloudFormation; anything else keeps its place
+            // under a key of its own rather than being dropped.
+            Some(other) => Map::from_iter([("Value".to_owned(), other)]),
+            None => Map::new(),
+        };
+        let checkov = metadata.entry("checkov").or_insert_with(|| Value::Object(Map::new()));
+        if !checkov.is_object() {
+            *checkov = Value::Object(Map::new());
+        }
+        if let Some(checkov) = checkov.as_object_mut() {
+            let skips = checkov.entry("skip").or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(skips) = skips.as_array_mut() {
+                skips.push(serde_json::json!({ "id": id, "comment": comment }));
+            }
+        }
+        self.metadata = Some(Value::Object(metadata));
+        self
+    }
+
+    /// The checkov checks skipped on this resource: (id, comment).
+    pub fn checkov_skips(&self) -> Vec<(String, String)> {
+        let skips = self.metadata.as_ref().and_then(|m| m.get("checkov")).and_then(|c| c.get("skip"));
+        skips
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let text = |key: &str| s.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+                (text("id"), text("comment"))
+            })
+            .collect()
+    }
 }
 
 /// `DependsOn` is a string or a list of strings.
@@ -140,6 +180,29 @@ mod tests {
         let many: Resource = serde_json::from_value(json!({"Type": "T", "DependsOn": ["A", "B"]})).unwrap();
         assert_eq!(one.depends_on.len(), 1);
         assert_eq!(many.depends_on.len(), 2);
+    }
+
+    #[test]
+    fn a_checkov_skip_is_written_where_checkov_reads_it_beside_other_metadata() {
+        let group = Resource::new("AWS::Logs::LogGroup")
+            .metadata(json!({"cfn-lint": {"config": {"ignore_checks": ["I3011"]}}}))
+            .checkov_skip("CKV_AWS_158", "why one")
+            .checkov_skip("CKV_AWS_66", "why two");
+        assert_eq!(
+            serde_json::to_value(&group).unwrap()["Metadata"],
+            json!({
+                "cfn-lint": {"config": {"ignore_checks": ["I3011"]}},
+                "checkov": {"skip": [
+                    {"id": "CKV_AWS_158", "comment": "why one"},
+                    {"id": "CKV_AWS_66", "comment": "why two"}
+                ]}
+            })
+        );
+        assert_eq!(
+            group.checkov_skips(),
+            [("CKV_AWS_158".to_owned(), "why one".to_owned()), ("CKV_AWS_66".to_owned(), "why two".to_owned())]
+        );
+        assert!(Resource::new("AWS::SNS::Topic").checkov_skips().is_empty());
     }
 
     #[test]
