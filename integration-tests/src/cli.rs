@@ -43,6 +43,8 @@ impl CliOutput {
 
 pub struct Provisioner {
     env: Vec<(String, String)>,
+    /// Another workspace's binary and directory (a fork's), instead of this workspace's.
+    workspace: Option<(PathBuf, PathBuf)>,
 }
 
 /// The workspace's target directory (CARGO_TARGET_DIR when set).
@@ -83,7 +85,7 @@ impl Provisioner {
         if let Some(endpoint) = cloud.endpoint_url() {
             env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
         }
-        Provisioner { env }
+        Provisioner { env, workspace: None }
     }
 
     /// Sets (or overrides) one variable for every later run.
@@ -93,17 +95,30 @@ impl Provisioner {
         self
     }
 
+    /// Runs `binary` (another workspace's provisioner, already built) in `dir`, that workspace,
+    /// instead of this workspace's: how a fork's CLI is driven beside the original's.
+    pub fn in_workspace(mut self, binary: PathBuf, dir: PathBuf) -> Provisioner {
+        self.workspace = Some((binary, dir));
+        self
+    }
+
     /// The binary and the variables a run gets, for a caller that drives the process itself.
     pub fn binary_env(&self) -> (PathBuf, Vec<(String, String)>) {
-        let binary = target_dir().join("debug/provisioner");
+        let binary = match &self.workspace {
+            Some((binary, _)) => binary.clone(),
+            None => target_dir().join("debug/provisioner"),
+        };
         (binary, self.env.clone())
     }
 
     /// Runs `provisioner ARGS` to completion, with no standard input.
     pub async fn run(&self, args: &[&str]) -> CliOutput {
-        let binary = provisioner_binary().await;
+        let (binary, dir) = match &self.workspace {
+            Some((binary, dir)) => (binary.clone(), dir.clone()),
+            None => (provisioner_binary().await, PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+        };
         let mut command = tokio::process::Command::new(&binary);
-        command.args(args).stdin(Stdio::null()).current_dir(env!("CARGO_MANIFEST_DIR"));
+        command.args(args).stdin(Stdio::null()).current_dir(&dir);
         // Nothing from the developer's own AWS configuration leaks into a local run.
         for key in
             ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "PROVISIONER_REGISTRY"]
