@@ -359,18 +359,20 @@ mod tests {
             memory: None,
             description: description.map(Into::into),
         };
+        // Another name than this service's, whatever a fork named it.
+        let other = format!("{}-fork", service::SERVICE_NAME);
         let cases = [
             (request("Bad_Name", None, None), "\"Bad_Name\""),
             (request(service::SERVICE_NAME, None, None), "own name"),
-            (request("thumbnailer", Some(4096), None), "cpu 4096 with memory"),
-            (request("thumbnailer", None, Some("a\nb")), "one line"),
+            (request(&other, Some(4096), None), "cpu 4096 with memory"),
+            (request(&other, None, Some("a\nb")), "one line"),
         ];
         for (request, needle) in cases {
             let err = fork(&request).unwrap_err().to_string();
             assert!(err.contains(needle), "{request:?}: {err}");
             assert!(!dir.exists(), "{request:?} wrote {}", dir.display());
         }
-        let not_empty = request("thumbnailer", None, None);
+        let not_empty = request(&other, None, None);
         let err = fork(&ForkRequest { destination: source.join("service"), ..not_empty }).unwrap_err().to_string();
         assert!(err.contains("is not empty"), "{err}");
     }
