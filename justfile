@@ -26,8 +26,7 @@ demo: setup
     cargo build -q --locked -p provisioner -p localcloud -p integration-tests --bin provisioner --bin localcloud --bin demo
     target/debug/demo
 
-# The end-to-end tests: build, push, provision, run, update, run again, delete, on a local cloud of their own;
-# and a fork of this service built, tested and run beside it.
+# The end-to-end tests: build, push, provision, run, update, run again, delete, on a local cloud of their own; a fork run beside the original.
 test-e2e: setup
     cargo nextest run --locked -p integration-tests --test e2e --test provision --test stepfunctions --test fork --no-fail-fast
 
@@ -91,8 +90,7 @@ template *ARGS:
 describe *ARGS:
     cargo run -q --locked -p provisioner -- describe {{ARGS}}
 
-# Start a new service from this one: a copy in DIR (relative to this checkout) named NAME everywhere
-# the service is named (e.g. just fork thumbnailer ../thumbnailer --cpu 512 --memory 1024 --description TEXT).
+# A new service from this one, in DIR (relative to this checkout): just fork thumbnailer ../thumbnailer [--cpu N --memory MIB --description TEXT]
 [positional-arguments]
 fork NAME DIR *ARGS:
     #!/usr/bin/env bash
