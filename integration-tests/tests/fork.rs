@@ -5,9 +5,14 @@
 //! own log group.
 //!
 //! Both tests use one fork in target/fork-tests/ and take turns (a lock held for the whole test),
-//! so the fork's crates are compiled once. The fork builds with its own target directory (its
-//! binaries have the original's names) and this workspace's build directory (so the registry
-//! crates the original compiled are not compiled again).
+//! so the fork's crates are compiled once. The fork's debug builds use their own target directory
+//! (its binaries have the original's names) and this workspace's build directory, so the registry
+//! crates the original compiled are not compiled again. Cargo names a workspace member's build by
+//! its path relative to the workspace, which is the same in the fork: left alone, the fork's
+//! `runtime`, `service` and `provisioner` would overwrite the original's in the shared build
+//! directory. A profile override on the fork's `runtime` (codegen-units, which changes nothing
+//! the code does) gives it, and everything built on it, builds of its own. The fork's release
+//! build of the task binary (`provision`) keeps to its own target directory.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -76,17 +81,16 @@ impl Fork {
         Fork { dir, target: base.join("target"), _turn: turn }
     }
 
-    /// The variables that give the fork's cargo its own target directory and this workspace's
-    /// build directory.
-    fn cargo_env(&self) -> [(&'static str, PathBuf); 2] {
-        [("CARGO_TARGET_DIR", self.target.clone()), ("CARGO_BUILD_BUILD_DIR", target_dir())]
-    }
-
+    /// cargo in the fork, for a debug build: its own target directory, this workspace's build
+    /// directory, and builds of the fork's own crates apart from the original's (see the top).
     async fn cargo(&self, args: &[&str]) -> Output {
         tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["--config", "profile.dev.package.runtime.codegen-units=255"])
+            .args(["--config", "profile.test.package.runtime.codegen-units=255"])
             .args(args)
             .current_dir(&self.dir)
-            .envs(self.cargo_env())
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env("CARGO_BUILD_BUILD_DIR", target_dir())
             .output()
             .await
             .unwrap()
@@ -220,10 +224,9 @@ async fn the_original_and_its_fork_deploy_run_and_delete_side_by_side_on_one_loc
     let cloud = LocalCloud::start().await;
     let config = cloud.sdk_config();
     let original = Provisioner::for_cloud(&cloud);
-    let [(target_key, target), (build_key, build)] = fork.cargo_env();
+    // The fork's task binary is built in release mode in its own target directory alone.
     let forked = Provisioner::for_cloud(&cloud)
-        .with_env(target_key, target.to_str().unwrap())
-        .with_env(build_key, build.to_str().unwrap())
+        .with_env("CARGO_TARGET_DIR", fork.target.to_str().unwrap())
         .in_workspace(fork_binary, fork.dir.clone());
 
     // Both deployed at once: no name, export or repository collides.
@@ -269,7 +272,7 @@ async fn the_original_and_its_fork_deploy_run_and_delete_side_by_side_on_one_loc
         assert_eq!(streams(&logs, &group).await, [stream.clone()], "{service}'s log group holds its one task");
         let lines = messages(&logs, &group, &stream).await;
         let result =
-            lines.iter().find_map(|l| serde_json::from_str::<Value>(l).ok().filter(|v| v.get("words").is_some()));
+            lines.iter().find_map(|l| serde_json::from_str::<Value>(l).ok().filter(|v| v.get("greeting").is_some()));
         let result = result.unwrap_or_else(|| panic!("no result line in {group}: {lines:?}"));
         assert_eq!(result["service"], *service, "{result}");
         let name = if *service == ORIGINAL { "original" } else { "fork" };
