@@ -26,9 +26,9 @@ demo: setup
     cargo build -q --locked -p provisioner -p localcloud -p integration-tests --bin provisioner --bin localcloud --bin demo
     target/debug/demo
 
-# The end-to-end tests: build, push, provision, run, update, run again, delete, on a local cloud of their own.
+# The end-to-end tests: build, push, provision, run, update, run again, delete, on a local cloud of their own; a fork run beside the original.
 test-e2e: setup
-    cargo nextest run --locked -p integration-tests --test e2e --test provision --test stepfunctions --no-fail-fast
+    cargo nextest run --locked -p integration-tests --test e2e --test provision --test stepfunctions --test fork --no-fail-fast
 
 # Run every test: unit, template checks, containers, local cloud, end to end, and the moto corrections.
 test: setup
@@ -89,6 +89,13 @@ template *ARGS:
 # Write template.json and service.html (the workflow and its resources) to target/describe; no AWS.
 describe *ARGS:
     cargo run -q --locked -p provisioner -- describe {{ARGS}}
+
+# A new service from this one, in DIR (relative to this checkout): just fork thumbnailer ../thumbnailer [--cpu N --memory MIB --description TEXT]
+[positional-arguments]
+fork NAME DIR *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    exec cargo run -q --locked -p provisioner -- fork "$@"
 
 # Lint the generated template with the pinned cfn-lint, informational checks included.
 lint-template: setup

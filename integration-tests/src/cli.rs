@@ -46,6 +46,8 @@ impl CliOutput {
 
 pub struct Provisioner {
     env: Vec<(String, String)>,
+    /// Another workspace's binary and directory (a fork's), instead of this workspace's.
+    workspace: Option<(PathBuf, PathBuf)>,
 }
 
 /// The workspace's target directory (CARGO_TARGET_DIR when set).
@@ -86,12 +88,12 @@ impl Provisioner {
         if let Some(endpoint) = cloud.endpoint_url() {
             env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
         }
-        Provisioner { env }
+        Provisioner { env, workspace: None }
     }
 
     /// The CLI with no cloud at all, for commands that need none (`build`, `template`).
     pub fn without_cloud() -> Provisioner {
-        Provisioner { env: vec![("NO_COLOR".to_owned(), "1".to_owned())] }
+        Provisioner { env: vec![("NO_COLOR".to_owned(), "1".to_owned())], workspace: None }
     }
 
     /// Sets (or overrides) one variable for every later run.
@@ -101,16 +103,26 @@ impl Provisioner {
         self
     }
 
+    /// Runs `binary` (another workspace's provisioner, already built) in `dir`, that workspace,
+    /// instead of this workspace's: how a fork's CLI is driven beside the original's.
+    pub fn in_workspace(mut self, binary: PathBuf, dir: PathBuf) -> Provisioner {
+        self.workspace = Some((binary, dir));
+        self
+    }
+
     /// The binary and the variables a run gets, for a caller that drives the process itself.
     pub fn binary_env(&self) -> (PathBuf, Vec<(String, String)>) {
-        let binary = target_dir().join("debug/provisioner");
+        let binary = match &self.workspace {
+            Some((binary, _)) => binary.clone(),
+            None => target_dir().join("debug/provisioner"),
+        };
         (binary, self.env.clone())
     }
 
     /// Runs `provisioner ARGS` to completion, with no standard input.
     pub async fn run(&self, args: &[&str]) -> CliOutput {
-        let binary = provisioner_binary().await;
-        let mut command = self.command(&binary, args);
+        let (binary, dir) = self.binary_and_dir().await;
+        let mut command = self.command(&binary, &dir, args);
         let out = command.output().await.unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
         CliOutput {
             code: out.status.code(),
@@ -122,8 +134,8 @@ impl Provisioner {
     /// Starts `provisioner ARGS` and returns at once, for a test that acts while it runs (sends
     /// Ctrl-C, kills a service) and reads its standard error as it comes.
     pub async fn spawn(&self, args: &[&str]) -> Running {
-        let binary = provisioner_binary().await;
-        let mut command = self.command(&binary, args);
+        let (binary, dir) = self.binary_and_dir().await;
+        let mut command = self.command(&binary, &dir, args);
         command.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -144,9 +156,17 @@ impl Provisioner {
         Running { child, stderr, grew, reader: Some(reader) }
     }
 
-    fn command(&self, binary: &Path, args: &[&str]) -> tokio::process::Command {
+    /// This workspace's CLI, or the fork's given to [`Provisioner::in_workspace`], and where it runs.
+    async fn binary_and_dir(&self) -> (PathBuf, PathBuf) {
+        match &self.workspace {
+            Some((binary, dir)) => (binary.clone(), dir.clone()),
+            None => (provisioner_binary().await, PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+        }
+    }
+
+    fn command(&self, binary: &Path, dir: &Path, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(binary);
-        command.args(args).stdin(Stdio::null()).current_dir(env!("CARGO_MANIFEST_DIR"));
+        command.args(args).stdin(Stdio::null()).current_dir(dir);
         // Nothing from the developer's own AWS configuration leaks into a local run.
         for key in
             ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "PROVISIONER_REGISTRY"]

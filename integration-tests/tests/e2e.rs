@@ -9,6 +9,8 @@ use integration_tests::LocalCloud;
 use integration_tests::cli::{CliOutput, Provisioner};
 use serde_json::Value;
 
+const SERVICE: &str = service::SERVICE_NAME;
+
 fn json_of(out: &CliOutput, what: &str) -> Value {
     out.assert_success(what);
     out.json()
@@ -36,7 +38,7 @@ async fn notifications(sqs: &aws_sdk_sqs::Client, queue_url: &str, expected: usi
 
 async fn log_lines(logs: &aws_sdk_cloudwatchlogs::Client, group: &str, task_arn: &str) -> Vec<String> {
     let task_id = task_arn.rsplit('/').next().unwrap();
-    let stream = format!("servicefull/servicefull/{task_id}");
+    let stream = format!("{SERVICE}/{SERVICE}/{task_id}");
     let out = logs.get_log_events().log_group_name(group).log_stream_name(&stream).start_from_head(true).send().await;
     let out = out.unwrap_or_else(|e| panic!("GetLogEvents {group} {stream}: {e:?}"));
     out.events().iter().map(|e| e.message().unwrap_or_default().trim_end().to_owned()).collect()
@@ -125,7 +127,7 @@ async fn build_push_provision_run_update_run_delete() {
     // Delete: no stack, no task container of this local cloud.
     cli.run(&["delete", "--yes"]).await.assert_success("delete");
     let cf = aws_sdk_cloudformation::Client::new(config);
-    assert!(cf.describe_stacks().stack_name("servicefull").send().await.is_err(), "the stack is gone");
+    assert!(cf.describe_stacks().stack_name(SERVICE).send().await.is_err(), "the stack is gone");
     let docker = bollard::Docker::connect_with_local_defaults().unwrap();
     let containers = docker
         .list_containers(Some(bollard::query_parameters::ListContainersOptions { all: true, ..Default::default() }))

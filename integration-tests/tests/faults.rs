@@ -18,7 +18,8 @@ use provisioner::image::push::Registry;
 use provisioner::image::reference::ImageRef;
 use serde_json::Value;
 
-const STACK: &str = "servicefull";
+/// The stack and repository are named after the service (a fork has its own name).
+const STACK: &str = service::SERVICE_NAME;
 /// Long enough for a cold compile of the task binary on a busy CI machine.
 const BUILD: Duration = Duration::from_secs(900);
 const EXIT: Duration = Duration::from_secs(120);
@@ -96,7 +97,7 @@ async fn registry_stopped_mid_push_tags_nothing_and_the_same_push_then_completes
         cloud.registry(),
         Fault {
             armed_by: None,
-            on: "POST /v2/servicefull/blobs/uploads/",
+            on: format!("POST /v2/{STACK}/blobs/uploads/").leak(),
             action: Action::Run(Box::new(move || sigkill(registry_pid))),
         },
     )
@@ -130,7 +131,7 @@ async fn ctrl_c_during_push_tags_nothing_and_prints_the_command_that_resumes() {
     // The first blob's bytes never reach the registry: the push is mid-upload when Ctrl-C comes.
     let proxy = FaultProxy::start(
         cloud.registry(),
-        Fault { armed_by: None, on: "PUT /v2/servicefull/blobs/uploads/", action: Action::Hold },
+        Fault { armed_by: None, on: format!("PUT /v2/{STACK}/blobs/uploads/").leak(), action: Action::Hold },
     )
     .await;
     let cli = Provisioner::for_cloud(&cloud);
@@ -180,8 +181,8 @@ async fn moto_killed_mid_provision_says_what_to_check_and_the_next_provision_com
     let error = error_of(&failed);
     assert!(error.contains("ExecuteChangeSet"), "names the call that failed: {error}");
     assert!(error.contains("moto") && error.contains("did not answer"), "says the emulator stopped answering: {error}");
-    assert!(error.contains("lost track of the operation on stack servicefull"), "{error}");
-    assert!(error.contains("provisioner status --stack-name servicefull"), "says how to check: {error}");
+    assert!(error.contains(&format!("lost track of the operation on stack {STACK}")), "{error}");
+    assert!(error.contains(&format!("provisioner status --stack-name {STACK}")), "says how to check: {error}");
     assert!(error.contains("run provision again"), "says how to resume: {error}");
 
     // `localcloud up` (here: the fixture's restart) brings moto back, empty: moto keeps its state
@@ -190,7 +191,7 @@ async fn moto_killed_mid_provision_says_what_to_check_and_the_next_provision_com
     let cli = Provisioner::for_cloud(&cloud);
     let status = cli.run(&["status"]).await;
     status.assert_success("status after moto came back");
-    assert!(status.stdout.contains("stack servicefull: not deployed"), "{}", status.stdout);
+    assert!(status.stdout.contains(&format!("stack {STACK}: not deployed")), "{}", status.stdout);
     let created = provisioned(&cli.run(&["provision", "--json"]).await);
     assert_eq!(created["outcome"], "created", "{created}");
     assert_eq!(stack_status(&cloud).await.as_deref(), Some("CREATE_COMPLETE"));
@@ -213,7 +214,7 @@ async fn gateway_killed_mid_execution_ends_it_failed_and_leaves_no_container() {
     assert_eq!(out.code, Some(1), "{out:?}");
     let error = error_of(&out);
     assert!(error.contains("lost track of execution"), "{error}");
-    assert!(error.contains("provisioner status --stack-name servicefull"), "says how to see it: {error}");
+    assert!(error.contains(&format!("provisioner status --stack-name {STACK}")), "says how to see it: {error}");
     assert!(error.contains("did not answer"), "says the endpoint stopped answering: {error}");
 
     // The next gateway closes the cut-off execution as FAILED and removes the task's container.
@@ -246,13 +247,13 @@ async fn ctrl_c_during_the_provision_wait_leaves_the_stack_to_cloudformation_and
         _ = proxy.fired() => {}
         _ = tokio::time::sleep(BUILD) => panic!("the provision never waited on its stack: {}", provision.stderr()),
     }
-    provision.wait_for_stderr("creating stack servicefull", EXIT).await;
+    provision.wait_for_stderr(&format!("creating stack {STACK}"), EXIT).await;
     provision.interrupt();
     let out = provision.finish(EXIT).await;
     assert_eq!(out.code, Some(130), "{out:?}");
     let error = error_of(&out);
     assert!(error.contains("stopped waiting (Ctrl-C); the stack operation goes on in CloudFormation"), "{error}");
-    assert!(error.contains("provisioner status --stack-name servicefull"), "{error}");
+    assert!(error.contains(&format!("provisioner status --stack-name {STACK}")), "{error}");
 
     // CloudFormation finished the operation by itself; the next command sees it, and the next
     // provision is not refused by a lock left behind.
@@ -278,7 +279,7 @@ async fn ctrl_c_during_run_follow_leaves_the_execution_running_and_says_how_to_s
     assert_eq!(out.code, Some(130), "{out:?}");
     let error = error_of(&out);
     assert!(error.contains("stopped following (Ctrl-C); the execution goes on"), "{error}");
-    assert!(error.contains("provisioner status --stack-name servicefull"), "{error}");
+    assert!(error.contains(&format!("provisioner status --stack-name {STACK}")), "{error}");
     let execution_arn = error
         .split("--execution-arn ")
         .nth(1)
@@ -325,11 +326,11 @@ async fn a_second_provision_of_the_same_stack_refuses_while_the_first_runs() {
     assert_eq!(second.code, Some(1), "{second:?}");
     let error = error_of(&second);
     assert!(
-        error.contains("another `provisioner provision` of stack servicefull")
+        error.contains(&format!("another `provisioner provision` of stack {STACK}"))
             && error.contains(&format!("pid {}", first.pid())),
         "names the stack and the provision that holds it: {error}"
     );
-    assert!(error.contains("provisioner status --stack-name servicefull"), "{error}");
+    assert!(error.contains(&format!("provisioner status --stack-name {STACK}")), "{error}");
     assert!(!second.stderr.contains("compiling"), "refused before any work: {}", second.stderr);
     let cf = aws_sdk_cloudformation::Client::new(cloud.sdk_config());
     let change_sets = cf.list_change_sets().stack_name(STACK).send().await.unwrap();

@@ -112,7 +112,7 @@ async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str, expected: usize) -> V
 
 /// The lines of a task's log stream (`<service>/<container>/<task id>`), parsed as JSON.
 async fn log_stream(logs: &aws_sdk_cloudwatchlogs::Client, group: &str, container: &str, task_arn: &str) -> Vec<Value> {
-    let stream = format!("servicefull/{container}/{}", task_arn.rsplit('/').next().unwrap());
+    let stream = format!("{}/{container}/{}", service::SERVICE_NAME, task_arn.rsplit('/').next().unwrap());
     let out = logs.get_log_events().log_group_name(group).log_stream_name(&stream).start_from_head(true).send().await;
     let out = out.unwrap_or_else(|e| panic!("GetLogEvents {group} {stream}: {e:?}"));
     out.events()

@@ -11,7 +11,11 @@ use integration_tests::LocalCloud;
 use integration_tests::cli::{CliOutput, Provisioner};
 use serde_json::Value;
 
-const STACK: &str = "servicefull";
+const STACK: &str = service::SERVICE_NAME;
+
+/// The task size the service's description sets, as ECS reads it back.
+static CPU: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| service::description::CPU.to_string());
+static MEMORY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| service::description::MEMORY_MIB.to_string());
 
 fn summary(out: &CliOutput) -> Value {
     out.assert_success("provision");
@@ -62,7 +66,7 @@ async fn provision_converges_follows_a_new_image_and_delete_leaves_nothing() {
     dry.assert_success("provision --dry-run");
     assert!(dry.stderr.contains("+ Add     TaskDefinition (AWS::ECS::TaskDefinition)"), "{}", dry.stderr);
     assert!(
-        dry.stderr.lines().next().is_some_and(|l| l.contains("provisioning stack servicefull in account")),
+        dry.stderr.lines().next().is_some_and(|l| l.contains(&format!("provisioning stack {STACK} in account"))),
         "{}",
         dry.stderr
     );
@@ -72,7 +76,7 @@ async fn provision_converges_follows_a_new_image_and_delete_leaves_nothing() {
     let created = summary(&cli.run(&["provision", "--json", "--tag", "team=media"]).await);
     assert_eq!(created["outcome"], "created", "{created}");
     let image = created["image_uri"].as_str().unwrap().to_owned();
-    assert!(image.starts_with(&format!("{}/servicefull@sha256:", cloud.registry())), "{image}");
+    assert!(image.starts_with(&format!("{}/{STACK}@sha256:", cloud.registry())), "{image}");
     let read_back = outputs(&cf, STACK).await;
     assert_eq!(Value::Object(read_back.clone()), created["outputs"], "outputs read back through DescribeStacks");
     for key in ["StateMachineArn", "TaskDefinitionArn", "ClusterArn", "TopicArn", "LogGroupName", "VpcId"] {
@@ -84,7 +88,7 @@ async fn provision_converges_follows_a_new_image_and_delete_leaves_nothing() {
     let stack = cf.describe_stacks().stack_name(STACK).send().await.unwrap();
     let tags: Vec<(String, String)> =
         stack.stacks()[0].tags().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned())).collect();
-    for wanted in [("service", "servicefull"), ("team", "media")] {
+    for wanted in [("service", STACK), ("team", "media")] {
         assert!(tags.iter().any(|(k, v)| k == wanted.0 && v == wanted.1), "tag {wanted:?} in {tags:?}");
     }
     assert!(tags.iter().any(|(k, _)| k == "build-id"), "{tags:?}");
@@ -93,8 +97,8 @@ async fn provision_converges_follows_a_new_image_and_delete_leaves_nothing() {
     let task_definition_arn = read_back["TaskDefinitionArn"].as_str().unwrap().to_owned();
     let td = ecs.describe_task_definition().task_definition(&task_definition_arn).send().await.unwrap();
     let td = td.task_definition().unwrap();
-    assert_eq!(td.cpu(), Some("256"));
-    assert_eq!(td.memory(), Some("512"));
+    assert_eq!(td.cpu(), Some(CPU.as_str()));
+    assert_eq!(td.memory(), Some(MEMORY.as_str()));
     assert_eq!(td.network_mode().map(|m| m.as_str()), Some("awsvpc"));
     assert_eq!(td.requires_compatibilities().iter().map(|c| c.as_str()).collect::<Vec<_>>(), ["FARGATE"]);
     let resources = physical_ids(&cf).await;
@@ -139,8 +143,8 @@ async fn provision_converges_follows_a_new_image_and_delete_leaves_nothing() {
     let new_td = new_td.task_definition().unwrap();
     assert_eq!(new_td.revision(), td.revision() + 1);
     assert_eq!(new_td.container_definitions()[0].image(), Some(new_image));
-    assert_eq!(new_td.container_definitions()[0].name(), Some("servicefull"));
-    assert_eq!(new_td.cpu(), Some("256"));
+    assert_eq!(new_td.container_definitions()[0].name(), Some(STACK));
+    assert_eq!(new_td.cpu(), Some(CPU.as_str()));
     let machine = sfn
         .describe_state_machine()
         .state_machine_arn(read_back["StateMachineArn"].as_str().unwrap())
@@ -313,6 +317,6 @@ async fn a_template_over_the_inline_limit_needs_a_bucket_and_goes_through_s3() {
     assert_eq!(summary(&created)["outcome"], "created");
     let objects = s3.list_objects_v2().bucket("templates").send().await.unwrap();
     let keys: Vec<&str> = objects.contents().iter().filter_map(|o| o.key()).collect();
-    assert!(keys.len() == 1 && keys[0].starts_with("servicefull/") && keys[0].ends_with(".json"), "{keys:?}");
+    assert!(keys.len() == 1 && keys[0].starts_with(&format!("{STACK}/")) && keys[0].ends_with(".json"), "{keys:?}");
     let _ = std::fs::remove_file(fragment);
 }

@@ -306,7 +306,7 @@ async fn a_task_runs_as_non_root_without_added_capabilities_in_a_network_namespa
     let logs = aws_sdk_cloudwatchlogs::Client::new(cloud.sdk_config());
     for arn in &arns {
         let task_id = arn.rsplit('/').next().unwrap();
-        let stream = format!("servicefull/{container}/{task_id}");
+        let stream = format!("{}/{container}/{task_id}", service::SERVICE_NAME);
         let events = logs
             .get_log_events()
             .log_group_name(&log_group)

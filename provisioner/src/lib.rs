@@ -5,5 +5,6 @@ pub mod caller;
 pub mod cmd;
 pub mod decorators;
 pub mod diagram;
+pub mod fork;
 pub mod image;
 pub mod stack;

@@ -1,4 +1,4 @@
-//! The provisioner CLI: template, describe, build, push, provision, run, status, delete. Each
+//! The provisioner CLI: template, describe, build, push, provision, run, status, delete, fork. Each
 //! subcommand lives in `provisioner::cmd::<name>`; this file only parses and dispatches.
 
 use std::process::ExitCode;
@@ -30,6 +30,8 @@ enum Command {
     Status(provisioner::cmd::status::StatusArgs),
     /// Delete the stack and wait until it is gone (images only with --purge-images).
     Delete(provisioner::cmd::delete::DeleteArgs),
+    /// Start a new service from this one: a copy in DIR where every name derives from NAME.
+    Fork(provisioner::cmd::fork::ForkArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
             Command::Run(args) => provisioner::cmd::run::run(args).await,
             Command::Status(args) => provisioner::cmd::status::run(args).await,
             Command::Delete(args) => provisioner::cmd::delete::run(args).await,
+            Command::Fork(args) => provisioner::cmd::fork::run(args),
         }
     });
     match outcome {

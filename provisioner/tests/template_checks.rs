@@ -131,7 +131,7 @@ fn the_execution_role_only_pulls_this_image_and_writes_these_logs() {
         } else if actions.iter().any(|a| a.starts_with("ecr:")) {
             assert_eq!(
                 statement["Resource"],
-                json!({"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/servicefull"})
+                json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{}", service::SERVICE_NAME)})
             );
         } else {
             assert_eq!(statement["Resource"], json!({"Fn::GetAtt": ["TaskLogGroup", "Arn"]}));
@@ -170,7 +170,7 @@ fn the_state_machine_role_is_least_privilege() {
     assert!(find("ecs:StopTask") == describe);
     assert_eq!(
         describe["Resource"],
-        json!({"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/servicefull/*"})
+        json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task/{}/*", service::SERVICE_NAME)})
     );
     let pass = find("iam:PassRole");
     assert_eq!(
@@ -220,7 +220,7 @@ fn every_name_derives_from_the_service_name() {
     a.service.service_name = Some("billing-report".into());
     let t: Value = serde_json::from_str(&render(&a).unwrap().text).unwrap();
     let text = t.to_string();
-    assert!(!text.contains("servicefull"), "{text}");
+    assert!(!text.contains(service::SERVICE_NAME), "{text}");
     let r = &t["Resources"];
     assert_eq!(r["Cluster"]["Properties"]["ClusterName"], "billing-report");
     assert_eq!(r["TaskDefinition"]["Properties"]["Family"], "billing-report");

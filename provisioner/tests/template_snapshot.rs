@@ -8,10 +8,8 @@
 use std::path::PathBuf;
 
 use provisioner::decorators::{self, state_machine};
+use provisioner::fork;
 use serde_json::Value;
-
-/// A fixed image URI, so the snapshot does not depend on a push.
-const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/servicefull@sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 fn snapshot_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name)
@@ -48,22 +46,36 @@ fn check_snapshot(name: &str, actual: &str) {
     }
 }
 
+/// The template with the fixed image URI the snapshots use (so they do not depend on a push).
 fn assembled() -> (runtime::template::Template, decorators::DecoratorContext) {
-    decorators::assemble(service::description::describe().unwrap(), Some(IMAGE.into())).unwrap()
+    let image = fork::snapshot_image(service::SERVICE_NAME);
+    decorators::assemble(service::description::describe().unwrap(), Some(image)).unwrap()
+}
+
+/// What the snapshots must hold: rendered by the code `provisioner fork` writes a fork's with.
+fn rendered(name: &str) -> String {
+    let snapshots = fork::snapshots(service::description::describe().unwrap()).unwrap();
+    snapshots.into_iter().find(|(file, _)| *file == name).map(|(_, text)| text).unwrap()
 }
 
 #[test]
 fn the_template_matches_its_snapshot() {
-    let (template, _) = assembled();
-    check_snapshot("template.json", &template.to_json().unwrap());
+    check_snapshot("template.json", &rendered("template.json"));
 }
 
 #[test]
 fn the_state_machine_definition_matches_its_snapshot() {
-    let (_, ctx) = assembled();
+    check_snapshot("state_machine.json", &rendered("state_machine.json"));
+}
+
+#[test]
+fn the_snapshots_are_the_assembled_template_and_its_definition() {
+    let (template, ctx) = assembled();
+    let rendered_template: Value = serde_json::from_str(&rendered("template.json")).unwrap();
+    assert_eq!(rendered_template, serde_json::from_str::<Value>(&template.to_json().unwrap()).unwrap());
     let (definition, _) = state_machine::definition(&ctx).unwrap();
-    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(&definition).unwrap()).unwrap();
-    check_snapshot("state_machine.json", &pretty);
+    let rendered_definition: Value = serde_json::from_str(&rendered("state_machine.json")).unwrap();
+    assert_eq!(rendered_definition, serde_json::from_str::<Value>(&definition).unwrap());
 }
 
 #[test]

@@ -4,6 +4,9 @@
 /// The service's name: the binary, the image repository and every stack resource derive from it.
 pub const SERVICE_NAME: &str = "servicefull";
 
+/// What the service does, in one line: the crate's description in Cargo.toml.
+pub const DESCRIPTION: &str = env!("CARGO_PKG_DESCRIPTION");
+
 pub mod description;
 
 #[cfg(feature = "lambdabinary")]
@@ -11,7 +14,7 @@ pub mod task;
 
 /// The root command of the binary, with the task subcommand when this build has it.
 pub fn root() -> runtime::Root {
-    let root = runtime::Root::new(SERVICE_NAME, "The sample Fargate task service");
+    let root = runtime::Root::new(SERVICE_NAME, DESCRIPTION);
     #[cfg(feature = "lambdabinary")]
     let root = root.add_command(task::command(), task::handler);
     #[cfg(not(feature = "lambdabinary"))]

@@ -161,7 +161,7 @@ mod tests {
         let out = run(&context(r#"{"name":"Ada","text":"one two  three"}"#)).await.unwrap();
         assert_eq!(out.greeting, "Hello, Ada!");
         assert_eq!(out.words, 3);
-        assert_eq!(out.service, "servicefull");
+        assert_eq!(out.service, crate::SERVICE_NAME);
         assert_eq!(out.task_arn, None);
     }
 

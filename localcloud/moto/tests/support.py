@@ -27,8 +27,14 @@ CHECKOUT = HERE.parents[2]
 TEMPLATE = CHECKOUT / "provisioner" / "tests" / "snapshots" / "template.json"
 MOTO_VERSION = importlib.metadata.version("moto")
 
-IMAGE_1 = "127.0.0.1:5055/servicefull@sha256:" + "1" * 64
-IMAGE_2 = "127.0.0.1:5055/servicefull@sha256:" + "2" * 64
+# The service's name and task size, as the template has them (a fork's differ).
+_TASK_DEFINITION = json.loads(TEMPLATE.read_text())["Resources"]["TaskDefinition"]["Properties"]
+SERVICE: str = _TASK_DEFINITION["Family"]
+CPU: str = _TASK_DEFINITION["Cpu"]
+MEMORY: str = _TASK_DEFINITION["Memory"]
+
+IMAGE_1 = f"127.0.0.1:5055/{SERVICE}@sha256:" + "1" * 64
+IMAGE_2 = f"127.0.0.1:5055/{SERVICE}@sha256:" + "2" * 64
 
 
 def free_port() -> int:
@@ -124,7 +130,7 @@ def still_a_gap(present: bool, correction: str, fixed: str) -> None:
     )
 
 
-STACK = "servicefull"
+STACK = SERVICE
 
 
 def create_stack(cloud: Cloud, template_text: str, image: str = IMAGE_1, name: str = STACK) -> str:
@@ -167,5 +173,5 @@ def state_machine_task_definition(cloud: Cloud) -> str:
     return definition["States"]["RunTask"]["Parameters"]["TaskDefinition"]
 
 
-def task_definition(cloud: Cloud, arn_or_family: str = "servicefull") -> dict[str, Any]:
+def task_definition(cloud: Cloud, arn_or_family: str = SERVICE) -> dict[str, Any]:
     return cloud.client("ecs").describe_task_definition(taskDefinition=arn_or_family)["taskDefinition"]

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from support import STACK, Cloud, create_stack, events, resource_events, stack_status, still_a_gap, task_definition
+from support import SERVICE, STACK, Cloud, create_stack, events, resource_events, stack_status, still_a_gap, task_definition
 
 
 def inventory(cloud: Cloud) -> dict[str, set[str]]:
     """What exists in the services this project's stack uses, by id."""
     ec2, ecs, iam = cloud.client("ec2"), cloud.client("ecs"), cloud.client("iam")
-    clusters = ecs.describe_clusters(clusters=["servicefull"])["clusters"]
+    clusters = ecs.describe_clusters(clusters=[SERVICE])["clusters"]
     return {
         "vpcs": {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]},
         "subnets": {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]},
@@ -63,7 +63,7 @@ def test_delete_stack_deletes_everything_in_reverse_dependency_order(
     leaked = {kind: ids - before[kind] for kind, ids in inventory(corrected).items() if ids - before[kind]}
     assert leaked == {}
     assert task_definition(corrected, revision)["status"] == "INACTIVE"
-    assert corrected.client("ecs").describe_clusters(clusters=["servicefull"])["clusters"][0]["status"] == "INACTIVE"
+    assert corrected.client("ecs").describe_clusters(clusters=[SERVICE])["clusters"][0]["status"] == "INACTIVE"
 
     deletion = resource_events(corrected, stack_id)[created - 1 :]
     completed = [e["LogicalResourceId"] for e in deletion if e["ResourceStatus"] == "DELETE_COMPLETE"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from support import Cloud, create_stack, physical_id, still_a_gap
+from support import SERVICE, Cloud, create_stack, physical_id, still_a_gap
 
 
 def policy_document(cloud: Cloud) -> str:
@@ -34,9 +34,9 @@ def test_a_cloudformation_role_policy_reads_back_as_the_template_says(corrected:
     statements = document["Statement"]
     assert document["Version"] == "2012-10-17"
     assert statements[0]["Action"] == ["ecs:RunTask"]
-    assert statements[0]["Resource"].endswith(":task-definition/servicefull:1")
+    assert statements[0]["Resource"].endswith(f":task-definition/{SERVICE}:1")
     assert statements[-1] == {
         "Action": ["sns:Publish"],
         "Effect": "Allow",
-        "Resource": "arn:aws:sns:us-east-1:123456789012:servicefull-notifications",
+        "Resource": f"arn:aws:sns:us-east-1:123456789012:{SERVICE}-notifications",
     }

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from support import IMAGE_1, Cloud, create_stack, outputs, physical_id, still_a_gap, task_definition
+from support import CPU, IMAGE_1, MEMORY, SERVICE, Cloud, create_stack, outputs, physical_id, still_a_gap, task_definition
 
 LOST_BY_MOTO = {
-    "cpu": "256",
+    "cpu": CPU,
     "networkMode": "awsvpc",
     "requiresCompatibilities": ["FARGATE"],
     "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
@@ -35,8 +35,8 @@ def test_a_task_definition_made_by_cloudformation_reads_back_as_the_template_say
 
     for field, value in LOST_BY_MOTO.items():
         assert definition.get(field) == value, (field, definition)
-    assert definition["memory"] == "512"
-    assert definition["family"] == "servicefull"
+    assert definition["memory"] == MEMORY
+    assert definition["family"] == SERVICE
     assert definition["revision"] == 1 and definition["status"] == "ACTIVE"
     assert definition["taskDefinitionArn"] == outputs(corrected)["TaskDefinitionArn"]
     assert (
@@ -47,16 +47,16 @@ def test_a_task_definition_made_by_cloudformation_reads_back_as_the_template_say
     assert "FARGATE" in definition["compatibilities"]
 
     (container,) = definition["containerDefinitions"]
-    assert container["name"] == "servicefull"
+    assert container["name"] == SERVICE
     assert container["image"] == IMAGE_1
-    assert container["memory"] == 512
+    assert container["memory"] == int(MEMORY)
     assert container["essential"] is True
     assert container["environment"] == [{"name": "RUST_LOG", "value": "info"}]
     assert container["logConfiguration"] == {
         "logDriver": "awslogs",
         "options": {
-            "awslogs-group": "/ecs/servicefull",
+            "awslogs-group": f"/ecs/{SERVICE}",
             "awslogs-region": "us-east-1",
-            "awslogs-stream-prefix": "servicefull",
+            "awslogs-stream-prefix": SERVICE,
         },
     }

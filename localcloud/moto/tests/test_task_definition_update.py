@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from support import (
+    CPU,
     IMAGE_1,
     IMAGE_2,
+    MEMORY,
+    SERVICE,
+    STACK,
     Cloud,
     create_stack,
     image_parameter,
@@ -71,7 +75,7 @@ QUEUE_2 = "arn:aws:sqs:us-east-1:123456789012:two"
 
 def update_image(cloud: Cloud, template_text: str, image: str) -> None:
     cloud.client("cloudformation").update_stack(
-        StackName="servicefull", TemplateBody=template_text, Parameters=image_parameter(image)
+        StackName=STACK, TemplateBody=template_text, Parameters=image_parameter(image)
     )
 
 
@@ -91,9 +95,9 @@ def role_policy_resource(cloud: Cloud, role_name: str, policy: str, statement: i
 def test_vanilla_moto_still_breaks_the_task_definition_on_update(vanilla: Cloud, template_text: str) -> None:
     create_stack(vanilla, template_text, IMAGE_1)
     update_image(vanilla, template_text, IMAGE_2)
-    revision_2 = task_definition(vanilla, "servicefull:2")
+    revision_2 = task_definition(vanilla, f"{SERVICE}:2")
     (container,) = revision_2["containerDefinitions"]
-    broken = container.get("image") != IMAGE_2 or container.get("name") != "servicefull"
+    broken = container.get("image") != IMAGE_2 or container.get("name") != SERVICE
     stale = state_machine_task_definition(vanilla) != revision_2["taskDefinitionArn"]
     still_a_gap(
         broken or stale, "task-definition-update", "registers a complete revision 2 and points the state machine at it"
@@ -153,13 +157,13 @@ def test_a_new_image_registers_a_complete_revision_and_everything_follows_it(
     current = task_definition(corrected)
     assert current["revision"] == 2
     (container,) = current["containerDefinitions"]
-    assert container["name"] == "servicefull"
+    assert container["name"] == SERVICE
     assert container["image"] == IMAGE_2
-    assert container["memory"] == 512
+    assert container["memory"] == int(MEMORY)
     assert container["environment"] == [{"name": "RUST_LOG", "value": "info"}]
     assert container["logConfiguration"]["logDriver"] == "awslogs"
-    assert container["logConfiguration"]["options"]["awslogs-group"] == "/ecs/servicefull"
-    assert (current["cpu"], current["memory"], current["networkMode"]) == ("256", "512", "awsvpc")
+    assert container["logConfiguration"]["options"]["awslogs-group"] == f"/ecs/{SERVICE}"
+    assert (current["cpu"], current["memory"], current["networkMode"]) == (CPU, MEMORY, "awsvpc")
     assert current["requiresCompatibilities"] == ["FARGATE"] and current["executionRoleArn"]
 
     # Everything that refers to the task definition now names revision 2, and revision 1 is gone.

@@ -10,6 +10,7 @@ from support import (
     IMAGE_1,
     IMAGE_2,
     MOTO_VERSION,
+    SERVICE,
     STACK,
     Cloud,
     create_stack,
@@ -96,7 +97,7 @@ def assert_rolled_back_create(cloud: Cloud, template: dict[str, Any], failed: st
     assert described["StackStatusReason"].startswith(f"The following resource(s) failed to create: [{failed}]")
     assert outputs(cloud) == {}
     assert (
-        cloud.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["servicefull-vpc"]}])["Vpcs"] == []
+        cloud.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{SERVICE}-vpc"]}])["Vpcs"] == []
     )
     assert cloud.client("ecs").list_task_definitions(status="ACTIVE")["taskDefinitionArns"] == []
     assert cloud.client("stepfunctions").list_state_machines()["stateMachines"] == []
@@ -147,7 +148,7 @@ def test_an_unsupported_resource_type_fails_the_update_and_rolls_it_back(
     # Everything is back on the first revision; the one the failed update made is deregistered.
     assert physical_id(corrected, "TaskDefinition") == revision_1
     assert task_definition(corrected, revision_1)["status"] == "ACTIVE"
-    assert task_definition(corrected, "servicefull:2")["status"] == "INACTIVE"
+    assert task_definition(corrected, f"{SERVICE}:2")["status"] == "INACTIVE"
     assert state_machine_task_definition(corrected) == revision_1
     assert outputs(corrected)["TaskDefinitionArn"] == revision_1
     # The stack takes the next update.

@@ -1,6 +1,7 @@
 //! One module per CLI subcommand: its clap arguments and what it runs. main.rs only dispatches.
 pub mod delete;
 pub mod describe;
+pub mod fork;
 pub mod image;
 pub mod interrupt;
 pub mod provision;

@@ -505,12 +505,10 @@ mod tests {
         }
 
         let task_definition = node_by(&d, "logical-id", "TaskDefinition");
-        assert!(task_definition.lines.contains(&"cpu 256 · memory 512 MiB".to_owned()), "{:?}", task_definition.lines);
-        assert!(
-            task_definition.lines.iter().any(|l| l.starts_with("image placeholder.invalid/servicefull:")),
-            "{:?}",
-            task_definition.lines
-        );
+        let size = format!("cpu {} · memory {} MiB", description::CPU, description::MEMORY_MIB);
+        assert!(task_definition.lines.contains(&size), "{:?}", task_definition.lines);
+        let image = format!("image placeholder.invalid/{}:", service::SERVICE_NAME);
+        assert!(task_definition.lines.iter().any(|l| l.starts_with(&image)), "{:?}", task_definition.lines);
         let references: BTreeSet<String> = d
             .edges
             .iter()

@@ -1,0 +1,379 @@
+//! Starting a new service from this one (`provisioner fork`, `just fork NAME DIR`): copies the
+//! workspace (what git tracks, and untracked files it does not ignore) into a new directory and
+//! changes exactly the places that name the service, its task size or its description. The
+//! template snapshots are rendered by the code the snapshot tests compare against, for the new
+//! name and size, so the fork builds and its tests pass with no further edit. No AWS access.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use service::description::{self, DescriptionError, ServiceDescription};
+
+use crate::decorators::{self, state_machine};
+
+/// Where the template snapshots live, relative to the workspace root.
+pub const SNAPSHOT_DIR: &str = "provisioner/tests/snapshots";
+
+/// What a fork is asked to be; `None` keeps this service's value.
+#[derive(Debug, Clone)]
+pub struct ForkRequest {
+    /// The workspace to copy.
+    pub source: PathBuf,
+    /// A directory that does not exist yet, or is empty.
+    pub destination: PathBuf,
+    pub name: String,
+    pub cpu: Option<u32>,
+    pub memory: Option<u32>,
+    pub description: Option<String>,
+}
+
+/// What a fork did.
+#[derive(Debug, Clone)]
+pub struct Forked {
+    pub destination: PathBuf,
+    /// Every file written, relative to the destination.
+    pub files: usize,
+    /// The files that differ from the source, relative to the destination, sorted.
+    pub changed: Vec<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForkError {
+    #[error("the new service is not usable: {0}")]
+    Description(#[from] DescriptionError),
+    #[error("{0:?} is this service's own name; a fork needs another, since every AWS resource is named after it")]
+    SameName(String),
+    #[error("the description {value:?} is not usable: {reason}")]
+    DescriptionText { value: String, reason: &'static str },
+    #[error("{} is not empty; give a new directory (or an empty one) for the fork", .0.display())]
+    DestinationNotEmpty(PathBuf),
+    #[error("{} is the workspace being forked; give another directory", .0.display())]
+    DestinationIsSource(PathBuf),
+    #[error("git failed in {} ({reason}); fork from a git checkout, with git installed", dir.display())]
+    Git { dir: PathBuf, reason: String },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{file} no longer holds {expected:?}, which a fork rewrites: update the edits in \
+         provisioner/src/fork.rs to what the file holds now"
+    )]
+    TemplateChanged { file: String, expected: String },
+    #[error("rendering the fork's template snapshots: {0}")]
+    Snapshot(String),
+}
+
+type Result<T> = std::result::Result<T, ForkError>;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ForkError + '_ {
+    move |source| ForkError::Io { path: path.to_owned(), source }
+}
+
+/// The fixed image URI the template snapshots use, so they do not depend on a push.
+pub fn snapshot_image(service_name: &str) -> String {
+    format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{service_name}@sha256:{}", "0".repeat(64))
+}
+
+/// The snapshot files (name under [`SNAPSHOT_DIR`], content) of a service: its template and its
+/// state machine definition, as the snapshot tests compare them.
+pub fn snapshots(service: ServiceDescription) -> std::result::Result<Vec<(&'static str, String)>, String> {
+    let image = snapshot_image(service.name());
+    let (template, ctx) = decorators::assemble(service, Some(image)).map_err(|e| e.to_string())?;
+    let (definition, _) = state_machine::definition(&ctx).map_err(|e| e.to_string())?;
+    let definition: serde_json::Value = serde_json::from_str(&definition).map_err(|e| e.to_string())?;
+    let pretty = serde_json::to_string_pretty(&definition).map_err(|e| e.to_string())?;
+    Ok(vec![
+        ("template.json", format!("{}\n", template.to_json().map_err(|e| e.to_string())?.trim_end())),
+        ("state_machine.json", format!("{pretty}\n")),
+    ])
+}
+
+/// One text change in one file: `find` must occur `times` times (0: at least once).
+struct Edit {
+    file: &'static str,
+    find: String,
+    replace: String,
+    times: usize,
+}
+
+impl Edit {
+    fn new(file: &'static str, find: String, replace: String, times: usize) -> Self {
+        Self { file, find, replace, times }
+    }
+}
+
+/// The service's identity: what a fork changes.
+struct Identity {
+    name: String,
+    cpu: u32,
+    memory: u32,
+    description: String,
+}
+
+/// Every place outside the snapshots that names the service, its task size or its description.
+fn edits(old: &Identity, new: &Identity) -> Vec<Edit> {
+    let (o, n) = (&old.name, &new.name);
+    let mut edits = vec![
+        Edit::new("service/Cargo.toml", format!("name = \"{o}\""), format!("name = \"{n}\""), 1),
+        Edit::new(
+            "service/src/lib.rs",
+            format!("pub const SERVICE_NAME: &str = \"{o}\";"),
+            format!("pub const SERVICE_NAME: &str = \"{n}\";"),
+            1,
+        ),
+        Edit::new("service/src/main.rs", format!("The {o} binary"), format!("The {n} binary"), 1),
+        Edit::new("service/tests/binary.rs", format!("The {o} binary"), format!("The {n} binary"), 1),
+        Edit::new("service/tests/binary.rs", format!("CARGO_BIN_EXE_{o}\""), format!("CARGO_BIN_EXE_{n}\""), 0),
+        Edit::new(
+            "service/tests/without_feature.rs",
+            format!("CARGO_BIN_EXE_{o}\""),
+            format!("CARGO_BIN_EXE_{n}\""),
+            0,
+        ),
+        Edit::new("README.md", format!("`{o}`"), format!("`{n}`"), 0),
+    ];
+    if old.cpu != new.cpu {
+        let line = |cpu| format!("pub const CPU: u32 = {cpu};");
+        edits.push(Edit::new("service/src/description.rs", line(old.cpu), line(new.cpu), 1));
+    }
+    if old.memory != new.memory {
+        let line = |memory| format!("pub const MEMORY_MIB: u32 = {memory};");
+        edits.push(Edit::new("service/src/description.rs", line(old.memory), line(new.memory), 1));
+    }
+    if old.description != new.description {
+        let line = |text: &str| format!("description = \"{}\"", toml_escape(text));
+        edits.push(Edit::new("service/Cargo.toml", line(&old.description), line(&new.description), 1));
+    }
+    edits
+}
+
+/// A TOML basic string's content: backslash and quote escaped (control characters are refused
+/// before this).
+fn toml_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn check_description(text: &str) -> Result<()> {
+    let reason = if text.trim().is_empty() {
+        Some("it is empty")
+    } else if text.chars().any(char::is_control) {
+        Some("it must be one line, without control characters")
+    } else if text.chars().count() > 200 {
+        Some("it is over 200 characters; say more in the README")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(ForkError::DescriptionText { value: text.to_owned(), reason }),
+        None => Ok(()),
+    }
+}
+
+/// The README's first line, its title, names the fork.
+fn retitle(readme: &str, name: &str) -> String {
+    let rest = readme.split_once('\n').map_or("", |(_, rest)| rest);
+    format!("# {name}\n{rest}")
+}
+
+/// The files to copy, relative to `source`: what git tracks and what it would not ignore, each
+/// existing in the working tree (uncommitted changes are forked as they are).
+fn list_files(source: &Path) -> Result<Vec<PathBuf>> {
+    let fail = |reason: String| ForkError::Git { dir: source.to_owned(), reason };
+    let out = Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(source)
+        .output()
+        .map_err(|e| fail(format!("git did not run: {e}")))?;
+    if !out.status.success() {
+        return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
+    }
+    let mut files: Vec<PathBuf> = out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|f| !f.is_empty())
+        .map(|f| PathBuf::from(String::from_utf8_lossy(f).into_owned()))
+        .filter(|f| source.join(f).symlink_metadata().is_ok())
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// Copies one file, keeping its permissions and modification time (an unchanged file stays
+/// fresh for cargo), or recreates a symbolic link.
+fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let meta = from.symlink_metadata().map_err(io(from))?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(from).map_err(io(from))?;
+        return std::os::unix::fs::symlink(target, to).map_err(io(to));
+    }
+    std::fs::copy(from, to).map_err(io(from))?;
+    if let Ok(modified) = meta.modified() {
+        let file = std::fs::File::options().write(true).open(to).map_err(io(to))?;
+        file.set_modified(modified).map_err(io(to))?;
+    }
+    Ok(())
+}
+
+/// Makes the fork: checks everything first, so a refused fork writes nothing.
+pub fn fork(request: &ForkRequest) -> Result<Forked> {
+    let old = Identity {
+        name: service::SERVICE_NAME.to_owned(),
+        cpu: description::CPU,
+        memory: description::MEMORY_MIB,
+        description: service::DESCRIPTION.to_owned(),
+    };
+    if request.name == old.name {
+        return Err(ForkError::SameName(request.name.clone()));
+    }
+    let new = Identity {
+        name: request.name.clone(),
+        cpu: request.cpu.unwrap_or(old.cpu),
+        memory: request.memory.unwrap_or(old.memory),
+        description: request.description.clone().unwrap_or_else(|| old.description.clone()),
+    };
+    check_description(&new.description)?;
+    let service = description::describe()?.with_name(&new.name)?.with_task_size(new.cpu, new.memory)?;
+    let snapshots = snapshots(service).map_err(ForkError::Snapshot)?;
+
+    let source = request.source.canonicalize().map_err(io(&request.source))?;
+    let destination = &request.destination;
+    match std::fs::read_dir(destination) {
+        Ok(mut entries) => {
+            if destination.canonicalize().map_err(io(destination))? == source {
+                return Err(ForkError::DestinationIsSource(destination.clone()));
+            }
+            if entries.next().is_some() {
+                return Err(ForkError::DestinationNotEmpty(destination.clone()));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ForkError::Io { path: destination.clone(), source: e }),
+    }
+    let files = list_files(&source)?;
+
+    // Every edit is applied in memory and checked before anything is written.
+    let mut changed: std::collections::BTreeMap<PathBuf, String> = Default::default();
+    for edit in edits(&old, &new) {
+        let path = PathBuf::from(edit.file);
+        let text = match changed.get(&path) {
+            Some(text) => text.clone(),
+            None => std::fs::read_to_string(source.join(&path)).map_err(io(&source.join(&path)))?,
+        };
+        let found = text.matches(&edit.find).count();
+        if found == 0 || (edit.times != 0 && found != edit.times) {
+            return Err(ForkError::TemplateChanged { file: edit.file.to_owned(), expected: edit.find });
+        }
+        changed.insert(path, text.replace(&edit.find, &edit.replace));
+    }
+    let readme = PathBuf::from("README.md");
+    let text = changed.get(&readme).cloned().map_or_else(|| std::fs::read_to_string(source.join(&readme)), Ok);
+    let text = text.map_err(io(&source.join(&readme)))?;
+    changed.insert(readme, retitle(&text, &new.name));
+    for (file, text) in snapshots {
+        changed.insert(Path::new(SNAPSHOT_DIR).join(file), text);
+    }
+
+    std::fs::create_dir_all(destination).map_err(io(destination))?;
+    for file in &files {
+        let to = destination.join(file);
+        match changed.get(file) {
+            Some(text) => {
+                if let Some(parent) = to.parent() {
+                    std::fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                std::fs::write(&to, text).map_err(io(&to))?;
+                let permissions = source.join(file).metadata().map_err(io(&source.join(file)))?.permissions();
+                std::fs::set_permissions(&to, permissions).map_err(io(&to))?;
+            }
+            None => copy_file(&source.join(file), &to)?,
+        }
+    }
+    // A repository of its own, so the fork's build IDs and its own forks work from the start.
+    let init = Command::new("git").args(["init", "-q"]).current_dir(destination).output();
+    match init {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            let reason = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            return Err(ForkError::Git { dir: destination.clone(), reason: format!("git init: {reason}") });
+        }
+        Err(e) => return Err(ForkError::Io { path: destination.clone(), source: e }),
+    }
+    let changed: Vec<PathBuf> = changed
+        .into_iter()
+        .filter(|(file, text)| std::fs::read(source.join(file)).map_or(true, |old| old != text.as_bytes()))
+        .map(|(file, _)| file)
+        .collect();
+    Ok(Forked { destination: destination.clone(), files: files.len(), changed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(name: &str) -> Identity {
+        Identity { name: name.into(), cpu: 256, memory: 512, description: "Says \"hi\"".into() }
+    }
+
+    #[test]
+    fn the_edits_name_the_new_service_and_nothing_of_the_old() {
+        let mut new = identity("thumbnailer");
+        new.cpu = 512;
+        new.memory = 1024;
+        new.description = "Makes thumbnails".into();
+        let edits = edits(&identity("servicefull"), &new);
+        assert!(edits.iter().all(|e| !e.replace.contains("servicefull")));
+        assert!(edits.iter().any(|e| e.replace == "pub const SERVICE_NAME: &str = \"thumbnailer\";"));
+        assert!(edits.iter().any(|e| e.replace == "pub const CPU: u32 = 512;"));
+        assert!(edits.iter().any(|e| e.find == "description = \"Says \\\"hi\\\"\""));
+        // An unchanged size or description is left alone.
+        assert_eq!(edits.len(), 10);
+        assert_eq!(super::edits(&identity("a-b"), &identity("c-d")).len(), 7);
+    }
+
+    #[test]
+    fn the_readme_title_is_the_fork_name() {
+        assert_eq!(retitle("# Fargate tasks\n\ntext\n", "thumbnailer"), "# thumbnailer\n\ntext\n");
+    }
+
+    #[test]
+    fn a_bad_description_is_refused_with_the_reason() {
+        for (bad, reason) in [("", "empty"), ("two\nlines", "one line"), (&"x".repeat(201), "200")] {
+            let err = check_description(bad).unwrap_err().to_string();
+            assert!(err.contains(reason), "{bad:?}: {err}");
+        }
+        check_description("Makes \"thumbnails\" of C:\\images").unwrap();
+    }
+
+    #[test]
+    fn a_bad_fork_is_refused_before_anything_is_written() {
+        let dir = std::env::temp_dir().join(format!("fork-refused-{}", std::process::id()));
+        let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
+        let request = |name: &str, cpu, description: Option<&str>| ForkRequest {
+            source: source.clone(),
+            destination: dir.clone(),
+            name: name.into(),
+            cpu,
+            memory: None,
+            description: description.map(Into::into),
+        };
+        // Another name than this service's, whatever a fork named it.
+        let other = format!("{}-fork", service::SERVICE_NAME);
+        let cases = [
+            (request("Bad_Name", None, None), "\"Bad_Name\""),
+            (request(service::SERVICE_NAME, None, None), "own name"),
+            (request(&other, Some(4096), None), "cpu 4096 with memory"),
+            (request(&other, None, Some("a\nb")), "one line"),
+        ];
+        for (request, needle) in cases {
+            let err = fork(&request).unwrap_err().to_string();
+            assert!(err.contains(needle), "{request:?}: {err}");
+            assert!(!dir.exists(), "{request:?} wrote {}", dir.display());
+        }
+        let not_empty = request(&other, None, None);
+        let err = fork(&ForkRequest { destination: source.join("service"), ..not_empty }).unwrap_err().to_string();
+        assert!(err.contains("is not empty"), "{err}");
+    }
+}
