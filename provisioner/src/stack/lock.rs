@@ -32,8 +32,10 @@ pub struct StackLock {
 /// Takes the lock for `stack` in `target` (account, region and endpoint, as the caller prints
 /// them), or fails naming the process that holds it.
 pub fn acquire(stack: &str, target: &str) -> anyhow::Result<StackLock> {
-    let dir = std::env::temp_dir().join("provisioner-locks");
-    std::fs::create_dir_all(&dir)?;
+    // One directory per user: another user's lock directory in a shared /tmp is not ours to write.
+    // SAFETY: getuid(2) cannot fail.
+    let dir = std::env::temp_dir().join(format!("provisioner-locks-{}", unsafe { libc::getuid() }));
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow::Error::new(e).context(format!("creating {}", dir.display())))?;
     let path = dir.join(file_name(stack, target));
     let mut file = File::options().create(true).truncate(false).read(true).write(true).open(&path)?;
     // SAFETY: flock(2) on a descriptor we own; the kernel releases it when the file closes.
