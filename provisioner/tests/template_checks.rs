@@ -355,6 +355,7 @@ fn without_an_image_the_placeholder_is_marked() {
 /// The wildcards the template's policies may grant, each with the reason the AWS service leaves no
 /// narrower choice: (logical ID, actions, resource as written, why). Anything else with a `*` in
 /// its resource or action fails `every_wildcard_in_a_policy_is_one_the_service_requires`.
+/// `{service}` stands for the service's name (a fork has its own).
 const ALLOWED_WILDCARDS: &[(&str, &[&str], &str, &str)] = &[
     (
         "TaskExecutionRole",
@@ -365,7 +366,7 @@ const ALLOWED_WILDCARDS: &[(&str, &[&str], &str, &str)] = &[
     (
         "StateMachineRole",
         &["ecs:StopTask", "ecs:DescribeTasks"],
-        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/servicefull/*",
+        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/{service}/*",
         "a task's ID exists only after RunTask; the ARN keeps the grant to this cluster's tasks",
     ),
     (
@@ -460,7 +461,8 @@ fn every_wildcard_in_a_policy_is_one_the_service_requires() {
         .iter()
         .map(|(id, actions, resource, why)| {
             assert!(!why.is_empty());
-            (id.to_string(), actions.iter().map(|a| a.to_string()).collect(), resource.to_string())
+            let resource = resource.replace("{service}", service::SERVICE_NAME);
+            (id.to_string(), actions.iter().map(|a| a.to_string()).collect(), resource)
         })
         .collect();
     let unexpected: Vec<_> = found.difference(&allowed).collect();
@@ -502,7 +504,10 @@ fn the_log_group_is_encrypted_with_a_rotated_key_only_its_log_group_may_use() {
     assert_eq!(statements[1]["Principal"]["Service"], json!({"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}));
     assert_eq!(
         statements[1]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"],
-        json!({"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/ecs/servicefull"})
+        json!({"Fn::Sub": format!(
+            "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/ecs/{}",
+            service::SERVICE_NAME
+        )})
     );
 }
 
