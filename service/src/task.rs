@@ -133,7 +133,11 @@ pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
 /// processes files (ffmpeg's kind) would: proves the image gives the non-root user a writable /tmp.
 fn count_words_through_a_file(text: &str) -> Result<usize, CommandError> {
     let dir = std::env::temp_dir();
-    let path = dir.join(format!("{}-{}.txt", crate::SERVICE_NAME, std::process::id()));
+    // Unique per call, not only per process: two calls at once (tests run in threads) must not
+    // remove each other's file.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("{}-{}-{call}.txt", crate::SERVICE_NAME, std::process::id()));
     let unusable = |e: std::io::Error| {
         CommandError::task_failed(format!(
             "cannot use the temporary directory {}: {e}; the image must give the task user a writable /tmp",
