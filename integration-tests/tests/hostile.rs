@@ -425,10 +425,11 @@ async fn the_gateway_answers_an_unknown_target_with_unknown_operation_exception(
 async fn the_gateway_answers_a_body_larger_than_aws_allows_with_an_aws_error() {
     let cloud = LocalCloud::start().await;
     let endpoint = cloud.endpoint_url().expect("an endpoint");
-    // Over Step Functions' 1 MB request limit: refused whole.
+    // Over Step Functions' 1 MB request limit, and large enough that a gateway that answers before
+    // reading it all breaks the pipe under the sending client: refused whole, and answered.
     let huge = format!(
         "{{\"stateMachineArn\":\"arn:aws:states:us-east-1:123456789012:stateMachine:x\",\"input\":\"{}\"}}",
-        "x".repeat(2 << 20)
+        "x".repeat(8 << 20)
     );
     let answer = sfn_call(endpoint, "AWSStepFunctions.StartExecution", huge.into_bytes());
     assert_eq!(answer.0, 413, "{}", answer.1);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -158,20 +158,39 @@ impl Gateway {
     }
 }
 
+/// How much of a refused, oversized body the gateway still reads (and drops) before it answers, so
+/// a client that sends the whole body before reading gets the 413 instead of a broken pipe. Past
+/// this, the connection is closed once the answer is sent.
+const MAX_DRAINED_BODY: usize = 64 * MAX_SERVED_BODY;
+
 /// A JSON-protocol request's body: at most `limit` bytes (else 413, as AWS answers a request over
 /// its size limit) and JSON when not empty (else SerializationException), never a 500.
-async fn read_json_body(body: Incoming, limit: usize, operation: &str) -> Result<Bytes, AwsError> {
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(AwsError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLargeException",
-                format!("{operation}: the request body is over {limit} bytes, the most this API accepts; send less"),
-            ));
+async fn read_json_body(mut body: Incoming, limit: usize, operation: &str) -> Result<Bytes, AwsError> {
+    let read_error =
+        |e: hyper::Error| AwsError::serialization(format!("{operation}: the request body could not be read: {e}"));
+    let mut collected = bytes::BytesMut::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(read_error)?.into_data() else { continue };
+        total = total.saturating_add(data.len());
+        if total <= limit {
+            collected.extend_from_slice(&data);
+        } else {
+            // Over the limit: keep nothing more, but read on (up to a cap) so the answer arrives.
+            collected = bytes::BytesMut::new();
+            if total > MAX_DRAINED_BODY {
+                break;
+            }
         }
-        Err(e) => return Err(AwsError::serialization(format!("{operation}: the request body could not be read: {e}"))),
-    };
+    }
+    if total > limit {
+        return Err(AwsError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            format!("{operation}: the request body is over {limit} bytes, the most this API accepts; send less"),
+        ));
+    }
+    let body = collected.freeze();
     if !body.is_empty()
         && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body)
     {
