@@ -24,7 +24,7 @@ use states_interpreter::{Execution, ExecutionContext, Integrations, MAX_PAYLOAD_
 
 use crate::gateway::awsjson::{self, AwsError, CONTENT_TYPE_1_0};
 use crate::upstream::Upstream;
-use store::{Inserted, RUNNING, Record, Store};
+use store::{Inserted, RUNNING, Record, Store, Summary};
 
 /// The Step Functions operations the gateway serves (the rest of the API is moto's).
 pub const SERVED_OPERATIONS: &[&str] = &[
@@ -130,11 +130,11 @@ impl StepFunctions {
                 let request: ExecutionRequest = parse(operation, body)?;
                 let record = self.execution(&request.execution_arn)?;
                 Ok(json!({
-                    "stateMachineArn": record.state_machine_arn,
-                    "name": record.state_machine_arn.rsplit(':').next().unwrap_or_default(),
+                    "stateMachineArn": record.summary.state_machine_arn,
+                    "name": record.summary.state_machine_arn.rsplit(':').next().unwrap_or_default(),
                     "definition": record.definition,
                     "roleArn": record.role_arn,
-                    "updateDate": record.start_date,
+                    "updateDate": record.summary.start_date,
                 }))
             }
             other => Err(error("UnknownOperationException", format!("Unknown operation {TARGET}.{other}"))),
@@ -143,7 +143,7 @@ impl StepFunctions {
 
     fn execution(&self, arn: &str) -> Result<Record, AwsError> {
         check_arn(arn, &["execution", "express"])?;
-        self.store.get(arn).ok_or_else(|| does_not_exist(arn))
+        self.store.get(arn).map_err(AwsError::server)?.ok_or_else(|| does_not_exist(arn))
     }
 
     async fn start(&self, region: &str, request: StartRequest, sync: bool) -> Result<Value, AwsError> {
@@ -189,12 +189,14 @@ impl StepFunctions {
         });
         let stop = execution.as_ref().map(Execution::stop_handle).unwrap_or_default();
         let record = Record {
-            execution_arn: arn.clone(),
-            state_machine_arn: machine_arn.clone(),
-            name: name.clone(),
-            status: RUNNING.to_owned(),
-            start_date,
-            stop_date: None,
+            summary: Summary {
+                execution_arn: arn.clone(),
+                state_machine_arn: machine_arn.clone(),
+                name: name.clone(),
+                status: RUNNING.to_owned(),
+                start_date,
+                stop_date: None,
+            },
             input: input_text.clone(),
             output: None,
             error: None,
@@ -203,12 +205,17 @@ impl StepFunctions {
             role_arn,
             events: Vec::new(),
         };
-        if let Inserted::Existing(existing) = self.store.insert(record, stop) {
+        match self.store.insert(record, stop) {
+            Inserted::New => {}
             // As for STANDARD machines on AWS: the same request again is the same execution.
-            if existing.status == RUNNING && same_input(&existing.input, &input) && !sync {
-                return Ok(json!({"executionArn": existing.execution_arn, "startDate": existing.start_date}));
+            Inserted::Running(existing) if same_input(&existing.input, &input) && !sync => {
+                return Ok(
+                    json!({"executionArn": existing.summary.execution_arn, "startDate": existing.summary.start_date}),
+                );
             }
-            return Err(error("ExecutionAlreadyExists", format!("Execution Already Exists: '{arn}'")));
+            Inserted::Running(_) | Inserted::Finished => {
+                return Err(error("ExecutionAlreadyExists", format!("Execution Already Exists: '{arn}'")));
+            }
         }
         tracing::info!(execution = %arn, "execution started");
         let run = {
@@ -418,17 +425,17 @@ fn same_input(recorded: &str, input: &Value) -> bool {
 /// DescribeExecution's answer.
 fn describe(record: &Record) -> Value {
     let mut answer = json!({
-        "executionArn": record.execution_arn,
-        "stateMachineArn": record.state_machine_arn,
-        "name": record.name,
-        "status": record.status,
-        "startDate": record.start_date,
+        "executionArn": record.summary.execution_arn,
+        "stateMachineArn": record.summary.state_machine_arn,
+        "name": record.summary.name,
+        "status": record.summary.status,
+        "startDate": record.summary.start_date,
         "input": record.input,
         "inputDetails": {"included": true},
         "redriveCount": 0,
         "redriveStatus": "NOT_REDRIVABLE",
     });
-    if let Some(stop) = record.stop_date {
+    if let Some(stop) = record.summary.stop_date {
         answer["stopDate"] = json!(stop);
     }
     if let Some(output) = &record.output {
@@ -562,12 +569,14 @@ mod tests {
 
     fn record() -> Record {
         Record {
-            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:M:r".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:M".into(),
-            name: "r".into(),
-            status: "SUCCEEDED".into(),
-            start_date: 10.5,
-            stop_date: Some(11.0),
+            summary: Summary {
+                execution_arn: "arn:aws:states:us-east-1:123456789012:execution:M:r".into(),
+                state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:M".into(),
+                name: "r".into(),
+                status: "SUCCEEDED".into(),
+                start_date: 10.5,
+                stop_date: Some(11.0),
+            },
             input: "{\"a\":1}".into(),
             output: Some("{\"b\":2}".into()),
             error: None,

@@ -1,7 +1,11 @@
-//! The executions the gateway started: in memory while it runs, and one JSON file each under
+//! The executions the gateway started: one JSON file each under
 //! `<state dir>/stepfunctions/executions/`, written when an execution starts and when it ends, so
 //! a restarted gateway still lists them. An execution a gateway left RUNNING (it stopped or was
 //! killed mid-run) is closed as FAILED when the next gateway loads it.
+//!
+//! Memory holds a running execution's whole record, but only a [`Summary`] of a finished one (what
+//! ListExecutions shows): DescribeExecution and GetExecutionHistory read its file. So the gateway's
+//! memory does not grow with every execution it ever ran, as a store of whole histories would.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,15 +23,22 @@ pub const CUT_OFF_ERROR: &str = "States.Runtime";
 pub const CUT_OFF_CAUSE: &str = "The local cloud's gateway stopped while this execution ran; the execution \
                                  cannot resume. Start it again.";
 
-/// One execution as DescribeExecution and GetExecutionHistory report it.
+/// What ListExecutions shows of an execution; kept in memory for every execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
+pub struct Summary {
     pub execution_arn: String,
     pub state_machine_arn: String,
     pub name: String,
     pub status: String,
     pub start_date: f64,
     pub stop_date: Option<f64>,
+}
+
+/// One execution as DescribeExecution and GetExecutionHistory report it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    #[serde(flatten)]
+    pub summary: Summary,
     /// As the caller sent it.
     pub input: String,
     pub output: Option<String>,
@@ -43,8 +54,8 @@ pub struct Record {
 impl Record {
     /// Closes the record with `outcome`.
     pub fn finish(&mut self, outcome: &Outcome, now: f64) {
-        self.status = outcome.status().to_owned();
-        self.stop_date = Some(now);
+        self.summary.status = outcome.status().to_owned();
+        self.summary.stop_date = Some(now);
         let (output, error, cause) = match outcome {
             Outcome::Succeeded { output } => (Some(output.to_string()), None, None),
             Outcome::Failed { error, cause } | Outcome::TimedOut { error, cause } => {
@@ -59,7 +70,7 @@ impl Record {
 
     /// A RUNNING record whose gateway is gone: FAILED, with the ExecutionFailed event that says why.
     fn close_cut_off(&mut self, now: f64) -> bool {
-        if self.status != RUNNING {
+        if self.summary.status != RUNNING {
             return false;
         }
         self.finish(&Outcome::Failed { error: CUT_OFF_ERROR.into(), cause: CUT_OFF_CAUSE.into() }, now);
@@ -77,7 +88,10 @@ impl Record {
 }
 
 struct Entry {
-    record: Record,
+    summary: Summary,
+    /// The whole record while the execution runs; None once it ended and its file holds it (a
+    /// store without a directory, or one whose file could not be written, keeps it).
+    record: Option<Record>,
     /// None once the execution ended (or for one loaded from disk).
     stop: Option<StopHandle>,
     /// true once the record is final.
@@ -98,8 +112,10 @@ pub struct Store {
 /// What [`Store::insert`] found.
 pub enum Inserted {
     New,
-    /// A record with that ARN exists already.
-    Existing(Box<Record>),
+    /// A running execution with that ARN exists already: its record.
+    Running(Box<Record>),
+    /// A finished execution with that ARN exists already.
+    Finished,
 }
 
 impl Store {
@@ -112,21 +128,22 @@ impl Store {
             if let Err(e) = std::fs::create_dir_all(dir) {
                 tracing::warn!("executions will not outlive the gateway: cannot create {}: {e}", dir.display());
             }
-            for record in load(dir) {
+            let now = crate::fargate::now();
+            for mut record in load(dir) {
+                // Only the summary stays in memory, unless the file cannot be rewritten.
+                let mut kept = None;
+                if record.close_cut_off(now) {
+                    tracing::info!(execution = %record.summary.execution_arn, "closed as FAILED: its gateway stopped while it ran");
+                    if !persist(Some(dir), &record) {
+                        kept = Some(record.clone());
+                    }
+                }
                 let (done, _) = watch::channel(true);
-                executions.insert(record.execution_arn.clone(), Entry { record, stop: None, done });
+                let entry = Entry { summary: record.summary.clone(), record: kept, stop: None, done };
+                executions.insert(record.summary.execution_arn.clone(), entry);
             }
         }
-        let store = Store { inner: Arc::new(Inner { dir, executions: Mutex::new(executions) }) };
-        let now = crate::fargate::now();
-        let closed: Vec<Record> = store.with(|all| {
-            all.values_mut().filter_map(|e| e.record.close_cut_off(now).then(|| e.record.clone())).collect()
-        });
-        for record in &closed {
-            tracing::info!(execution = %record.execution_arn, "closed as FAILED: its gateway stopped while it ran");
-            store.persist(record);
-        }
-        store
+        Store { inner: Arc::new(Inner { dir, executions: Mutex::new(executions) }) }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Entry>) -> T) -> T {
@@ -136,56 +153,89 @@ impl Store {
     /// Adds a RUNNING execution, unless one with the same ARN exists.
     pub fn insert(&self, record: Record, stop: StopHandle) -> Inserted {
         let inserted = self.with(|all| {
-            if let Some(existing) = all.get(&record.execution_arn) {
-                return Inserted::Existing(Box::new(existing.record.clone()));
+            if let Some(existing) = all.get(&record.summary.execution_arn) {
+                return match &existing.record {
+                    Some(running) if running.summary.status == RUNNING => Inserted::Running(Box::new(running.clone())),
+                    _ => Inserted::Finished,
+                };
             }
             let (done, _) = watch::channel(false);
-            all.insert(record.execution_arn.clone(), Entry { record: record.clone(), stop: Some(stop), done });
+            let entry = Entry { summary: record.summary.clone(), record: Some(record.clone()), stop: Some(stop), done };
+            all.insert(record.summary.execution_arn.clone(), entry);
             Inserted::New
         });
         if let Inserted::New = inserted {
-            self.persist(&record);
+            persist(self.inner.dir.as_deref(), &record);
         }
         inserted
     }
 
-    pub fn get(&self, arn: &str) -> Option<Record> {
-        self.with(|all| all.get(arn).map(|e| e.record.clone()))
+    /// The whole record: from memory while the execution runs, else from its file. An error when
+    /// the file of a finished execution cannot be read (removed or damaged behind our back).
+    pub fn get(&self, arn: &str) -> Result<Option<Record>, String> {
+        let found = self.with(|all| all.get(arn).map(|e| e.record.clone()));
+        match (found, &self.inner.dir) {
+            (None, _) => Ok(None),
+            (Some(Some(record)), _) => Ok(Some(record)),
+            (Some(None), None) => Err(format!("the record of {arn} is gone")),
+            (Some(None), Some(dir)) => {
+                let path = dir.join(file_name(arn));
+                std::fs::read(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).map_err(|e| e.to_string()))
+                    .map(Some)
+                    .map_err(|e| format!("the record of {arn} cannot be read from {}: {e}", path.display()))
+            }
+        }
     }
 
     /// Every execution of `state_machine_arn`, newest first.
-    pub fn of_machine(&self, state_machine_arn: &str) -> Vec<Record> {
-        let mut records: Vec<Record> = self.with(|all| {
-            all.values().filter(|e| e.record.state_machine_arn == state_machine_arn).map(|e| e.record.clone()).collect()
+    pub fn of_machine(&self, state_machine_arn: &str) -> Vec<Summary> {
+        let mut summaries: Vec<Summary> = self.with(|all| {
+            all.values()
+                .filter(|e| e.summary.state_machine_arn == state_machine_arn)
+                .map(|e| e.summary.clone())
+                .collect()
         });
-        records.sort_by(|a, b| b.start_date.total_cmp(&a.start_date).then_with(|| b.name.cmp(&a.name)));
-        records
+        summaries.sort_by(|a, b| b.start_date.total_cmp(&a.start_date).then_with(|| b.name.cmp(&a.name)));
+        summaries
     }
 
     fn push_event(&self, arn: &str, event: Value) {
         self.with(|all| {
-            if let Some(entry) = all.get_mut(arn) {
-                entry.record.events.push(event);
+            if let Some(record) = all.get_mut(arn).and_then(|entry| entry.record.as_mut()) {
+                record.events.push(event);
             }
         });
     }
 
-    /// Records the outcome, persists the record, and wakes whoever waits for it.
+    /// Records the outcome, persists the record (memory keeps only its summary once the file holds
+    /// it), and wakes whoever waits for it.
     pub fn finish(&self, arn: &str, outcome: &Outcome) -> Option<Record> {
         let now = crate::fargate::now();
         let record = self.with(|all| {
             let entry = all.get_mut(arn)?;
-            entry.record.finish(outcome, now);
-            entry.stop = None;
-            entry.done.send_replace(true);
-            Some(entry.record.clone())
+            let record = entry.record.as_mut()?;
+            record.finish(outcome, now);
+            entry.summary = record.summary.clone();
+            Some(record.clone())
         })?;
-        self.persist(&record);
+        let persisted = persist(self.inner.dir.as_deref(), &record);
+        // Dropped only after the file is written, so a reader in between finds the record.
+        self.with(|all| {
+            if let Some(entry) = all.get_mut(arn) {
+                if persisted {
+                    entry.record = None;
+                }
+                entry.stop = None;
+                entry.done.send_replace(true);
+            }
+        });
         Some(record)
     }
 
-    /// Stops a running execution and waits until its end is recorded; returns the record.
-    pub async fn stop(&self, arn: &str, error: Option<String>, cause: Option<String>) -> Option<Record> {
+    /// Stops a running execution and waits until its end is recorded; returns its summary.
+    pub async fn stop(&self, arn: &str, error: Option<String>, cause: Option<String>) -> Option<Summary> {
         let (stop, mut done) = self.with(|all| all.get(arn).map(|e| (e.stop.clone(), e.done.subscribe())))?;
         if let Some(stop) = stop {
             stop.stop(error, cause);
@@ -193,7 +243,7 @@ impl Store {
             // hanging the caller.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), done.wait_for(|d| *d)).await;
         }
-        self.get(arn)
+        self.with(|all| all.get(arn).map(|e| e.summary.clone()))
     }
 
     /// The sink that appends an execution's events to its record.
@@ -211,27 +261,36 @@ impl Store {
                     if let Some(stop) = e.stop.take() {
                         stop.stop(Some(CUT_OFF_ERROR.into()), Some(CUT_OFF_CAUSE.into()));
                     }
-                    e.record.close_cut_off(now).then(|| e.record.clone())
+                    let record = e.record.as_mut()?;
+                    let closed = record.close_cut_off(now).then(|| record.clone());
+                    if closed.is_some() {
+                        e.summary = record.summary.clone();
+                    }
+                    closed
                 })
                 .collect()
         });
         for record in &closed {
-            self.persist(record);
+            persist(self.inner.dir.as_deref(), record);
         }
     }
+}
 
-    fn persist(&self, record: &Record) {
-        let Some(dir) = &self.inner.dir else { return };
-        let path = dir.join(file_name(&record.execution_arn));
-        let temporary = path.with_extension("json.tmp");
-        let written = serde_json::to_vec(record)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&temporary, bytes))
-            .and_then(|()| std::fs::rename(&temporary, &path));
-        if let Err(e) = written {
-            tracing::warn!(execution = %record.execution_arn, "cannot write {}: {e}", path.display());
-        }
+/// Writes `record` to its file under `dir` (whole or not at all); false when there is no directory
+/// or the file could not be written (said in the log).
+fn persist(dir: Option<&Path>, record: &Record) -> bool {
+    let Some(dir) = dir else { return false };
+    let path = dir.join(file_name(&record.summary.execution_arn));
+    let temporary = path.with_extension("json.tmp");
+    let written = serde_json::to_vec(record)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&temporary, bytes))
+        .and_then(|()| std::fs::rename(&temporary, &path));
+    if let Err(e) = written {
+        tracing::warn!(execution = %record.summary.execution_arn, "cannot write {}: {e}", path.display());
+        return false;
     }
+    true
 }
 
 /// An execution ARN as a file name (its parts never contain `/`; `:` is kept out of file names).
@@ -281,12 +340,14 @@ mod tests {
 
     fn record(name: &str, start: f64) -> Record {
         Record {
-            execution_arn: format!("arn:aws:states:us-east-1:123456789012:execution:M:{name}"),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:M".into(),
-            name: name.into(),
-            status: RUNNING.into(),
-            start_date: start,
-            stop_date: None,
+            summary: Summary {
+                execution_arn: format!("arn:aws:states:us-east-1:123456789012:execution:M:{name}"),
+                state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:M".into(),
+                name: name.into(),
+                status: RUNNING.into(),
+                start_date: start,
+                stop_date: None,
+            },
             input: "{}".into(),
             output: None,
             error: None,
@@ -304,16 +365,21 @@ mod tests {
         {
             let store = Store::open(Some(&dir));
             store.insert(record("done", 1.0), StopHandle::default());
-            store.finish(&record("done", 1.0).execution_arn, &Outcome::Succeeded { output: json!({"ok": true}) });
+            store.finish(
+                &record("done", 1.0).summary.execution_arn,
+                &Outcome::Succeeded { output: json!({"ok": true}) },
+            );
             store.insert(record("cut", 2.0), StopHandle::default());
             // The gateway is killed here: no shutdown.
         }
         let store = Store::open(Some(&dir));
         let listed = store.of_machine("arn:aws:states:us-east-1:123456789012:stateMachine:M");
         assert_eq!(listed.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["cut", "done"], "newest first");
-        assert_eq!((listed[1].status.as_str(), listed[1].output.as_deref()), ("SUCCEEDED", Some("{\"ok\":true}")));
-        let cut = &listed[0];
-        assert_eq!(cut.status, "FAILED");
+        let done = store.get(&listed[1].execution_arn).unwrap().unwrap();
+        assert_eq!((done.summary.status.as_str(), done.output.as_deref()), ("SUCCEEDED", Some("{\"ok\":true}")));
+        assert_eq!(listed[0].status, "FAILED");
+        let cut = store.get(&listed[0].execution_arn).unwrap().unwrap();
+        assert_eq!(cut.summary.status, "FAILED");
         assert_eq!(cut.error.as_deref(), Some(CUT_OFF_ERROR));
         assert!(cut.cause.as_deref().unwrap().contains("gateway stopped"), "{cut:?}");
         let last = cut.events.last().unwrap();
@@ -322,7 +388,39 @@ mod tests {
             (Some("ExecutionFailed"), Some(2), Some(1))
         );
         // And it stays FAILED on disk.
-        assert_eq!(Store::open(Some(&dir)).get(&cut.execution_arn).unwrap().status, "FAILED");
+        assert_eq!(Store::open(Some(&dir)).get(&cut.summary.execution_arn).unwrap().unwrap().summary.status, "FAILED");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A finished execution's record lives in its file, not in memory: the gateway's memory does
+    /// not grow with every execution it ran. The file is the record: remove it and reading it fails
+    /// with the path, not a silent "does not exist".
+    #[test]
+    fn a_finished_execution_is_read_from_its_file_and_only_its_summary_stays_in_memory() {
+        let dir = std::env::temp_dir().join(format!("sfn-store-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(Some(&dir));
+        let arn = record("one", 1.0).summary.execution_arn;
+        store.insert(record("one", 1.0), StopHandle::default());
+        store.push_event(&arn, json!({"timestamp": 1.5, "type": "PassStateEntered", "id": 2, "previousEventId": 1}));
+        assert_eq!(store.get(&arn).unwrap().unwrap().events.len(), 2, "a running record is in memory");
+        store.finish(&arn, &Outcome::Succeeded { output: json!({"ok": true}) });
+        assert!(store.with(|all| all[&arn].record.is_none()), "the finished record is still held in memory");
+        let read = store.get(&arn).unwrap().unwrap();
+        assert_eq!((read.summary.status.as_str(), read.events.len()), ("SUCCEEDED", 2), "{read:?}");
+        let listed = store.of_machine(&read.summary.state_machine_arn);
+        assert_eq!(
+            (listed.len(), listed[0].status.as_str(), listed[0].stop_date),
+            (1, "SUCCEEDED", read.summary.stop_date)
+        );
+        std::fs::remove_file(store.inner.dir.as_ref().unwrap().join(file_name(&arn))).unwrap();
+        let err = store.get(&arn).unwrap_err();
+        assert!(err.contains(&arn) && err.contains(dir.to_str().unwrap()), "{err}");
+        // Without a directory, the record stays in memory.
+        let memory = Store::open(None);
+        memory.insert(record("one", 1.0), StopHandle::default());
+        memory.finish(&arn, &Outcome::Succeeded { output: json!(1) });
+        assert_eq!(memory.get(&arn).unwrap().unwrap().output.as_deref(), Some("1"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
