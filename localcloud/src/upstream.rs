@@ -8,13 +8,16 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::Value;
 
 use crate::gateway::awsjson::AwsError;
 
 /// The body the gateway sends upstream: either a client's body, streamed, or one of ours.
 pub type UpstreamBody = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper::Error>;
+
+/// How long a connection to moto stays open unused.
+const POOL_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// moto on its internal loopback port.
 #[derive(Clone, Debug)]
@@ -27,7 +30,13 @@ impl Upstream {
     pub fn new(port: u16) -> Upstream {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        Upstream { port, client: Client::builder(TokioExecutor::new()).build(connector) }
+        // Idle connections close after a few seconds: without a timer the pool never closes them,
+        // and a burst of executions would leave dozens open to moto, each with its buffers.
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(connector);
+        Upstream { port, client }
     }
 
     pub fn port(&self) -> u16 {
