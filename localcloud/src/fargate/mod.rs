@@ -112,6 +112,9 @@ pub fn is_task_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// How long a stopped task is still listed and described: "at least one hour" on ECS.
+const STOPPED_TASKS_KEPT_FOR: Duration = Duration::from_secs(3600);
+
 /// Where tasks reach the local cloud: the gateway's address on the task network.
 #[derive(Debug, Clone)]
 pub struct TaskSide {
@@ -220,6 +223,7 @@ impl Fargate {
                  and restart the local cloud (`localcloud down && localcloud up`)",
             ));
         };
+        self.forget_stopped_before(now() - STOPPED_TASKS_KEPT_FOR.as_secs_f64());
         let mut tasks = Vec::new();
         for _ in 0..count {
             let task = self.new_task(&cluster_arn, &definition, &plan, &request, &overrides);
@@ -299,6 +303,14 @@ impl Fargate {
             attachments: vec![],
             enable_execute_command: false,
         }
+    }
+
+    /// Drops the tasks that stopped before `cutoff` (seconds since the epoch): ECS lists and
+    /// describes a stopped task for an hour, then no more, so the tasks of a long session do not
+    /// add up in memory.
+    fn forget_stopped_before(&self, cutoff: f64) {
+        let mut tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|_, slot| slot.state.borrow().stopped_at.is_none_or(|stopped| stopped >= cutoff));
     }
 
     /// The tasks named (by ARN or id) in `cluster`; the others as failures with reason MISSING.
@@ -653,6 +665,40 @@ mod tests {
             assert!(err.contains(&format!("LOCALCLOUD_MAX_TASKS={bad:?}")), "{err}");
             assert!(err.contains("unset it") && err.contains(&DEFAULT_MAX_TASKS.to_string()), "{err}");
         }
+    }
+
+    /// As ECS: a stopped task is described for an hour, then forgotten, so memory does not grow
+    /// with every task a long session ran; a running task is never forgotten.
+    #[test]
+    fn a_task_stopped_over_an_hour_ago_is_forgotten_and_the_others_are_kept() {
+        let fargate = Fargate::new(Upstream::new(1), None, None, 1);
+        let definition: TaskDefinition = serde_json::from_value(json!({
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/f:1", "family": "f", "revision": 1
+        }))
+        .unwrap();
+        let request = RunTaskRequest { task_definition: "f:1".into(), ..Default::default() };
+        let cluster = "arn:aws:ecs:us-east-1:123456789012:cluster/c";
+        let at = now();
+        let mut arns = Vec::new();
+        for stopped_at in [Some(at - 3700.0), Some(at - 60.0), None] {
+            let mut task = fargate.new_task(cluster, &definition, &plan(vec![]), &request, &TaskOverride::default());
+            if let Some(when) = stopped_at {
+                task.stopped(when, None);
+            }
+            let slot = Slot {
+                state: watch::channel(task.clone()).0,
+                stop: watch::channel(None).0,
+                plan: plan(vec![]),
+                family: "f".into(),
+                revision: 1,
+                address: Mutex::new(None),
+            };
+            fargate.inner.tasks.lock().unwrap().insert(task.task_arn.clone(), Arc::new(slot));
+            arns.push(task.task_arn);
+        }
+        fargate.forget_stopped_before(at - STOPPED_TASKS_KEPT_FOR.as_secs_f64());
+        let kept: Vec<bool> = arns.iter().map(|arn| fargate.task(arn).is_some()).collect();
+        assert_eq!(kept, [false, true, true], "stopped 3700 s ago, stopped 60 s ago, running");
     }
 
     #[test]
