@@ -8,6 +8,7 @@
 pub mod awsjson;
 pub mod ecs;
 pub mod forward;
+pub mod memory;
 pub mod route;
 
 use std::convert::Infallible;
@@ -36,6 +37,8 @@ use route::{MetadataDocument, Route, ServedApi};
 
 /// The gateway's own readiness check; never forwarded.
 pub const HEALTH_PATH: &str = "/_localcloud/health";
+/// What the gateway's allocator holds, as JSON (`{"in_use_bytes":…,"free_held_bytes":…}`).
+pub const MEMORY_PATH: &str = "/_localcloud/memory";
 
 /// A served operation's request is small JSON; this bounds what is buffered for it. Step Functions
 /// documents 1 MB as its largest request, and no ECS task request comes near it.
@@ -105,6 +108,13 @@ impl Gateway {
         tracing::debug!(method = %request.method(), path = request.uri().path(), ?route, "request");
         match route {
             Route::Health => respond(Response::new(Bytes::from_static(b"ok\n"))),
+            Route::Memory => {
+                let document = match memory::usage() {
+                    Some(u) => serde_json::json!({"in_use_bytes": u.in_use, "free_held_bytes": u.free_held}),
+                    None => serde_json::json!({}),
+                };
+                respond(awsjson::json_response(StatusCode::OK, &document))
+            }
             Route::Forward if awsjson::is_json_protocol(request.method(), request.headers()) => {
                 let operation = awsjson::target(request.headers()).map(|(_, op)| op.to_owned()).unwrap_or_default();
                 let content_type = awsjson::content_type_of(request.headers());
@@ -273,6 +283,7 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
         accepting.push(tokio::spawn(accept(listener, gateway.clone())));
     }
 
+    tokio::spawn(memory::give_back_freed_memory());
     shutdown_signal().await;
     tracing::info!("stopping: executions and tasks first, then the listeners");
     store.shutdown();

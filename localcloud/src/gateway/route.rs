@@ -33,6 +33,8 @@ pub const METADATA_PREFIX: &str = "/v4/";
 pub enum Route {
     /// The gateway's own readiness check.
     Health,
+    /// What the gateway's allocator holds (tests and `just bench`).
+    Memory,
     /// A task's metadata document.
     Metadata { task_id: String, document: MetadataDocument },
     /// An AWS operation the gateway serves.
@@ -50,6 +52,9 @@ pub enum MetadataDocument {
 pub fn route(method: &Method, path: &str, headers: &HeaderMap) -> Route {
     if method == Method::GET && path == super::HEALTH_PATH {
         return Route::Health;
+    }
+    if method == Method::GET && path == super::MEMORY_PATH {
+        return Route::Memory;
     }
     if method == Method::POST {
         let Some((prefix, operation)) = awsjson::target(headers) else {
@@ -147,6 +152,7 @@ mod tests {
     #[test]
     fn health_is_ours() {
         assert_eq!(route(&Method::GET, "/_localcloud/health", &HeaderMap::new()), Route::Health);
+        assert_eq!(route(&Method::GET, "/_localcloud/memory", &HeaderMap::new()), Route::Memory);
         assert_eq!(route(&Method::GET, "/moto-api/", &HeaderMap::new()), Route::Forward);
     }
 }
