@@ -96,6 +96,18 @@ fn shared_own() -> Arc<OwnCloud> {
     own
 }
 
+/// The SDK's configuration for our own cloud at `endpoint`.
+async fn own_sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        // moto accepts any credentials; fixed ones keep a developer's real profile out of the
+        // local run.
+        .credentials_provider(Credentials::new("test", "test", None, None, "localcloud"))
+        .load()
+        .await
+}
+
 impl LocalCloud {
     /// The cloud for this test, started if needed. Panics with the reason (and what to do) when it
     /// cannot start: a test fixture has no one to return an error to.
@@ -108,14 +120,7 @@ impl LocalCloud {
                     Ok(own) => own,
                     Err(join) => std::panic::resume_unwind(join.into_panic()),
                 };
-                let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-                    .endpoint_url(&own.aws_endpoint_url)
-                    .region(Region::new(REGION))
-                    // moto accepts any credentials; fixed ones keep a developer's real profile out
-                    // of the local run.
-                    .credentials_provider(Credentials::new("test", "test", None, None, "localcloud"))
-                    .load()
-                    .await;
+                let sdk_config = own_sdk_config(&own.aws_endpoint_url).await;
                 LocalCloud { target: Target::Own, sdk_config, own: Some(own) }
             }
             external => {
@@ -147,6 +152,16 @@ impl LocalCloud {
     /// Configuration for any aws-sdk-* client, built through the standard aws-config chain.
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk_config
+    }
+
+    /// A configuration like [`LocalCloud::sdk_config`] with an HTTP client (so a connection pool)
+    /// of its own: once every SDK client made from it is dropped, its connections are closed. The
+    /// load test measures the gateway's memory with no client connected.
+    pub async fn sdk_config_with_own_connections(&self) -> SdkConfig {
+        match &self.own {
+            Some(own) => own_sdk_config(&own.aws_endpoint_url).await,
+            None => aws_config::load_defaults(BehaviorVersion::latest()).await,
+        }
     }
 
     /// True when this run started its own moto: tests that pin a moto gap only hold there.

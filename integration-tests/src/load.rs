@@ -21,6 +21,15 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// What the gateway at `endpoint` holds allocated, in bytes (its allocator's figure, from
+/// `/_localcloud/memory`): unlike VmRSS, it does not count freed memory the allocator has not
+/// given back yet. None where the allocator does not report it.
+pub fn gateway_heap_in_use(endpoint: &str) -> anyhow::Result<Option<u64>> {
+    let url = format!("{}{}", endpoint.trim_end_matches('/'), localcloud::gateway::MEMORY_PATH);
+    let document: serde_json::Value = ureq::get(&url).call()?.body_mut().read_json()?;
+    Ok(document["in_use_bytes"].as_u64())
+}
+
 /// KiB as MiB, for messages and figures.
 pub fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
