@@ -176,11 +176,55 @@ impl LocalCloud {
     }
 }
 
+/// The ids of the task containers a local cloud whose state directory is `state_dir` has in the
+/// engine (its state-dir label), in any state: created, running or exited.
+pub async fn task_containers(docker: &bollard::Docker, state_dir: &Path) -> Vec<String> {
+    let label = format!("localcloud.state-dir={}", state_dir.display());
+    let filters = std::collections::HashMap::from([("label".to_string(), vec![label])]);
+    let options =
+        bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
+    docker.list_containers(Some(options)).await.unwrap().into_iter().filter_map(|c| c.id).collect()
+}
+
+/// A new SQS queue named `name`, subscribed to the SNS `topic`; its URL.
+pub async fn subscribed_queue(config: &SdkConfig, topic: &str, name: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let queue_url = sqs.create_queue().queue_name(name).send().await.unwrap().queue_url().unwrap().to_owned();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    let sns = aws_sdk_sns::Client::new(config);
+    sns.subscribe().topic_arn(topic).protocol("sqs").endpoint(&queue_arn).send().await.unwrap();
+    queue_url
+}
+
+/// An HTTP agent for raw requests to the local cloud: straight to loopback whatever proxy the
+/// environment names, any status returned as an answer (not an error), a minute at most.
+pub fn loopback_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .proxy(None)
+        .build()
+        .into()
+}
+
 /// Fault injection on our own cloud (the fault tests): kill one process as a crash would, and
 /// start it again the way `localcloud up` does after one.
 impl LocalCloud {
     fn own(&self, what: &str) -> &OwnCloud {
         self.own.as_deref().unwrap_or_else(|| panic!("{what} needs the tests' own local cloud, not an external one"))
+    }
+
+    /// The ids of this cloud's task containers in the engine, in any state.
+    pub async fn task_containers(&self) -> Vec<String> {
+        let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+        task_containers(&docker, &self.own("task_containers").state_dir).await
     }
 
     /// The PID `up` recorded for `service` in our state directory.

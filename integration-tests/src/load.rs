@@ -26,9 +26,7 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 /// given back yet. None where the allocator does not report it.
 pub fn gateway_heap_in_use(endpoint: &str) -> anyhow::Result<Option<u64>> {
     let url = format!("{}{}", endpoint.trim_end_matches('/'), localcloud::gateway::MEMORY_PATH);
-    // Straight to loopback, whatever proxy the environment names.
-    let agent: ureq::Agent = ureq::Agent::config_builder().proxy(None).build().into();
-    let document: serde_json::Value = agent.get(&url).call()?.body_mut().read_json()?;
+    let document: serde_json::Value = crate::loopback_agent().get(&url).call()?.body_mut().read_json()?;
     Ok(document["in_use_bytes"].as_u64())
 }
 

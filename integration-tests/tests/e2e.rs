@@ -5,7 +5,7 @@
 //! the pushed image; its log lines are read back from CloudWatch Logs and its notifications from an
 //! SQS queue subscribed to the stack's topic.
 
-use integration_tests::LocalCloud;
+use integration_tests::{LocalCloud, subscribed_queue};
 use integration_tests::cli::{CliOutput, Provisioner};
 use serde_json::Value;
 
@@ -56,19 +56,8 @@ async fn build_push_provision_run_update_run_delete() {
     let topic = outputs["TopicArn"].as_str().unwrap();
     let log_group = outputs["LogGroupName"].as_str().unwrap();
 
+    let queue_url = subscribed_queue(config, topic, "e2e-notifications").await;
     let sqs = aws_sdk_sqs::Client::new(config);
-    let queue = sqs.create_queue().queue_name("e2e-notifications").send().await.unwrap();
-    let queue_url = queue.queue_url().unwrap().to_owned();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let queue_arn = attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    let sns = aws_sdk_sns::Client::new(config);
-    sns.subscribe().topic_arn(topic).protocol("sqs").endpoint(&queue_arn).send().await.unwrap();
 
     // A run that succeeds: states, the task's own log lines, the notification.
     let ok = cli.run(&["run", "--follow", "--json", "--input", r#"{"name":"e2e","text":"one two three"}"#]).await;

@@ -173,17 +173,6 @@ impl Setup {
     }
 }
 
-/// Task containers of ours still in the engine (running or not).
-async fn containers_of(cloud: &LocalCloud) -> Vec<String> {
-    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
-    let state_dir = cloud.state_dir().unwrap().display().to_string();
-    let filters =
-        std::collections::HashMap::from([("label".to_string(), vec![format!("localcloud.state-dir={state_dir}")])]);
-    let options =
-        bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    docker.list_containers(Some(options)).await.unwrap().into_iter().filter_map(|c| c.id).collect()
-}
-
 fn json_lines(lines: &[String]) -> Vec<Value> {
     lines.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"))).collect()
 }
@@ -234,7 +223,7 @@ async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its
     );
     assert_eq!(lines.len(), 3, "two log lines and the result: {lines:?}");
 
-    assert!(containers_of(&cloud).await.is_empty(), "the stopped task's container is removed");
+    assert!(cloud.task_containers().await.is_empty(), "the stopped task's container is removed");
 }
 
 #[tokio::test]
@@ -267,7 +256,7 @@ async fn a_failing_task_exits_1_and_describe_tasks_reports_unknown_arns_missing(
     let run_nowhere =
         setup.ecs.run_task().cluster(unique("nope")).task_definition(&setup.task_definition).send().await.unwrap_err();
     assert!(run_nowhere.as_service_error().is_some_and(|e| e.is_cluster_not_found_exception()), "{run_nowhere:?}");
-    assert!(containers_of(&cloud).await.is_empty());
+    assert!(cloud.task_containers().await.is_empty());
 }
 
 #[tokio::test]
@@ -296,7 +285,7 @@ async fn stop_task_sends_sigterm_and_reports_user_initiated_with_the_reason() {
 
     let listed = setup.ecs.list_tasks().cluster(&setup.cluster).send().await.unwrap();
     assert!(listed.task_arns().is_empty(), "a stopped task is not listed as RUNNING: {listed:?}");
-    assert!(containers_of(&cloud).await.is_empty());
+    assert!(cloud.task_containers().await.is_empty());
 }
 
 #[tokio::test]
@@ -316,7 +305,7 @@ async fn a_task_that_ignores_sigterm_is_killed_after_its_stop_timeout() {
     assert_eq!(stopped.containers()[0].exit_code(), Some(137), "{stopped:?}");
     let lines = setup.log_lines(&arn).await;
     assert!(!lines.iter().any(|l| l.contains("stopped by SIGTERM")), "it did not stop by itself: {lines:?}");
-    assert!(containers_of(&cloud).await.is_empty());
+    assert!(cloud.task_containers().await.is_empty());
 }
 
 #[tokio::test]
@@ -334,7 +323,7 @@ async fn an_image_that_cannot_be_pulled_fails_to_start_with_cannot_pull_containe
     let reason = stopped.stopped_reason().unwrap();
     assert!(reason.starts_with("CannotPullContainerError: ") && reason.contains(&image), "{reason}");
     assert_eq!(stopped.containers()[0].exit_code(), None);
-    assert!(containers_of(&cloud).await.is_empty());
+    assert!(cloud.task_containers().await.is_empty());
 }
 
 #[tokio::test]
@@ -352,7 +341,7 @@ async fn a_task_over_its_memory_is_killed_with_out_of_memory_error() {
     let container = &stopped.containers()[0];
     assert_eq!(container.reason(), Some("OutOfMemoryError: Container killed due to memory usage"));
     assert_eq!(container.exit_code(), Some(137), "SIGKILL");
-    assert!(containers_of(&cloud).await.is_empty());
+    assert!(cloud.task_containers().await.is_empty());
 }
 
 #[tokio::test]

@@ -50,20 +50,9 @@ async fn resolves(registry: &str, tag: &str) -> String {
     Registry::new(registry, RegistryAuth::Anonymous).manifest_digest(&reference).await.expect("the tag resolves")
 }
 
-/// Containers of this local cloud (its state-dir label), running or not.
-async fn containers_of(cloud: &LocalCloud) -> Vec<String> {
-    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
-    let state_dir = cloud.state_dir().unwrap().display().to_string();
-    let filters =
-        std::collections::HashMap::from([("label".to_string(), vec![format!("localcloud.state-dir={state_dir}")])]);
-    let options =
-        bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    docker.list_containers(Some(options)).await.unwrap().into_iter().filter_map(|c| c.id).collect()
-}
-
 async fn wait_for_a_task_container(cloud: &LocalCloud) {
     for _ in 0..600 {
-        if !containers_of(cloud).await.is_empty() {
+        if !cloud.task_containers().await.is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -219,7 +208,7 @@ async fn gateway_killed_mid_execution_ends_it_failed_and_leaves_no_container() {
 
     // The next gateway closes the cut-off execution as FAILED and removes the task's container.
     cloud.restart();
-    assert!(containers_of(&cloud).await.is_empty(), "no task container keeps running");
+    assert!(cloud.task_containers().await.is_empty(), "no task container keeps running");
     let sfn = aws_sdk_sfn::Client::new(cloud.sdk_config());
     let described = sfn.describe_execution().execution_arn(&execution_arn).send().await.unwrap();
     assert_eq!(described.status().as_str(), "FAILED", "not RUNNING: {described:?}");
@@ -291,12 +280,12 @@ async fn ctrl_c_during_run_follow_leaves_the_execution_running_and_says_how_to_s
     let sfn = aws_sdk_sfn::Client::new(cloud.sdk_config());
     let described = sfn.describe_execution().execution_arn(&execution_arn).send().await.unwrap();
     assert_eq!(described.status().as_str(), "RUNNING", "{described:?}");
-    assert!(!containers_of(&cloud).await.is_empty(), "its task still runs");
+    assert!(!cloud.task_containers().await.is_empty(), "its task still runs");
     sfn.stop_execution().execution_arn(&execution_arn).send().await.unwrap();
     let stopped = sfn.describe_execution().execution_arn(&execution_arn).send().await.unwrap();
     assert_eq!(stopped.status().as_str(), "ABORTED");
     for _ in 0..600 {
-        if containers_of(&cloud).await.is_empty() {
+        if cloud.task_containers().await.is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

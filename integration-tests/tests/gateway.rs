@@ -2,22 +2,11 @@
 //! (CloudFormation), JSON 1.1 (CloudWatch Logs, the ECS operations moto keeps), and REST with a
 //! large body both ways (S3). ECR through the endpoint is in localcloud.rs.
 
-use std::time::Duration;
-
-use integration_tests::LocalCloud;
+use integration_tests::{LocalCloud, loopback_agent};
 
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .proxy(None)
-        .build()
-        .into()
 }
 
 /// A SigV4-shaped Authorization header (moto reads the service and region from its scope and
@@ -43,7 +32,7 @@ async fn cloudformation_creates_and_describes_a_stack_through_the_gateway() {
     let post = |body: String| {
         let endpoint = endpoint.clone();
         tokio::task::spawn_blocking(move || {
-            let mut response = agent()
+            let mut response = loopback_agent()
                 .post(&format!("{endpoint}/"))
                 .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
                 .header("authorization", &authorization("cloudformation"))
@@ -133,7 +122,7 @@ async fn a_large_body_round_trips_through_the_gateway() {
     let body: Vec<u8> = (0u32..12 * 1024 * 1024).flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes()).collect();
     let sent = body.clone();
     let (put_bucket, put_object, got) = tokio::task::spawn_blocking(move || {
-        let agent = agent();
+        let agent = loopback_agent();
         let put_bucket = agent
             .put(&format!("{endpoint}/{bucket}"))
             .header("authorization", &authorization("s3"))

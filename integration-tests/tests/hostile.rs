@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use integration_tests::LocalCloud;
 use integration_tests::cli::{CliOutput, Provisioner, provisioner_binary};
+use integration_tests::{LocalCloud, loopback_agent};
 
 /// A port on 127.0.0.1 that nothing listens on.
 fn dead_port() -> u16 {
@@ -362,19 +362,10 @@ async fn hostile_provision_inputs_leave_nothing_in_the_local_cloud() {
 
 // ---- The gateway ----------------------------------------------------------------------------------
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .proxy(None)
-        .build()
-        .into()
-}
-
 /// A raw Step Functions JSON 1.0 call to the gateway: the status and the body as JSON (or, when it
 /// is not JSON, a failure naming what came back).
 fn sfn_call(endpoint: &str, target: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
-    let mut response = agent()
+    let mut response = loopback_agent()
         .post(endpoint)
         .header("x-amz-target", target)
         .header("content-type", "application/x-amz-json-1.0")

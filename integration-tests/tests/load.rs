@@ -12,17 +12,16 @@
 //! endpoint is skipped: only our gateway runs executions and their tasks here. Figures (throughput,
 //! peak memory) are `just bench`'s; nothing here is timed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, LaunchType, Task, TaskOverride};
 use aws_sdk_sfn::types::ExecutionStatus;
-use integration_tests::LocalCloud;
 use integration_tests::cli::Provisioner;
 use integration_tests::load::{self, RssSampler};
+use integration_tests::{LocalCloud, subscribed_queue};
 use serde_json::{Value, json};
 
 const EXECUTIONS: usize = 50;
@@ -56,32 +55,6 @@ async fn provision(cloud: &LocalCloud, stack: &str) -> Value {
 
 fn output<'a>(outputs: &'a Value, key: &str) -> &'a str {
     outputs[key].as_str().unwrap()
-}
-
-/// Task containers of this cloud in the engine, in any state (created, running, exited).
-async fn containers_of(docker: &bollard::Docker, cloud: &LocalCloud) -> usize {
-    let state_dir = cloud.state_dir().unwrap().display().to_string();
-    let filters = HashMap::from([("label".to_string(), vec![format!("localcloud.state-dir={state_dir}")])]);
-    let options =
-        bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    docker.list_containers(Some(options)).await.unwrap().len()
-}
-
-/// A queue subscribed to `topic`; its URL.
-async fn subscribed_queue(config: &SdkConfig, topic: &str, name: &str) -> String {
-    let sqs = aws_sdk_sqs::Client::new(config);
-    let queue_url = sqs.create_queue().queue_name(name).send().await.unwrap().queue_url().unwrap().to_owned();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let queue_arn = attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    let sns = aws_sdk_sns::Client::new(config);
-    sns.subscribe().topic_arn(topic).protocol("sqs").endpoint(&queue_arn).send().await.unwrap();
-    queue_url
 }
 
 /// Every notification in the queue, each deleted once read: (SNS MessageId, the published message).
@@ -278,17 +251,11 @@ async fn fifty_at_once(
         let (watching, most_containers, most_provisioning) =
             (watching.clone(), most_containers.clone(), most_provisioning.clone());
         let (docker, ecs, cluster) = (docker.clone(), ecs.clone(), output(outputs, "ClusterArn").to_owned());
-        let state_dir = cloud.state_dir().unwrap().display().to_string();
+        let state_dir = cloud.state_dir().unwrap().to_owned();
         tokio::spawn(async move {
-            let filters = HashMap::from([("label".to_string(), vec![format!("localcloud.state-dir={state_dir}")])]);
             let mut round = 0;
             while watching.load(Ordering::Relaxed) {
-                let options = bollard::query_parameters::ListContainersOptions {
-                    all: true,
-                    filters: Some(filters.clone()),
-                    ..Default::default()
-                };
-                let now = docker.list_containers(Some(options)).await.map(|c| c.len()).unwrap_or(0);
+                let now = integration_tests::task_containers(&docker, &state_dir).await.len();
                 most_containers.fetch_max(now, Ordering::Relaxed);
                 if round % 10 == 0 {
                     let listed = ecs.list_tasks().cluster(&cluster).send().await.unwrap();
@@ -389,7 +356,7 @@ async fn fifty_at_once(
     assert!(wrong.is_empty(), "(execution, notifications) not exactly one: {wrong:?}");
 
     // Nothing of the round is left running.
-    assert_eq!(containers_of(docker, cloud).await, 0, "every task container is removed");
+    assert_eq!(cloud.task_containers().await.len(), 0, "every task container is removed");
     let cluster = output(outputs, "ClusterArn");
     assert!(ecs.list_tasks().cluster(cluster).send().await.unwrap().task_arns().is_empty(), "no task still RUNNING");
     peak
@@ -460,7 +427,6 @@ async fn a_task_beyond_the_bound_waits_in_provisioning_and_stop_task_takes_it_ou
         task_definition: output(&outputs, "TaskDefinitionArn").to_owned(),
         container: output(&outputs, "ContainerName").to_owned(),
     };
-    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
     let long = r#"{"work_seconds":300}"#;
 
     let first = ecs.run(long).await.task_arn().unwrap().to_owned();
@@ -482,7 +448,7 @@ async fn a_task_beyond_the_bound_waits_in_provisioning_and_stop_task_takes_it_ou
             );
             assert!(task.pull_started_at().is_none() && task.started_at().is_none(), "{task:?}");
         }
-        assert_eq!(containers_of(&docker, &cloud).await, MAX_TASKS, "only the two running tasks have containers");
+        assert_eq!(cloud.task_containers().await.len(), MAX_TASKS, "only the two running tasks have containers");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -499,7 +465,7 @@ async fn a_task_beyond_the_bound_waits_in_provisioning_and_stop_task_takes_it_ou
     ecs.until(&first, "STOPPED").await;
     let started = ecs.until(&fourth, "RUNNING").await;
     assert!(started.pull_started_at().is_some() && started.started_at().is_some(), "{started:?}");
-    assert!(containers_of(&docker, &cloud).await <= MAX_TASKS);
+    assert!(cloud.task_containers().await.len() <= MAX_TASKS);
 
     for arn in [&second, &fourth] {
         ecs.stop(arn, "done").await;
@@ -508,5 +474,5 @@ async fn a_task_beyond_the_bound_waits_in_provisioning_and_stop_task_takes_it_ou
         let task = ecs.until(arn, "STOPPED").await;
         assert_eq!(task.stop_code().map(|c| c.as_str()), Some("UserInitiated"), "{task:?}");
     }
-    assert_eq!(containers_of(&docker, &cloud).await, 0, "every task container is removed");
+    assert_eq!(cloud.task_containers().await.len(), 0, "every task container is removed");
 }

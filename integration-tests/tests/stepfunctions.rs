@@ -422,17 +422,6 @@ fn run_task_state(cluster: &str, task_definition: &str, task_input_key: &str, ta
     })
 }
 
-/// Task containers of ours still in the engine (running or not).
-async fn containers_of(cloud: &LocalCloud) -> Vec<String> {
-    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
-    let state_dir = cloud.state_dir().unwrap().display().to_string();
-    let filters =
-        std::collections::HashMap::from([("label".to_string(), vec![format!("localcloud.state-dir={state_dir}")])]);
-    let options =
-        bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    docker.list_containers(Some(options)).await.unwrap().into_iter().filter_map(|c| c.id).collect()
-}
-
 #[tokio::test]
 async fn run_task_sync_succeeds_fails_with_the_stopped_task_and_records_task_submitted() {
     let Some(cloud) = own_cloud("0.01").await else {
@@ -481,7 +470,7 @@ async fn run_task_sync_succeeds_fails_with_the_stopped_task_and_records_task_sub
     let cause: Value = serde_json::from_str(failed.cause().unwrap()).unwrap();
     assert_eq!(cause["Containers"][0]["ExitCode"], 1, "{cause}");
     assert_eq!(cause["StopCode"], "EssentialContainerExited");
-    assert!(containers_of(&cloud).await.is_empty(), "the tasks' containers are removed");
+    assert!(cloud.task_containers().await.is_empty(), "the tasks' containers are removed");
 }
 
 /// SQS through the gateway (moto's), in the query protocol: aws-sdk-sqs is not a dependency.
@@ -566,7 +555,7 @@ async fn a_caught_failure_publishes_to_sns_once_and_a_retry_succeeds_on_the_seco
         history(&sfn, started.execution_arn()).await.iter().map(|e| e.r#type().as_str().to_owned()).collect();
     assert_eq!(types.iter().filter(|t| *t == "TaskFailed").count(), 1, "{types:?}");
     assert_eq!(types.iter().filter(|t| *t == "TaskSucceeded").count(), 1, "{types:?}");
-    assert!(containers_of(&cloud).await.is_empty());
+    assert!(cloud.task_containers().await.is_empty());
 }
 
 #[tokio::test]
@@ -601,7 +590,7 @@ async fn stop_execution_stops_the_running_task_and_its_container_is_gone() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(!containers_of(&cloud).await.is_empty(), "the task runs in a container");
+    assert!(!cloud.task_containers().await.is_empty(), "the task runs in a container");
 
     sfn.stop_execution().execution_arn(started.execution_arn()).cause("operator").send().await.unwrap();
     let stopped = sfn.describe_execution().execution_arn(started.execution_arn()).send().await.unwrap();
@@ -618,7 +607,7 @@ async fn stop_execution_stops_the_running_task_and_its_container_is_gone() {
     let task = task.expect("the execution's task stops");
     assert_eq!(task.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
     assert_eq!(task.containers()[0].exit_code(), Some(143), "SIGTERM ended the work early");
-    assert!(containers_of(&cloud).await.is_empty(), "the stopped task's container is removed");
+    assert!(cloud.task_containers().await.is_empty(), "the stopped task's container is removed");
 }
 
 #[tokio::test]
@@ -654,13 +643,13 @@ async fn a_task_that_runs_past_its_timeout_fails_with_states_timeout_and_is_stop
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(stopped, "the timed-out state's task is stopped, not left running");
-    let mut left = containers_of(&cloud).await;
+    let mut left = cloud.task_containers().await;
     for _ in 0..250 {
         if left.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        left = containers_of(&cloud).await;
+        left = cloud.task_containers().await;
     }
     assert!(left.is_empty(), "the timed-out task's container is removed: {left:?}");
 }
