@@ -1,7 +1,7 @@
 //! The `localcloud` CLI: `up`, `down`, `status` over the library, with paths and ports from flags
 //! or the environment. Only parsing, printing and exit codes live here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -101,7 +101,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(dir) => dir,
         None => {
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            runtime::workspace::find_root(&cwd).unwrap_or(cwd)
+            // The nearest directory holding a Cargo workspace: `.localcloud/` lives at the checkout's root.
+            let root = cwd.ancestors().find(|d| {
+                std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|text| text.contains("[workspace]"))
+            });
+            root.map_or(cwd.clone(), Path::to_path_buf)
         }
     };
     let mut config = Config::for_checkout(&checkout);

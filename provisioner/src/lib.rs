@@ -8,3 +8,4 @@ pub mod diagram;
 pub mod fork;
 pub mod image;
 pub mod stack;
+pub mod workspace;

@@ -92,7 +92,7 @@ fn assert_passes(format: Format, image: Option<&str>, file_name: &str) {
     let text = render(&args).unwrap().text;
     let template: Value = match format {
         Format::Json => serde_json::from_str(&text).unwrap(),
-        Format::Yaml => serde_json::to_value(runtime::template::Template::from_yaml(&text).unwrap()).unwrap(),
+        Format::Yaml => serde_json::to_value(model::template::Template::from_yaml(&text).unwrap()).unwrap(),
     };
     let report = scan(&text, file_name);
 

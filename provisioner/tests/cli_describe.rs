@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use runtime::states::{State, StateMachine, States};
+use model::states::{State, StateMachine, States};
 use serde_json::Value;
 
 fn provisioner(subcommand: &str, args: &[&str]) -> Output {

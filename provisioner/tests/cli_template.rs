@@ -39,7 +39,7 @@ fn yaml_with_an_image_and_no_note() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stderr(&output).is_empty(), "{}", stderr(&output));
     let text = String::from_utf8(output.stdout).unwrap();
-    let template = runtime::template::Template::from_yaml(&text).unwrap();
+    let template = model::template::Template::from_yaml(&text).unwrap();
     assert!(template.parameters().values().any(|p| p.default == Some("example.com/servicefull:1".into())));
 }
 

@@ -11,8 +11,8 @@ use provisioner::cmd::template::{Format, TemplateArgs, render};
 use provisioner::decorators::{
     self, Decorator, DecoratorChain, DecoratorContext, DecoratorError, cluster, image, state_machine,
 };
-use runtime::states::{StateMachine, Succeed};
-use runtime::template::{LogicalId, Resource, Template};
+use model::states::{StateMachine, Succeed};
+use model::template::{LogicalId, Resource, Template};
 use serde_json::{Value, json};
 use service::description::{self, WorkflowResources};
 

@@ -47,7 +47,7 @@ fn check_snapshot(name: &str, actual: &str) {
 }
 
 /// The template with the fixed image URI the snapshots use (so they do not depend on a push).
-fn assembled() -> (runtime::template::Template, decorators::DecoratorContext) {
+fn assembled() -> (model::template::Template, decorators::DecoratorContext) {
     let image = fork::snapshot_image(service::SERVICE_NAME);
     decorators::assemble(service::description::describe().unwrap(), Some(image)).unwrap()
 }

@@ -8,10 +8,7 @@ pub mod exit;
 pub mod identity;
 pub mod logging;
 pub mod shutdown;
-pub mod states;
 pub mod task;
-pub mod workspace;
-pub mod template;
 
 pub use cli::{CommandFuture, Invocation, Root};
 pub use exit::{CommandError, Exit};

@@ -11,7 +11,7 @@ use crate::exit::{CommandError, Exit};
 use crate::shutdown::Shutdown;
 
 /// The environment variable that carries the task's input, a JSON document.
-pub const INPUT_ENV: &str = "TASK_INPUT";
+pub use model::task::INPUT_ENV;
 /// Set by ECS (and by the local cloud) on every task: the task metadata endpoint, version 4.
 pub const METADATA_ENV: &str = "ECS_CONTAINER_METADATA_URI_V4";
 

@@ -1,15 +1,11 @@
 //! The service's description, in one place: its name, task size, environment, and the workflow
-//! the state machine runs, expressed with the runtime's template and States Language models. This
+//! the state machine runs, expressed with the `model` crate's States Language builders. This
 //! is the file a forking user edits. Every resource name derives from `SERVICE_NAME`, so renaming a
 //! fork is one change in lib.rs. The provisioner reads this through `describe()` and
 //! `ServiceDescription::workflow`; nothing here calls AWS.
 
-use std::collections::BTreeMap;
-
-use runtime::states::{Catcher, EcsRunTask, Fail, Retrier, STATES_ALL, SnsMessage, SnsPublish, StateMachine, Succeed};
-use runtime::task::INPUT_ENV;
-use runtime::template::names::{check_repository_name, check_stack_name};
-use runtime::template::{NameError, TaskSize, TaskSizeError};
+pub use model::service::{DescriptionError, ServiceDescription, WorkflowResources};
+use model::states::{Catcher, EcsRunTask, Fail, Retrier, STATES_ALL, SnsMessage, SnsPublish, StateMachine, Succeed};
 use serde_json::json;
 
 use crate::SERVICE_NAME;
@@ -17,7 +13,7 @@ use crate::SERVICE_NAME;
 // ---- What a fork edits -------------------------------------------------------------------------
 
 /// Task size in cpu units (1024 = one vCPU) and memory in MiB: a pair Fargate accepts
-/// (see `runtime::template::fargate`).
+/// (see `model::template::fargate`).
 pub const CPU: u32 = 256;
 pub const MEMORY_MIB: u32 = 512;
 
@@ -111,187 +107,11 @@ pub fn workflow(resources: &WorkflowResources) -> StateMachine {
 
 /// The service as a fork ships it.
 pub fn describe() -> Result<ServiceDescription, DescriptionError> {
-    ServiceDescription::new(SERVICE_NAME, CPU, MEMORY_MIB)?.with_environment(ENVIRONMENT.iter().copied())
+    ServiceDescription::new(SERVICE_NAME, CPU, MEMORY_MIB, workflow)?
+        .with_environment(ENVIRONMENT.iter().copied())?
+        .with_task_timeout_seconds(TASK_TIMEOUT_SECONDS)?
+        .with_log_retention_days(LOG_RETENTION_DAYS)
 }
-
-// ---- The description type: a fork need not edit below -------------------------------------------
-
-/// What the workflow refers to, as strings: ARNs and IDs, or placeholders (`${ClusterArn}`,
-/// `${AWS::Partition}`) the provisioner substitutes when the stack is created.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkflowResources {
-    pub service_name: String,
-    pub partition: String,
-    pub cluster: String,
-    pub task_definition: String,
-    pub container_name: String,
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-    pub topic_arn: String,
-}
-
-/// Step Functions' limit on a state machine's name.
-const MAX_STATE_MACHINE_NAME_LEN: usize = 80;
-
-#[derive(Debug, thiserror::Error)]
-pub enum DescriptionError {
-    #[error("the service name is not usable: {0}")]
-    Name(#[from] NameError),
-    #[error("the task size is not usable: {0}")]
-    TaskSize(#[from] TaskSizeError),
-    #[error(
-        "the service name {name:?} makes the {what} {derived:?}, {len} characters long, over AWS's limit of {limit}; \
-         shorten the service name"
-    )]
-    DerivedName { name: String, what: &'static str, derived: String, len: usize, limit: usize },
-    #[error("environment variable {name:?} is not usable: {reason}")]
-    Environment { name: String, reason: String },
-}
-
-#[derive(Debug, Clone)]
-pub struct ServiceDescription {
-    name: String,
-    task_size: TaskSize,
-    environment: BTreeMap<String, String>,
-    task_timeout_seconds: u64,
-    log_retention_days: u32,
-    workflow: fn(&WorkflowResources) -> StateMachine,
-}
-
-impl ServiceDescription {
-    /// A description with this name and task size, this file's workflow and no environment. The
-    /// name becomes the ECR repository and the stack, so it must be valid as both: lowercase
-    /// letters, digits and hyphens, starting with a letter, 2 to 128 characters.
-    pub fn new(name: &str, cpu: u32, memory_mib: u32) -> Result<Self, DescriptionError> {
-        let description = Self {
-            name: String::new(),
-            task_size: TaskSize::new(cpu, memory_mib)?,
-            environment: BTreeMap::new(),
-            task_timeout_seconds: TASK_TIMEOUT_SECONDS,
-            log_retention_days: LOG_RETENTION_DAYS,
-            workflow,
-        };
-        description.with_name(name)
-    }
-
-    /// The same description under another name (e.g. `provisioner template --service-name`).
-    pub fn with_name(mut self, name: &str) -> Result<Self, DescriptionError> {
-        check_stack_name(name)?;
-        check_repository_name(name)?;
-        self.name = name.to_owned();
-        // The other names have limits of 255 or more; a state machine's name has 80.
-        let derived = self.state_machine_name();
-        if derived.len() > MAX_STATE_MACHINE_NAME_LEN {
-            return Err(DescriptionError::DerivedName {
-                name: name.to_owned(),
-                what: "state machine name",
-                len: derived.len(),
-                derived,
-                limit: MAX_STATE_MACHINE_NAME_LEN,
-            });
-        }
-        Ok(self)
-    }
-
-    /// The same description with another task size.
-    pub fn with_task_size(mut self, cpu: u32, memory_mib: u32) -> Result<Self, DescriptionError> {
-        self.task_size = TaskSize::new(cpu, memory_mib)?;
-        Ok(self)
-    }
-
-    /// Adds environment variables. `TASK_INPUT` is refused: the state machine sets it per run.
-    pub fn with_environment<K: Into<String>, V: Into<String>>(
-        mut self,
-        variables: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<Self, DescriptionError> {
-        for (name, value) in variables {
-            let name = name.into();
-            let reason = if name.is_empty() {
-                Some("the name is empty".to_owned())
-            } else if name == INPUT_ENV {
-                Some(format!("{INPUT_ENV} carries each execution's input and is set by the state machine"))
-            } else if name.contains('=') || name.contains('\0') {
-                Some("a name may not contain '=' or NUL".to_owned())
-            } else if self.environment.contains_key(&name) {
-                Some("it is set twice".to_owned())
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
-                return Err(DescriptionError::Environment { name, reason });
-            }
-            self.environment.insert(name, value.into());
-        }
-        Ok(self)
-    }
-
-    /// Replaces the workflow (tests, or a fork with several).
-    pub fn with_workflow(mut self, workflow: fn(&WorkflowResources) -> StateMachine) -> Self {
-        self.workflow = workflow;
-        self
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn task_size(&self) -> TaskSize {
-        self.task_size
-    }
-
-    pub fn environment(&self) -> &BTreeMap<String, String> {
-        &self.environment
-    }
-
-    pub fn task_timeout_seconds(&self) -> u64 {
-        self.task_timeout_seconds
-    }
-
-    pub fn log_retention_days(&self) -> u32 {
-        self.log_retention_days
-    }
-
-    /// The state machine this service runs, referring to `resources`.
-    pub fn workflow(&self, resources: &WorkflowResources) -> StateMachine {
-        (self.workflow)(resources)
-    }
-
-    // Names derived from the service name, one place for all of them.
-
-    pub fn stack_name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn repository_name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn cluster_name(&self) -> &str {
-        &self.name
-    }
-
-    /// The task definition family.
-    pub fn task_family(&self) -> &str {
-        &self.name
-    }
-
-    pub fn container_name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn log_group_name(&self) -> String {
-        format!("/ecs/{}", self.name)
-    }
-
-    pub fn topic_name(&self) -> String {
-        format!("{}-notifications", self.name)
-    }
-
-    pub fn state_machine_name(&self) -> String {
-        format!("{}-workflow", self.name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,33 +151,5 @@ mod tests {
         assert_eq!(definition["States"]["NotifyFailure"]["Parameters"]["Message"]["cause.$"], "$.error.Cause");
         assert_eq!(definition["States"]["Failed"]["Type"], "Fail");
         assert_eq!(definition["States"]["Succeeded"]["Type"], "Succeed");
-    }
-
-    #[test]
-    fn an_invalid_service_name_is_named() {
-        for bad in ["Servicefull", "my_service", "1service", "a", "service--x", "service-", "my.service"] {
-            let err = ServiceDescription::new(bad, CPU, MEMORY_MIB).unwrap_err().to_string();
-            assert!(err.contains(&format!("{bad:?}")), "{bad}: {err}");
-        }
-        let long = "a".repeat(129);
-        assert!(ServiceDescription::new(&long, CPU, MEMORY_MIB).is_err());
-        let err = ServiceDescription::new(&"a".repeat(72), CPU, MEMORY_MIB).unwrap_err().to_string();
-        assert!(err.contains("state machine name") && err.contains("80"), "{err}");
-        ServiceDescription::new(&"a".repeat(71), CPU, MEMORY_MIB).unwrap();
-        ServiceDescription::new("billing-report2", CPU, MEMORY_MIB).unwrap();
-    }
-
-    #[test]
-    fn an_invalid_task_size_names_the_pair() {
-        let err = ServiceDescription::new(SERVICE_NAME, 256, 4096).unwrap_err().to_string();
-        assert!(err.contains("cpu 256 with memory 4096") && err.contains("512, 1024, 2048"), "{err}");
-    }
-
-    #[test]
-    fn the_task_input_variable_is_reserved() {
-        let err = describe().unwrap().with_environment([("TASK_INPUT", "x")]).unwrap_err().to_string();
-        assert!(err.contains("TASK_INPUT"), "{err}");
-        let err = describe().unwrap().with_environment([("RUST_LOG", "debug")]).unwrap_err().to_string();
-        assert!(err.contains("set twice"), "{err}");
     }
 }

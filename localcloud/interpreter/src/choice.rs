@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 
-use runtime::states::{ChoiceRule, CompareOp, Comparison, Condition, Operand, TypeTest};
+use model::states::{ChoiceRule, CompareOp, Comparison, Condition, Operand, TypeTest};
 use serde_json::{Number, Value};
 
 use crate::error::StatesError;

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, FuturesUnordered, StreamExt as _};
-use runtime::states::{
+use model::states::{
     Catcher, Choice, Fail, Map, NullablePath, Parallel, Pass, ProcessorMode, Retrier, State, StateMachine, States,
     Task, Wait,
 };

@@ -1,5 +1,5 @@
 //! An interpreter of the Amazon States Language, JSONPath flavour: it runs a
-//! [`runtime::states::StateMachine`] on an input, calls Task resources through the
+//! [`model::states::StateMachine`] on an input, calls Task resources through the
 //! [`Integrations`] trait, and reports every step as a GetExecutionHistory event. Pure: no
 //! network, no files, no clock other than tokio's timers (scaled by a [`TimeScale`] in tests).
 //!
@@ -16,7 +16,7 @@
 //!     }
 //! }
 //!
-//! let machine = runtime::states::StateMachine::from_json(r#"{
+//! let machine = model::states::StateMachine::from_json(r#"{
 //!     "StartAt": "Call",
 //!     "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
 //!         "Parameters": {"greeting.$": "States.Format('hello {}', $.who)"},

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use runtime::states::{JitterStrategy, Retrier};
+use model::states::{JitterStrategy, Retrier};
 
 /// ASL's defaults for a Retrier's absent fields.
 pub const DEFAULT_INTERVAL_SECONDS: u64 = 1;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use runtime::states::StateMachine;
+use model::states::StateMachine;
 use serde_json::Value;
 use states_interpreter::{Execution, ExecutionContext, Integrations, Outcome, TaskCall, TaskFailure};
 

@@ -3,7 +3,7 @@
 //! DescribeStateMachineForExecution, in AWS JSON 1.0 with AWS's shapes and error codes. State
 //! machines stay moto's: a definition is read from moto when an execution starts (so machines
 //! made by CloudFormation run too), and Create/UpdateStateMachine are checked with
-//! `runtime::states` before they are forwarded.
+//! `model::states` before they are forwarded.
 //!
 //! `store` keeps the executions (and persists them), `integrations` is what Task states call.
 //! Durations in definitions run at `LOCALCLOUD_SFN_TIME_SCALE` (read at gateway start; 1 is real
@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hyper::StatusCode;
-use runtime::states::StateMachine;
+use model::states::StateMachine;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -503,7 +503,7 @@ fn page(
 }
 
 /// CreateStateMachine and UpdateStateMachine: the definition (when the request has one) parsed
-/// and validated with `runtime::states`; InvalidDefinition with every problem otherwise.
+/// and validated with `model::states`; InvalidDefinition with every problem otherwise.
 pub fn check_definition(operation: &str, body: &[u8]) -> Result<(), AwsError> {
     let request: Value = serde_json::from_slice(if body.is_empty() { b"{}" } else { body })
         .map_err(|e| AwsError::serialization(format!("{operation}: the request body is not JSON: {e}")))?;

@@ -37,7 +37,7 @@ pub struct DeleteArgs {
 pub async fn run(args: DeleteArgs) -> anyhow::Result<()> {
     let service_name = args.service_name.clone().unwrap_or_else(|| service::SERVICE_NAME.to_owned());
     let stack_name = args.stack.stack_name.clone().unwrap_or_else(|| service_name.clone());
-    runtime::template::names::check_stack_name(&stack_name).context("--stack-name")?;
+    model::template::names::check_stack_name(&stack_name).context("--stack-name")?;
     let registry = args.registry.clone().or_else(|| default_registry(|name| std::env::var(name).ok()));
     if let Some(registry) = &registry {
         validate_registry(registry)?;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use runtime::template::Template;
+use model::template::Template;
 
 use super::template::{self, Format, ServiceOptions, TemplateArgs};
 use crate::diagram::{layout, service, svg};
@@ -46,7 +46,7 @@ impl DescribeArgs {
             return Ok(out.clone());
         }
         let here = std::env::current_dir().context("could not read the current directory; pass --out")?;
-        let root = runtime::workspace::find_root(&here).unwrap_or(here);
+        let root = crate::workspace::find_root(&here).unwrap_or(here);
         Ok(root.join("target").join("describe"))
     }
 }

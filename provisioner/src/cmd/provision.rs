@@ -136,7 +136,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     let draft = render(&args.template_args(Some(placeholder_pinned_uri())))?;
     let service_name = args.service.service_name.clone().unwrap_or_else(|| service::SERVICE_NAME.to_owned());
     let stack_name = args.stack.stack_name.clone().unwrap_or_else(|| service_name.clone());
-    runtime::template::names::check_stack_name(&stack_name).context("--stack-name")?;
+    model::template::names::check_stack_name(&stack_name).context("--stack-name")?;
     let base = args.base.as_deref().map(ImageRef::parse).transpose()?;
     let registry = args.registry.clone().or_else(|| default_registry(|name| std::env::var(name).ok()));
     if let Some(registry) = &registry {
@@ -205,7 +205,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     .await?;
 
     let rendered = render(&args.template_args(Some(pushed.image_uri.clone())))?;
-    let template = runtime::template::Template::from_json(&rendered.text)?;
+    let template = model::template::Template::from_json(&rendered.text)?;
     let source = body::source(&s3, &stack_name, &rendered.text, args.s3_bucket.as_deref(), &caller.region).await?;
 
     let mut summary = ProvisionSummary {
@@ -399,7 +399,7 @@ async fn remove_review_stack(cf: &aws_sdk_cloudformation::Client, stack: &str) {
     }
 }
 
-fn all_added(template: &runtime::template::Template) -> Vec<PlannedChange> {
+fn all_added(template: &model::template::Template) -> Vec<PlannedChange> {
     template
         .resources()
         .iter()

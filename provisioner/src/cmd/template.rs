@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use runtime::template::Template;
+use model::template::Template;
 use service::description;
 
 use crate::decorators;
@@ -136,7 +136,7 @@ pub fn check_state_machines(fragment: &Template) -> anyhow::Result<()> {
             },
             _ => continue,
         };
-        let machine = runtime::states::StateMachine::from_json(&text)
+        let machine = model::states::StateMachine::from_json(&text)
             .with_context(|| format!("the state machine {id} has a definition that is not the States Language"))?;
         machine.lint().with_context(|| format!("the state machine {id} cannot be deployed"))?;
     }

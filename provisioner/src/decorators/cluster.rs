@@ -2,7 +2,7 @@
 //! CKV_AWS_65): the task's CPU, memory and network figures reach CloudWatch, which is where an
 //! operator looks when a task misbehaves.
 
-use runtime::template::{Expr, Resource, Template};
+use model::template::{Expr, Resource, Template};
 use serde_json::json;
 
 use super::context::Cluster;

@@ -3,7 +3,7 @@
 //! security group and cluster for the state machine; the ARNs for the outputs). Values are template
 //! expressions (`Ref`, `Fn::GetAtt`), resolved by CloudFormation at deploy time.
 
-use runtime::template::{Expr, LogicalId};
+use model::template::{Expr, LogicalId};
 use service::description::ServiceDescription;
 
 use super::DecoratorError;

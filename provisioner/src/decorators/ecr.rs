@@ -2,7 +2,7 @@
 //! exist before the stack does; the stack only names it, to scope the execution role's pull
 //! permissions to this one repository. Its lifecycle policy document is here, for `push` to apply.
 
-use runtime::template::{Expr, Template};
+use model::template::{Expr, Template};
 use serde_json::json;
 
 use super::context::Repository;

@@ -2,7 +2,7 @@
 //! policies of explicit actions on explicit resources (no managed policies, whose wildcards grant
 //! more than a task needs).
 
-use runtime::template::Resource;
+use model::template::Resource;
 use serde_json::{Value, json};
 
 pub const POLICY_VERSION: &str = "2012-10-17";

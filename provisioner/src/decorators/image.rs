@@ -2,7 +2,7 @@
 //! on update, not a new template), defaulting to the pushed image or, with none given, to a
 //! placeholder that is clearly not pullable.
 
-use runtime::template::{Expr, Parameter, Template};
+use model::template::{Expr, Parameter, Template};
 
 use super::context::Image;
 use super::{Decorator, DecoratorContext, DecoratorError, logical_id};

@@ -3,7 +3,7 @@
 //! own that encrypts it (checkov CKV_AWS_158), rotated yearly, usable by CloudWatch Logs for this
 //! one log group only.
 
-use runtime::template::{DeletionPolicy, Expr, Resource, Template, UpdateReplacePolicy};
+use model::template::{DeletionPolicy, Expr, Resource, Template, UpdateReplacePolicy};
 use serde_json::json;
 
 use super::context::LogGroup;

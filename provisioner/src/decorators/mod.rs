@@ -16,8 +16,8 @@ pub mod state_machine;
 pub mod task_definition;
 pub mod topic;
 
-use runtime::states::ValidationErrors;
-use runtime::template::{LogicalId, Template, TemplateError};
+use model::states::ValidationErrors;
+use model::template::{LogicalId, Template, TemplateError};
 use service::description::ServiceDescription;
 
 pub use context::DecoratorContext;

@@ -3,7 +3,7 @@
 //! 0.0.0.0/0 to the gateway, and an egress-only security group the task is placed in. Public
 //! subnets and a public IP, rather than NAT gateways, keep an idle stack free of hourly charges.
 
-use runtime::template::{Expr, Resource, Template};
+use model::template::{Expr, Resource, Template};
 use serde_json::json;
 
 use super::context::Network;

@@ -1,7 +1,7 @@
 //! The stack's outputs: everything a user or a later command (run, status, logs) needs, each
 //! exported as `<stack name>-<output>` so other stacks can import it.
 
-use runtime::template::{Expr, LogicalId, Output, Template};
+use model::template::{Expr, LogicalId, Output, Template};
 
 use super::{Decorator, DecoratorContext, DecoratorError, logical_id};
 

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use runtime::template::{Expr, Pseudo, Resource, Template, sub_variables};
+use model::template::{Expr, Pseudo, Resource, Template, sub_variables};
 use serde_json::json;
 use service::description::WorkflowResources;
 

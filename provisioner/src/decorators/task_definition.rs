@@ -3,7 +3,7 @@
 //! the task's own code runs as: empty, so a fork grants exactly what its code calls. The size is a
 //! cpu/memory pair Fargate accepts (checked when the service description is made).
 
-use runtime::template::{Expr, Pseudo, Resource, Template};
+use model::template::{Expr, Pseudo, Resource, Template};
 use serde_json::{Value, json};
 
 use super::context::{TaskDefinition, needed};

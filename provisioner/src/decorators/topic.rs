@@ -4,7 +4,7 @@
 //! of ours has to be paid for or kept. A fork that lets another account or an AWS service (such as
 //! EventBridge) publish must switch to a customer managed key whose policy allows that publisher.
 
-use runtime::template::{Expr, Resource, Template};
+use model::template::{Expr, Resource, Template};
 
 use super::context::Topic;
 use super::{Decorator, DecoratorContext, DecoratorError, logical_id};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use runtime::template::{Resource, sub_variables};
+use model::template::{Resource, sub_variables};
 use serde_json::Value;
 
 use super::service::STATE_MACHINE_TYPE;

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use runtime::template::{Resource, Template};
+use model::template::{Resource, Template};
 use serde_json::Value;
 
 use super::model::{Diagram, EdgeKind, NodeKind};
@@ -342,7 +342,7 @@ fn names_the_type(property: &str, target_type: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use runtime::states::{
+    use model::states::{
         Branch, Catcher, Choice, ChoiceRule, Comparison, Condition, EcsRunTask, Fail, ItemProcessor, Map, Parallel,
         Pass, Retrier, SnsMessage, SnsPublish, State, StateMachine, States, Succeed, Wait,
     };
@@ -567,7 +567,7 @@ mod tests {
                         Condition::compare("$.mode", Comparison::string_equals("each")),
                         Condition::Not(Box::new(Condition::compare(
                             "$.items",
-                            Comparison::Is(runtime::states::TypeTest::IsNull, true),
+                            Comparison::Is(model::states::TypeTest::IsNull, true),
                         ))),
                     ]),
                     "EachItem",
@@ -607,7 +607,7 @@ mod tests {
                             choices: vec![ChoiceRule::new(
                                 Condition::compare(
                                     "$.ok",
-                                    Comparison::BooleanEquals(runtime::states::Operand::Value(true)),
+                                    Comparison::BooleanEquals(model::states::Operand::Value(true)),
                                 ),
                                 "Keep",
                             )],

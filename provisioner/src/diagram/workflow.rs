@@ -7,10 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use runtime::states::{
+use model::states::{
     Choice, Condition, ItemProcessor, Map, Parallel, Retrier, State, StateMachine, States, Task, Wait,
 };
-use runtime::template::{Resource, sub_variables};
+use model::template::{Resource, sub_variables};
 use serde_json::Value;
 
 use super::model::{EdgeKind, NodeKind};
@@ -475,7 +475,7 @@ fn retry_lines(retrier: &Retrier) -> [String; 2] {
 
 fn processor_title(processor: &ItemProcessor) -> String {
     match processor.processor_config.as_ref().and_then(|c| c.mode) {
-        Some(runtime::states::ProcessorMode::Distributed) => "ItemProcessor (DISTRIBUTED)".to_owned(),
+        Some(model::states::ProcessorMode::Distributed) => "ItemProcessor (DISTRIBUTED)".to_owned(),
         _ => "ItemProcessor".to_owned(),
     }
 }

@@ -86,5 +86,5 @@ pub fn target_dir(workspace: &Path) -> PathBuf {
 /// The workspace around the current directory, or the directory itself outside one.
 pub fn workspace_root() -> PathBuf {
     let start = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    runtime::workspace::find_root(&start).unwrap_or(start)
+    crate::workspace::find_root(&start).unwrap_or(start)
 }

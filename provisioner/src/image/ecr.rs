@@ -30,7 +30,7 @@ impl EcrRepository {
 
 /// Creates the repository if it is missing and (re)applies the lifecycle policy.
 pub async fn ensure_repository(client: &aws_sdk_ecr::Client, name: &str, lifecycle_policy: &str) -> Result<EcrRepository> {
-    runtime::template::names::check_repository_name(name)?;
+    model::template::names::check_repository_name(name)?;
     let created = client
         .create_repository()
         .repository_name(name)

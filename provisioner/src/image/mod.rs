@@ -42,7 +42,7 @@ pub enum ImageError {
     #[error("docker push of {reference} failed: {detail}")]
     DockerPush { reference: String, detail: String },
     #[error(transparent)]
-    RepositoryName(#[from] runtime::template::NameError),
+    RepositoryName(#[from] model::template::NameError),
     #[error("invalid registry {registry:?}: {rule}")]
     InvalidRegistry { registry: String, rule: String },
     #[error(

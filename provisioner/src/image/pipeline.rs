@@ -88,7 +88,7 @@ impl BuildOutcome {
 /// Compiles the task binary and builds the image.
 pub async fn build(options: &BuildOptions, progress: &Progress) -> Result<BuildOutcome> {
     let repository = service::SERVICE_NAME.to_owned();
-    runtime::template::names::check_repository_name(&repository)?;
+    model::template::names::check_repository_name(&repository)?;
     let build_id = build_id(&options.workspace);
 
     // Connect first: a missing engine should fail before minutes of compiling.

@@ -18,7 +18,7 @@ impl ImageRef {
     pub fn new(registry: &str, repository: &str) -> Result<Self> {
         validate_registry(registry)?;
         // ECR's rule (also the distribution spec's), the one the service description checks too.
-        runtime::template::names::check_repository_name(repository)?;
+        model::template::names::check_repository_name(repository)?;
         Ok(Self { registry: registry.to_owned(), repository: repository.to_owned(), tag: None, digest: None })
     }
 

@@ -3,7 +3,7 @@
 //! nested stacks or macros CAPABILITY_AUTO_EXPAND.
 
 use aws_sdk_cloudformation::types::Capability;
-use runtime::template::Template;
+use model::template::Template;
 
 /// IAM resource types and the property that gives each a custom name.
 const IAM_TYPES: &[(&str, Option<&str>)] = &[
@@ -53,7 +53,7 @@ pub fn required(template: &Template) -> Vec<Capability> {
 
 #[cfg(test)]
 mod tests {
-    use runtime::template::{LogicalId, Resource};
+    use model::template::{LogicalId, Resource};
 
     use super::*;
 

@@ -9,7 +9,7 @@
 //! is rejected at parse time with the unknown field named.
 //!
 //! ```
-//! use runtime::states::{Catcher, EcsRunTask, Fail, Retrier, SnsMessage, SnsPublish, StateMachine};
+//! use model::states::{Catcher, EcsRunTask, Fail, Retrier, SnsMessage, SnsPublish, StateMachine};
 //!
 //! // The partition is the caller's: a literal, or a placeholder the template layer substitutes.
 //! let partition = "${AWS::Partition}";
@@ -37,7 +37,7 @@
 //!
 //! machine.validate()?; // every problem at once, each naming its state
 //! let definition: String = machine.to_json(); // the DefinitionString
-//! assert_eq!(runtime::states::StateMachine::from_json(&definition)?, machine);
+//! assert_eq!(model::states::StateMachine::from_json(&definition)?, machine);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
