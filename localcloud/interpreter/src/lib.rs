@@ -29,7 +29,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-//! Not implemented: JSONata (the runtime model rejects it), Map's ItemReader, ItemBatcher and
+//! Not implemented: JSONata (the model rejects it), Map's ItemReader, ItemBatcher and
 //! ResultWriter (distributed Maps run their items inline, as iterations, not child executions),
 //! HeartbeatSeconds enforcement (a call has no heartbeat channel; the value is only shown in
 //! TaskScheduled), MapIterationAborted and
