@@ -29,6 +29,7 @@ def all_corrections() -> list[Correction]:
     from . import (
         change_set_diff,
         delete_stack_order,
+        fn_sub,
         role_policy_documents,
         task_definition_fields,
         task_definition_update,
@@ -73,6 +74,11 @@ def all_corrections() -> list[Correction]:
             "an operation a JSON-protocol service does not have answers 400 UnknownOperationException, "
             "as AWS does, not HTTP 500 with an HTML page",
             unknown_operation.apply,
+        ),
+        Correction(
+            "fn-sub",
+            "Fn::Sub substitutes ${Var} and ${!Literal} only; `$$` and other `$` text stay byte for byte",
+            fn_sub.apply,
         ),
     ]
 

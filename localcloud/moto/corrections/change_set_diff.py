@@ -29,7 +29,7 @@ from typing import Any
 
 from moto.cloudformation.exceptions import AlreadyExistsException, CloudFormationError, ValidationError
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Stack
-from moto.cloudformation.parsing import clean_json
+from moto.cloudformation import parsing
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudformation.utils import generate_changeset_id, generate_stack_id, validate_create_change_set
 
@@ -84,7 +84,7 @@ def diff(self: ChangeSet) -> list[Change]:
             view.resources[name] = tpl.Placeholder(name)
             changes.append(_change("Add", name, resource_type))
             continue
-        resolved = clean_json(tpl.properties_of(body), view)
+        resolved = parsing.clean_json(tpl.properties_of(body), view)
         details = _details(resource_type, state[name], body, resolved, changed_parameters)
         if not details:
             continue

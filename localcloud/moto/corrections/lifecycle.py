@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.cloudformation.models import Event
+from moto.cloudformation import parsing
 from moto.cloudformation.parsing import (
     NULL_MODELS,
-    clean_json,
     parse_and_create_resource,
     parse_and_update_resource,
     resource_class_from_type,
@@ -177,7 +177,7 @@ def _create(stack: Any, name: str, body: dict[str, Any], verb: str, outcome: Out
         record(stack, name, resource_type, "CREATE_FAILED", reason=reason)
         raise ResourceFailed(name, "create", reason)
     try:
-        properties = clean_json(tpl.properties_of(body), resource_map)
+        properties = parsing.clean_json(tpl.properties_of(body), resource_map)
         instance = parse_and_create_resource(
             name, copy.deepcopy(body), resource_map, account_id=stack.account_id, region_name=stack.region_name
         )
@@ -215,7 +215,7 @@ def _update(stack: Any, name: str, body: dict[str, Any], outcome: Outcome) -> No
         raise ResourceFailed(name, "update", reason)
     old = resource_map._parsed_resources.get(name)
     try:
-        properties = clean_json(tpl.properties_of(body), resource_map)
+        properties = parsing.clean_json(tpl.properties_of(body), resource_map)
     except Exception as error:
         reason = failure_reason(error)
         record(stack, name, resource_type, "UPDATE_FAILED", physical_id(old), reason=reason)

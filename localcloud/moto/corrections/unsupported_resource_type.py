@@ -26,7 +26,8 @@ from typing import Any
 
 from moto.cloudformation.exceptions import AlreadyExistsException, ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
-from moto.cloudformation.parsing import ResourceMap, clean_json
+from moto.cloudformation import parsing
+from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.utils import generate_stack_id
 
 from . import lifecycle
@@ -111,7 +112,7 @@ def _export_names(stack: Stack) -> list[str]:
     view = tpl.View(stack.resource_map, {})
     outputs = stack.template_dict.get("Outputs") or {}
     return [
-        clean_json(o["Export"].get("Name"), view) for o in outputs.values() if isinstance(o, dict) and o.get("Export")
+        parsing.clean_json(o["Export"].get("Name"), view) for o in outputs.values() if isinstance(o, dict) and o.get("Export")
     ]
 
 
