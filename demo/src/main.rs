@@ -15,7 +15,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail, ensure};
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_sts::config::Credentials;
+use aws_sdk_cloudformation::config::Credentials;
 use serde_json::Value;
 
 fn provisioner(bin: &Path, env: &[(&'static str, String)], args: &[&str]) -> anyhow::Result<std::process::ExitStatus> {
