@@ -50,10 +50,10 @@ pub struct Provisioner {
     workspace: Option<(PathBuf, PathBuf)>,
 }
 
-/// The workspace's target directory (CARGO_TARGET_DIR when set).
+/// The workspace's target directory, as cargo reports it.
 pub fn target_dir() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new(".")).to_owned();
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"))
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    provisioner::image::binary::target_dir(workspace)
 }
 
 /// The provisioner binary, built once per test process (a no-op when the workspace build made it).

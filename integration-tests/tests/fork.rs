@@ -8,10 +8,11 @@
 //! so the fork's crates are compiled once. The fork's debug builds use their own target directory
 //! (its binaries have the original's names) and this workspace's build directory, so the registry
 //! crates the original compiled are not compiled again. Cargo names a workspace member's build by
-//! its path relative to the workspace, which is the same in the fork: left alone, the fork's
-//! `runtime`, `service` and `provisioner` would overwrite the original's in the shared build
-//! directory. A profile override on the fork's `runtime` (codegen-units, which changes nothing
-//! the code does) gives it, and everything built on it, builds of its own. The fork's release
+//! its name and its path relative to the workspace. The service's package is named after the
+//! service, so the fork's (and the provisioner built on it) never shares a build with the
+//! original's; the other members keep their names and paths: a profile override on the fork's
+//! `runtime` (codegen-units, which changes nothing the code does) gives it, and everything built
+//! on it, builds of its own all the same, so an edit to the fork's runtime stays the fork's. The fork's release
 //! build of the task binary (`provision`) keeps to its own target directory.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,7 +30,9 @@ const FORK_MEMORY: &str = "1024";
 const FORK_DESCRIPTION: &str = "Makes \"thumbnails\" of the images it is given";
 
 /// The files a fork changes; every other file is the original's, byte for byte.
-const CHANGED: [&str; 9] = [
+const CHANGED: [&str; 11] = [
+    "Cargo.lock",
+    "Cargo.toml",
     "README.md",
     "provisioner/tests/snapshots/state_machine.json",
     "provisioner/tests/snapshots/template.json",
@@ -155,6 +158,10 @@ async fn a_fork_differs_only_in_its_names_builds_passes_its_unit_tests_and_names
     let read = |file: &str| std::fs::read_to_string(fork.dir.join(file)).unwrap();
     assert!(read("service/src/lib.rs").contains(&format!("pub const SERVICE_NAME: &str = \"{FORK}\";")));
     assert!(read("service/Cargo.toml").contains(&format!("[[bin]]\nname = \"{FORK}\"")));
+    // Crates of its own: the service's package is named after the fork, in the manifests and the lock.
+    assert!(read("service/Cargo.toml").contains(&format!("[package]\n# Named after the service, as the binary is: `provisioner fork` renames both.\nname = \"{FORK}\"")));
+    assert!(read("Cargo.toml").contains(&format!("package = \"{FORK}\"")));
+    assert!(read("Cargo.lock").contains(&format!("[[package]]\nname = \"{FORK}\"\nversion")));
     assert!(read("service/Cargo.toml").contains(r#"description = "Makes \"thumbnails\" of the images it is given""#));
     assert!(read("service/src/description.rs").contains(&format!("pub const CPU: u32 = {FORK_CPU};")));
     assert!(read("service/src/description.rs").contains(&format!("pub const MEMORY_MIB: u32 = {FORK_MEMORY};")));
@@ -163,14 +170,14 @@ async fn a_fork_differs_only_in_its_names_builds_passes_its_unit_tests_and_names
 
     // It builds, and its unit tests pass, with and without the task subcommand.
     let out = fork
-        .cargo(&["test", "--no-fail-fast", "--locked", "-p", "service", "-p", "provisioner", "--all-features"])
+        .cargo(&["test", "--no-fail-fast", "--locked", "-p", FORK, "-p", "provisioner", "--all-features"])
         .await;
     assert!(out.status.success(), "the fork's tests failed\n{}", text(&out));
     let passed = String::from_utf8_lossy(&out.stdout).matches("test result: ok.").count();
     assert!(passed >= 10, "the fork's test targets ran ({passed})\n{}", text(&out));
-    let out = fork.cargo(&["test", "--locked", "-p", "service"]).await;
+    let out = fork.cargo(&["test", "--locked", "-p", FORK]).await;
     assert!(out.status.success(), "the fork's service tests without lambdabinary failed\n{}", text(&out));
-    let out = fork.cargo(&["run", "-q", "--locked", "-p", "service", "--", "--help"]).await;
+    let out = fork.cargo(&["run", "-q", "--locked", "-p", FORK, "--", "--help"]).await;
     assert!(String::from_utf8_lossy(&out.stdout).contains(FORK_DESCRIPTION), "{}", text(&out));
 
     // Its template has the original's shape and names none of the original's resources.

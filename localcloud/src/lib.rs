@@ -69,7 +69,7 @@ impl Config {
             moto_server: checkout.join(".venv/bin/python"),
             moto_launcher: Some(checkout.join("localcloud/moto/launcher.py")),
             docker_registry: PathBuf::from("/usr/bin/docker-registry"),
-            gateway: default_gateway(checkout),
+            gateway: default_gateway(),
             // moto is ready in under a second on a warm machine; a cold Python import on a busy
             // CI machine takes several.
             ready_timeout: Duration::from_secs(30),
@@ -94,13 +94,16 @@ impl Config {
     }
 }
 
-/// This very binary when it is `localcloud` (the CLI starting its own gateway), else the debug
-/// build in the checkout.
-fn default_gateway(checkout: &Path) -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .filter(|exe| exe.file_name() == Some(Service::Gateway.program_names()[0].as_ref()))
-        .unwrap_or_else(|| checkout.join("target/debug/localcloud"))
+/// This very binary when it is `localcloud` (the CLI starting its own gateway), else the
+/// `localcloud` beside it (cargo puts the binaries of one build in one directory, wherever its
+/// target directory is); `localcloud` on the PATH when there is no executable to go by.
+fn default_gateway() -> PathBuf {
+    let name = Service::Gateway.program_names()[0];
+    match std::env::current_exe() {
+        Ok(exe) if exe.file_name() == Some(name.as_ref()) => exe,
+        Ok(exe) => exe.with_file_name(name),
+        Err(_) => PathBuf::from(name),
+    }
 }
 
 /// What `up` did for one service.

@@ -60,6 +60,13 @@ pub enum ForkError {
     TemplateChanged { file: String, expected: String },
     #[error("rendering the fork's template snapshots: {0}")]
     Snapshot(String),
+    #[error(
+        "{0:?} is already the name of a package this workspace builds (see Cargo.lock); the service's \
+         package is named after the service, so give the fork another name"
+    )]
+    PackageNameTaken(String),
+    #[error("Cargo.lock does not hold the service's package {name:?} once as a workspace package ({reason}): run `cargo metadata` in the source to bring it up to date")]
+    Lockfile { name: String, reason: String },
 }
 
 type Result<T> = std::result::Result<T, ForkError>;
@@ -113,7 +120,8 @@ struct Identity {
 fn edits(old: &Identity, new: &Identity) -> Vec<Edit> {
     let (o, n) = (&old.name, &new.name);
     let mut edits = vec![
-        Edit::new("service/Cargo.toml", format!("name = \"{o}\""), format!("name = \"{n}\""), 1),
+        // The package and the binary, both named after the service.
+        Edit::new("service/Cargo.toml", format!("name = \"{o}\""), format!("name = \"{n}\""), 2),
         Edit::new(
             "service/src/lib.rs",
             format!("pub const SERVICE_NAME: &str = \"{o}\";"),
@@ -129,7 +137,7 @@ fn edits(old: &Identity, new: &Identity) -> Vec<Edit> {
             format!("CARGO_BIN_EXE_{n}\""),
             0,
         ),
-        Edit::new("README.md", format!("`{o}`"), format!("`{n}`"), 0),
+        Edit::new("README.md", o.clone(), n.clone(), 0),
     ];
     if old.cpu != new.cpu {
         let line = |cpu| format!("pub const CPU: u32 = {cpu};");
@@ -144,6 +152,60 @@ fn edits(old: &Identity, new: &Identity) -> Vec<Edit> {
         edits.push(Edit::new("service/Cargo.toml", line(&old.description), line(&new.description), 1));
     }
     edits
+}
+
+/// The workspace manifest's dependency on the service, `service = { package = "NAME", ... }`:
+/// the package is renamed, `use service::...` stays.
+fn manifest_edit(old: &str, new: &str) -> Edit {
+    Edit::new("Cargo.toml", format!("package = \"{old}\""), format!("package = \"{new}\""), 1)
+}
+
+/// The package names Cargo.lock holds.
+fn locked_names(lock: &str) -> Vec<&str> {
+    lock.lines().filter_map(|l| l.strip_prefix("name = \"")?.strip_suffix('"')).collect()
+}
+
+/// The dependency entry's package name: `"name"`, `"name version"` or `"name version (source)"`.
+fn entry_name(line: &str) -> &str {
+    line.trim().trim_start_matches('"').split(['"', ' ']).next().unwrap_or_default()
+}
+
+/// Cargo.lock with the workspace package `old` renamed `new`, in the order cargo writes (packages
+/// and each dependency list sorted by name), so `--locked` builds of the fork pass as they are.
+fn rename_locked_package(lock: &str, old: &str, new: &str) -> std::result::Result<String, String> {
+    let (body, newline) = match lock.strip_suffix('\n') {
+        Some(body) => (body, "\n"),
+        None => (lock, ""),
+    };
+    let mut parts: Vec<String> = body.split("\n\n").map(str::to_owned).collect();
+    let name_line = format!("name = \"{old}\"");
+    let is_ours = |part: &str| {
+        part.starts_with("[[package]]\n")
+            && part.lines().any(|l| l == name_line)
+            && !part.lines().any(|l| l.starts_with("source = "))
+    };
+    let ours: Vec<usize> = (0..parts.len()).filter(|&i| is_ours(&parts[i])).collect();
+    let [index] = ours[..] else {
+        return Err(format!("found {} workspace packages named {old:?}", ours.len()));
+    };
+    let block = parts.remove(index).replace(&name_line, &format!("name = \"{new}\""));
+    let quoted = format!("\"{old}\"");
+    for part in &mut parts {
+        let mut lines: Vec<String> = part.lines().map(str::to_owned).collect();
+        let Some(at) = lines.iter().position(|l| l.trim() == quoted.clone() + ",") else { continue };
+        let entry = lines.remove(at).replace(&quoted, &format!("\"{new}\""));
+        let start = lines.iter().position(|l| l == "dependencies = [").map_or(0, |i| i + 1);
+        let end = lines[start..].iter().position(|l| l == "]").map_or(lines.len(), |i| start + i);
+        let to = (start..end).find(|&i| entry_name(&lines[i]) > new).unwrap_or(end);
+        lines.insert(to, entry);
+        *part = lines.join("\n");
+    }
+    let package_name = |part: &str| part.lines().find_map(|l| l.strip_prefix("name = \"")).map(|n| n.trim_end_matches('"').to_owned());
+    let to = (1..parts.len())
+        .find(|&i| parts[i].starts_with("[[package]]") && package_name(&parts[i]).is_some_and(|n| n.as_str() > new))
+        .unwrap_or_else(|| parts.iter().rposition(|p| p.starts_with("[[package]]")).map_or(parts.len(), |i| i + 1));
+    parts.insert(to, block);
+    Ok(parts.join("\n\n") + newline)
 }
 
 /// A TOML basic string's content: backslash and quote escaped (control characters are refused
@@ -235,6 +297,11 @@ pub fn fork(request: &ForkRequest) -> Result<Forked> {
         description: request.description.clone().unwrap_or_else(|| old.description.clone()),
     };
     check_description(&new.description)?;
+    let source_lock = request.source.join("Cargo.lock");
+    let lock = std::fs::read_to_string(&source_lock).map_err(io(&source_lock))?;
+    if locked_names(&lock).contains(&new.name.as_str()) {
+        return Err(ForkError::PackageNameTaken(new.name.clone()));
+    }
     let service = description::describe()?.with_name(&new.name)?.with_task_size(new.cpu, new.memory)?;
     let snapshots = snapshots(service).map_err(ForkError::Snapshot)?;
 
@@ -256,7 +323,7 @@ pub fn fork(request: &ForkRequest) -> Result<Forked> {
 
     // Every edit is applied in memory and checked before anything is written.
     let mut changed: std::collections::BTreeMap<PathBuf, String> = Default::default();
-    for edit in edits(&old, &new) {
+    for edit in edits(&old, &new).into_iter().chain([manifest_edit(&old.name, &new.name)]) {
         let path = PathBuf::from(edit.file);
         let text = match changed.get(&path) {
             Some(text) => text.clone(),
@@ -275,6 +342,9 @@ pub fn fork(request: &ForkRequest) -> Result<Forked> {
     for (file, text) in snapshots {
         changed.insert(Path::new(SNAPSHOT_DIR).join(file), text);
     }
+    let renamed = rename_locked_package(&lock, &old.name, &new.name)
+        .map_err(|reason| ForkError::Lockfile { name: old.name.clone(), reason })?;
+    changed.insert(PathBuf::from("Cargo.lock"), renamed);
 
     std::fs::create_dir_all(destination).map_err(io(destination))?;
     for file in &files {
@@ -366,6 +436,8 @@ mod tests {
             (request(service::SERVICE_NAME, None, None), "own name"),
             (request(&other, Some(4096), None), "cpu 4096 with memory"),
             (request(&other, None, Some("a\nb")), "one line"),
+            (request("tokio", None, None), "already the name of a package"),
+            (request("provisioner", None, None), "already the name of a package"),
         ];
         for (request, needle) in cases {
             let err = fork(&request).unwrap_err().to_string();
@@ -375,5 +447,33 @@ mod tests {
         let not_empty = request(&other, None, None);
         let err = fork(&ForkRequest { destination: source.join("service"), ..not_empty }).unwrap_err().to_string();
         assert!(err.contains("is not empty"), "{err}");
+    }
+
+    #[test]
+    fn the_lock_renames_the_package_in_cargos_order() {
+        let lock = "# header\nversion = 4\n\n[[package]]\nname = \"anyhow\"\nversion = \"1.0.0\"\nsource = \"registry+x\"\n\n\
+            [[package]]\nname = \"base64\"\nversion = \"0.22.1\"\nsource = \"registry+x\"\n\n\
+            [[package]]\nname = \"provisioner\"\nversion = \"0.1.0\"\ndependencies = [\n \"anyhow\",\n \"base64 0.22.1\",\n \"servicefull\",\n \"sha2\",\n]\n\n\
+            [[package]]\nname = \"servicefull\"\nversion = \"0.1.0\"\ndependencies = [\n \"anyhow\",\n]\n\n\
+            [[package]]\nname = \"sha2\"\nversion = \"0.11.0\"\nsource = \"registry+x\"\n";
+        let renamed = rename_locked_package(lock, "servicefull", "a-b").unwrap();
+        let names = locked_names(&renamed);
+        assert_eq!(names, ["a-b", "anyhow", "base64", "provisioner", "sha2"], "{renamed}");
+        assert!(renamed.contains("dependencies = [\n \"a-b\",\n \"anyhow\",\n \"base64 0.22.1\",\n \"sha2\",\n]"), "{renamed}");
+        assert!(renamed.ends_with("registry+x\"\n"), "{renamed}");
+        let last = rename_locked_package(lock, "servicefull", "zebra").unwrap();
+        assert_eq!(locked_names(&last), ["anyhow", "base64", "provisioner", "sha2", "zebra"], "{last}");
+        assert!(last.contains(" \"sha2\",\n \"zebra\",\n]"), "{last}");
+        assert!(last.ends_with("[[package]]\nname = \"zebra\"\nversion = \"0.1.0\"\ndependencies = [\n \"anyhow\",\n]\n"), "{last}");
+        // The real lock: the service's package is there once, and renaming it keeps every other line.
+        let real = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock")).unwrap();
+        let forked = rename_locked_package(&real, service::PACKAGE, "thumbnailer").unwrap();
+        let sorted = |text: &str| {
+            let mut lines: Vec<String> = text.lines().map(|l| l.replace(service::PACKAGE, "thumbnailer")).collect();
+            lines.sort();
+            lines
+        };
+        assert_eq!(sorted(&real), sorted(&forked));
+        assert!(rename_locked_package(&real, "no-such-package", "x").unwrap_err().contains("found 0"));
     }
 }

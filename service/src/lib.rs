@@ -7,6 +7,10 @@ pub const SERVICE_NAME: &str = "servicefull";
 /// What the service does, in one line: the crate's description in Cargo.toml.
 pub const DESCRIPTION: &str = env!("CARGO_PKG_DESCRIPTION");
 
+/// The service's cargo package (`cargo build -p PACKAGE`): named after the service, so a fork's
+/// builds never mix with its original's, even in one target directory.
+pub const PACKAGE: &str = env!("CARGO_PKG_NAME");
+
 pub mod description;
 
 #[cfg(feature = "lambdabinary")]
@@ -20,8 +24,11 @@ pub fn root() -> runtime::Root {
     #[cfg(not(feature = "lambdabinary"))]
     let root = root.unavailable(
         "fargateTask",
-        "this binary was built without the cargo feature `lambdabinary`; \
-         rebuild it with `cargo build -p service --features lambdabinary`",
+        concat!(
+            "this binary was built without the cargo feature `lambdabinary`; rebuild it with `cargo build -p ",
+            env!("CARGO_PKG_NAME"),
+            " --features lambdabinary`"
+        ),
     );
     root
 }

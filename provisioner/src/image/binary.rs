@@ -23,23 +23,21 @@ pub struct TaskBinary {
 }
 
 impl TaskBinary {
-    /// The sample service's binary in this workspace.
+    /// The sample service's binary in this workspace: its package is named after the service
+    /// (a fork renames it), so the name comes from the crate, never written here.
     pub fn service(workspace: &Path) -> Self {
         Self {
             workspace: workspace.to_owned(),
-            package: "service".to_owned(),
+            package: service::PACKAGE.to_owned(),
             bin: service::SERVICE_NAME.to_owned(),
             features: vec!["lambdabinary".to_owned()],
         }
     }
 
-    /// Where cargo leaves the binary.
-    pub fn path(&self) -> PathBuf {
-        target_dir(&self.workspace).join(TARGET).join("release").join(&self.bin)
-    }
-
-    /// Runs `cargo build --release` for the static target and returns the binary's path. Cargo's
-    /// output goes to the progress reporter line by line; a failure carries its last lines.
+    /// Runs `cargo build --release` for the static target and returns the binary's path, as cargo
+    /// reports it (its JSON messages name the executable), so the target directory is wherever
+    /// cargo's configuration puts it. Cargo's output goes to the progress reporter line by line; a
+    /// failure carries its last lines.
     pub async fn build(&self, progress: &Progress) -> Result<PathBuf> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut child = tokio::process::Command::new(cargo)
@@ -47,14 +45,28 @@ impl TaskBinary {
             .args(["build", "--release", "--target", TARGET, "-p", &self.package, "--bin", &self.bin])
             .arg("--features")
             .arg(self.features.join(","))
+            .arg("--message-format=json-render-diagnostics")
             .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static")
             // A nested cargo must not inherit the outer build's per-crate variables.
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(ImageError::CargoNotRun)?;
+        let executable = child.stdout.take().map(|stdout| {
+            let bin = self.bin.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stdout).lines();
+                let mut found = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if found.is_none() {
+                        found = artifact_executable(&line, &bin);
+                    }
+                }
+                found
+            })
+        });
         let mut tail: Vec<String> = Vec::new();
         if let Some(stderr) = child.stderr.take() {
             let mut lines = BufReader::new(stderr).lines();
@@ -71,20 +83,68 @@ impl TaskBinary {
             let code = status.code().map_or_else(|| "by signal".to_owned(), |c| c.to_string());
             return Err(ImageError::CargoFailed { code, tail: tail.join("\n") });
         }
-        Ok(self.path())
+        let executable = match executable {
+            Some(reader) => reader.await.ok().flatten(),
+            None => None,
+        };
+        executable.ok_or_else(|| ImageError::CargoFailed {
+            code: "0".to_owned(),
+            tail: format!("cargo built, but named no executable for the binary {}", self.bin),
+        })
     }
 }
 
-/// The workspace's target directory, honouring CARGO_TARGET_DIR as cargo does.
+/// The executable a line of cargo's JSON output names, when it is the artifact of `bin`.
+fn artifact_executable(line: &str, bin: &str) -> Option<PathBuf> {
+    let message: serde_json::Value = serde_json::from_str(line).ok()?;
+    if message["reason"] != "compiler-artifact" || message["target"]["name"] != bin {
+        return None;
+    }
+    message["executable"].as_str().map(PathBuf::from)
+}
+
+/// The workspace's target directory as cargo reports it (`cargo metadata`: CARGO_TARGET_DIR,
+/// `build.target-dir` in a config, or `target/`); cargo's own default rule when cargo cannot say.
 pub fn target_dir(workspace: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let reported = std::process::Command::new(cargo)
+        .current_dir(workspace)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok())
+        .and_then(|metadata| metadata["target_directory"].as_str().map(PathBuf::from));
+    reported.unwrap_or_else(|| match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => workspace.join(dir),
         None => workspace.join("target"),
-    }
+    })
 }
 
 /// The workspace around the current directory, or the directory itself outside one.
 pub fn workspace_root() -> PathBuf {
     let start = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     crate::workspace::find_root(&start).unwrap_or(start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_executable_is_read_from_cargos_artifact_message_for_the_binary_only() {
+        let artifact = |name: &str, exe: &str| {
+            format!(
+                r#"{{"reason":"compiler-artifact","target":{{"name":"{name}","kind":["bin"]}},"executable":{exe}}}"#
+            )
+        };
+        let line = artifact("servicefull", r#""/elsewhere/x86_64-unknown-linux-gnu/release/servicefull""#);
+        let found = artifact_executable(&line, "servicefull");
+        assert_eq!(found, Some(PathBuf::from("/elsewhere/x86_64-unknown-linux-gnu/release/servicefull")));
+        assert_eq!(artifact_executable(&line, "other"), None);
+        assert_eq!(artifact_executable(&artifact("servicefull", "null"), "servicefull"), None);
+        assert_eq!(artifact_executable(r#"{"reason":"build-finished","success":true}"#, "servicefull"), None);
+        assert_eq!(artifact_executable("not json", "servicefull"), None);
+    }
 }

@@ -4,13 +4,18 @@
 //! one whose task fails (`provisioner run --follow`: states, the task's own log lines, the outcome),
 //! then shows the notifications the workflow published. Exits non-zero if any step does not do
 //! what it should (the failing run must fail).
+//!
+//! A crate of its own, not a binary of integration-tests: the demo needs the provisioner, the
+//! local cloud and three SDK clients, not the test harness's EC2, IAM and testcontainers.
+//! `just demo` builds it with `provisioner` and `localcloud` in one `cargo build`, so it runs the
+//! binaries of that build: the ones beside its own executable, wherever cargo put them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail, ensure};
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_sts::config::Credentials;
+use aws_sdk_cloudformation::config::Credentials;
 use serde_json::Value;
 
 fn provisioner(bin: &Path, env: &[(&'static str, String)], args: &[&str]) -> anyhow::Result<std::process::ExitStatus> {
@@ -24,15 +29,26 @@ fn provisioner(bin: &Path, env: &[(&'static str, String)], args: &[&str]) -> any
     Ok(status)
 }
 
+/// A binary built by the same `cargo build` as this one: cargo puts them in one directory.
+fn sibling(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find the demo's own executable")?;
+    let bin = exe.with_file_name(name);
+    ensure!(
+        bin.exists(),
+        "{} is missing: build it with the demo, `cargo build -p provisioner -p localcloud -p demo` (what `just demo` runs)",
+        bin.display()
+    );
+    Ok(bin)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let checkout = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().context("workspace root")?.to_owned();
-    let bin = integration_tests::cli::target_dir().join("debug/provisioner");
-    ensure!(bin.exists(), "{} is missing: build it with `cargo build -p provisioner`", bin.display());
+    let bin = sibling("provisioner")?;
 
     println!("==> starting the local cloud (left running; `just down` stops it)");
     let mut config = localcloud::Config::for_checkout(&checkout);
-    config.gateway = integration_tests::cli::target_dir().join("debug/localcloud");
+    config.gateway = sibling("localcloud")?;
     let up = localcloud::up(&config)?;
     let env = up.endpoints.env_vars();
     println!("    AWS endpoint {}, registry {}", up.endpoints.aws_endpoint_url, up.endpoints.registry);
