@@ -7,9 +7,12 @@
 //!
 //! This module owns the three operations, [`up`], [`down`] and [`status`]; `service` knows the
 //! three programs, `process` the operating system, `state` the files, `gateway` the endpoint,
-//! `fargate` the ECS tasks it runs and `stepfunctions` the executions. Clients only ever see [`Endpoints`], the same variables
-//! LocalStack or real AWS would be reached through.
+//! `fargate` the ECS tasks it runs and `stepfunctions` the executions; `awsjson`, the protocol
+//! those three and `upstream` speak, sits beside them, so none reaches up into the gateway for it.
+//! Clients only ever see [`Endpoints`], the same variables LocalStack or real AWS would be reached
+//! through.
 
+pub mod awsjson;
 mod error;
 pub mod fargate;
 pub mod gateway;
