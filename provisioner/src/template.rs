@@ -1,9 +1,9 @@
-//! `provisioner template`: assembles the stack's CloudFormation template from the service
-//! description through the decorator chain and prints it, as JSON or YAML, with no AWS access.
-//! Everything is checked and rendered before the first byte goes to stdout, so a failure leaves
-//! stdout empty (a redirect into a file never holds half a template).
+//! The stack's CloudFormation template as the commands render it: the service description with
+//! the command line's changes (name, task size), assembled through the decorator chain, with a
+//! fork's fragments merged in and their state machines checked, as JSON or YAML. No AWS access.
+//! Shared by `template`, `describe` and `provision`, which render the same template from the
+//! same options.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -140,23 +140,5 @@ pub fn check_state_machines(fragment: &Template) -> anyhow::Result<()> {
             .with_context(|| format!("the state machine {id} has a definition that is not the States Language"))?;
         machine.lint().with_context(|| format!("the state machine {id} cannot be deployed"))?;
     }
-    Ok(())
-}
-
-/// Runs `provisioner template`.
-pub fn run(args: TemplateArgs) -> anyhow::Result<()> {
-    let rendered = render(&args)?;
-    if let Some(uri) = &rendered.placeholder_image {
-        eprintln!(
-            "note: no --image given: the ImageUri parameter defaults to the placeholder {uri}, which cannot be pulled. \
-             Pass --image with the URI `provisioner push` printed, or set ImageUri when deploying."
-        );
-    }
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(rendered.text.as_bytes())
-        .and_then(|()| if rendered.text.ends_with('\n') { Ok(()) } else { stdout.write_all(b"\n") })
-        .and_then(|()| stdout.flush())
-        .context("could not write the template to stdout")?;
     Ok(())
 }
