@@ -131,6 +131,23 @@ impl LocalCloud {
         }
     }
 
+    /// A cloud of this handle's own, shared with no other test, so its teardown (`localcloud down`
+    /// when the handle drops) is the caller's to observe. With an external target, as [`start`].
+    ///
+    /// [`start`]: LocalCloud::start
+    pub async fn start_alone() -> LocalCloud {
+        let target = Target::from_env(|name| std::env::var(name).ok()).unwrap_or_else(|e| panic!("{e}"));
+        if target != Target::Own {
+            return LocalCloud::start().await;
+        }
+        let own = match tokio::task::spawn_blocking(start_own).await {
+            Ok(own) => Arc::new(own),
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        };
+        let sdk_config = own_sdk_config(&own.aws_endpoint_url).await;
+        LocalCloud { target: Target::Own, sdk_config, own: Some(own) }
+    }
+
     /// The one AWS endpoint (`http://127.0.0.1:PORT`); None when pointed at real AWS.
     pub fn endpoint_url(&self) -> Option<&str> {
         match (&self.own, &self.target) {

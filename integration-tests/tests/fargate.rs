@@ -226,6 +226,70 @@ async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its
     assert!(cloud.task_containers().await.is_empty(), "the stopped task's container is removed");
 }
 
+/// A small image the cloud never pulled, imported into the engine under `references`; removed by
+/// [`remove_images`].
+async fn imported_image(docker: &bollard::Docker, references: &[&str]) {
+    use bollard::query_parameters::{CreateImageOptions, TagImageOptions};
+    use futures_util::StreamExt;
+    let layer = provisioner::image::inputs::directories_tar().unwrap();
+    let (repo, tag) = references[0].rsplit_once(':').unwrap();
+    let options = CreateImageOptions {
+        from_src: Some("-".into()),
+        repo: Some(repo.into()),
+        tag: Some(tag.into()),
+        ..Default::default()
+    };
+    let mut import = docker.create_image(Some(options), Some(bollard::body_full(bytes::Bytes::from(layer))), None);
+    while let Some(step) = import.next().await {
+        step.expect("the image imports");
+    }
+    for reference in &references[1..] {
+        let (repo, tag) = reference.rsplit_once(':').unwrap();
+        let options = TagImageOptions { repo: Some(repo.into()), tag: Some(tag.into()) };
+        docker.tag_image(references[0], Some(options)).await.expect("the image is tagged");
+    }
+}
+
+async fn remove_images(docker: &bollard::Docker, references: &[&str]) {
+    for reference in references {
+        let _ = docker.remove_image(reference, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+    }
+}
+
+/// `localcloud down` (here the teardown of a cloud of this test's own) removes the image the
+/// cloud pulled to run a task, as it removes the task's container, and keeps every image it did
+/// not pull: one of another name, and one named in the cloud's own registry that it never pulled.
+#[tokio::test]
+async fn down_removes_the_images_the_cloud_pulled_and_keeps_every_other() {
+    let cloud = LocalCloud::start_alone().await;
+    if !cloud.is_own_moto() {
+        eprintln!("skipped: tasks run only on our own local cloud; this run points at another endpoint");
+        return;
+    }
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    let unrelated = unique("localcloud-test-unrelated");
+    let unrelated = format!("{unrelated}:kept");
+    let same_registry = format!("{}/{}:kept", cloud.registry(), unique("unrelated"));
+    imported_image(&docker, &[&unrelated, &same_registry]).await;
+
+    let image = pushed_image(&cloud).await;
+    let setup = setup(&cloud, &image, 128, 30).await;
+    let arn = setup.run(r#"{"name":"x","text":"a b"}"#).await.task_arn().unwrap().to_owned();
+    setup.until(&arn, "STOPPED").await;
+    assert!(docker.inspect_image(&image).await.is_ok(), "the cloud pulled {image} to run the task");
+
+    drop(setup);
+    drop(cloud);
+    let gone = docker.inspect_image(&image).await;
+    let kept = [docker.inspect_image(&unrelated).await.is_ok(), docker.inspect_image(&same_registry).await.is_ok()];
+    remove_images(&docker, &[&unrelated, &same_registry]).await;
+    assert!(
+        matches!(gone, Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })),
+        "the image the cloud pulled is removed at down: {gone:?}"
+    );
+    assert_eq!(kept, [true, true], "images the cloud did not pull stay: {unrelated}, {same_registry}");
+}
+
 #[tokio::test]
 async fn a_failing_task_exits_1_and_describe_tasks_reports_unknown_arns_missing() {
     let Some(cloud) = own_cloud().await else {

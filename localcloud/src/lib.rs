@@ -7,9 +7,12 @@
 //!
 //! This module owns the three operations, [`up`], [`down`] and [`status`]; `service` knows the
 //! three programs, `process` the operating system, `state` the files, `gateway` the endpoint,
-//! `fargate` the ECS tasks it runs and `stepfunctions` the executions. Clients only ever see [`Endpoints`], the same variables
-//! LocalStack or real AWS would be reached through.
+//! `fargate` the ECS tasks it runs and `stepfunctions` the executions; `awsjson`, the protocol
+//! those three and `upstream` speak, sits beside them, so none reaches up into the gateway for it.
+//! Clients only ever see [`Endpoints`], the same variables LocalStack or real AWS would be reached
+//! through.
 
+pub mod awsjson;
 mod error;
 pub mod fargate;
 pub mod gateway;
@@ -241,14 +244,17 @@ pub enum Stopped {
 }
 
 /// Stops what `up` recorded in `state_dir` (SIGTERM, then SIGKILL after `grace`), removes the
-/// containers and networks the gateway left for this state directory, and removes the PID files
-/// and the env file. Logs and registry storage stay. Fine when nothing runs.
+/// containers and networks the gateway left for this state directory and the images it pulled
+/// from this cloud's registry, and removes the PID files and the env file. Logs and registry
+/// storage stay. Fine when nothing runs.
 pub fn down(state_dir: &Path, grace: Duration) -> Result<Vec<(Service, Stopped)>, Error> {
     if !state_dir.exists() {
         return Ok(Service::ALL.iter().rev().map(|s| (*s, Stopped::NothingRecorded)).collect());
     }
     let state = StateDir::open(state_dir)?;
     let _lock = state.lock()?;
+    // Read before the records go: the images to remove are those pulled from this registry.
+    let registry_port = state.recorded(Service::Registry).map(|(_, port)| port);
     let mut report = Vec::new();
     for service in Service::ALL.into_iter().rev() {
         let outcome = match state.recorded(service) {
@@ -261,7 +267,8 @@ pub fn down(state_dir: &Path, grace: Duration) -> Result<Vec<(Service, Stopped)>
         report.push((service, outcome));
     }
     // The gateway removes its tasks' containers when it stops; a gateway that was killed could not.
-    fargate::engine::remove_leftovers_blocking(state.path());
+    // The images it pulled go here, once no container of ours uses them.
+    fargate::engine::remove_leftovers_blocking(state.path(), registry_port);
     state.remove_env()?;
     Ok(report)
 }

@@ -11,7 +11,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::Value;
 
-use crate::gateway::awsjson::AwsError;
+use crate::awsjson::AwsError;
 
 /// The body the gateway sends upstream: either a client's body, streamed, or one of ours.
 pub type UpstreamBody = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper::Error>;

@@ -15,7 +15,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print the stack's CloudFormation template (JSON or YAML), with no AWS access.
-    Template(provisioner::cmd::template::TemplateArgs),
+    Template(provisioner::template::TemplateArgs),
     /// Write the template and a picture of its workflow and resources (one HTML file), no AWS access.
     Describe(provisioner::cmd::describe::DescribeArgs),
     /// Compile the task binary statically and build its image (Docker engine or daemonless OCI).
@@ -61,9 +61,9 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("error: {}", runtime::exit::error_chain(err.as_ref()));
             // 130, as a shell reports a command that Ctrl-C stopped.
-            let interrupted = err.is::<provisioner::cmd::provision::Interrupted>()
-                || err.is::<provisioner::cmd::run::StoppedFollowing>()
-                || err.is::<provisioner::cmd::interrupt::Stopped>();
+            let interrupted = err.is::<provisioner::stack::follow::Interrupted>()
+                || err.is::<provisioner::execution::StoppedFollowing>()
+                || err.is::<provisioner::interrupt::Stopped>();
             if interrupted { ExitCode::from(130) } else { ExitCode::FAILURE }
         }
     }

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use provisioner::cmd::template::{Format, TemplateArgs, render};
+use provisioner::template::{Format, TemplateArgs, render};
 
 fn cfn_lint() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();

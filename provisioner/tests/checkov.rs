@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use provisioner::cmd::template::{Format, TemplateArgs, render};
+use provisioner::template::{Format, TemplateArgs, render};
 use serde_json::Value;
 
 fn checkov() -> PathBuf {

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use provisioner::cmd::template::{Format, TemplateArgs, render};
+use provisioner::template::{Format, TemplateArgs, render};
 use provisioner::decorators::{
     self, Decorator, DecoratorChain, DecoratorContext, DecoratorError, cluster, image, state_machine,
 };

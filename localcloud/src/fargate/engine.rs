@@ -1,17 +1,21 @@
 //! The Docker engine side of the local Fargate: the task network, pulling, creating, starting,
 //! stopping and removing task containers, and finding what an earlier gateway of the same state
-//! directory left behind. Every container and network made here carries [`STATE_DIR_LABEL`].
+//! directory left behind. Every container and network made here carries [`STATE_DIR_LABEL`]. An
+//! image cannot carry a label when it is pulled, so the references this cloud pulls are written to
+//! [`PULLED_IMAGES_FILE`] in the state directory instead, and `down` removes those that name its
+//! own registry.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
-    RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
+    RemoveContainerOptions, RemoveImageOptions, StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::{Stream, StreamExt};
 
@@ -22,6 +26,8 @@ use super::task::ContainerExit;
 pub const STATE_DIR_LABEL: &str = "localcloud.state-dir";
 pub const TASK_ARN_LABEL: &str = "com.amazonaws.ecs.task-arn";
 pub const CONTAINER_NAME_LABEL: &str = "com.amazonaws.ecs.container-name";
+/// In the state directory: the image references this cloud pulled into the engine, one a line.
+pub const PULLED_IMAGES_FILE: &str = "pulled-images";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -141,7 +147,10 @@ impl Engine {
     }
 
     /// Pulls `image`; the error is the engine's own message (what CannotPullContainerError shows).
+    /// A reference the engine did not hold before is recorded as this cloud's, for `down` to
+    /// remove; one it held (the user's own, or pulled by an earlier task) is not.
     pub async fn pull(&self, image: &str) -> Result<(), String> {
+        let held_before = self.docker.inspect_image(image).await.is_ok();
         let options = CreateImageOptions { from_image: Some(image.to_owned()), ..Default::default() };
         let mut progress = self.docker.create_image(Some(options), None, None);
         while let Some(step) = progress.next().await {
@@ -154,7 +163,69 @@ impl Engine {
                 Err(e) => return Err(engine_message(&e)),
             }
         }
+        if !held_before {
+            self.record_pulled(image);
+        }
         Ok(())
+    }
+
+    fn pulled_images_file(&self) -> PathBuf {
+        Path::new(&self.state_dir).join(PULLED_IMAGES_FILE)
+    }
+
+    /// Appends `image` to the record; a line is one small append, whole even when tasks pull at once.
+    fn record_pulled(&self, image: &str) {
+        let path = self.pulled_images_file();
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(format!("{image}\n").as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(image, "could not record the pulled image in {}: {e}; down leaves it", path.display());
+        }
+    }
+
+    /// Removes from the engine the images this cloud pulled from its own registry (127.0.0.1 or
+    /// localhost on `registry_port`); returns how many. Only the recorded references are removed,
+    /// so an image someone else also tags stays under that tag, and a reference to any other
+    /// registry is never touched. One that cannot be removed yet (a container of someone else's
+    /// uses it) stays recorded for the next `down`; failures are logged, as for containers.
+    pub async fn remove_pulled_images(&self, registry_port: u16) -> usize {
+        let path = self.pulled_images_file();
+        let recorded = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return 0,
+            Err(e) => {
+                tracing::warn!("could not read {}: {e}; the images this cloud pulled stay", path.display());
+                return 0;
+            }
+        };
+        let mut references: Vec<&str> = recorded.lines().filter(|line| !line.is_empty()).collect();
+        references.sort_unstable();
+        references.dedup();
+        let mut removed = 0;
+        let mut kept = Vec::new();
+        for reference in references.into_iter().filter(|r| from_registry(r, registry_port)) {
+            let options = RemoveImageOptions { force: false, noprune: false, ..Default::default() };
+            match self.docker.remove_image(reference, Some(options), None).await {
+                Ok(_) => removed += 1,
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+                Err(e) => {
+                    tracing::warn!(image = reference, "could not remove an image this cloud pulled: {e}");
+                    kept.push(reference);
+                }
+            }
+        }
+        let outcome = if kept.is_empty() {
+            std::fs::remove_file(&path)
+        } else {
+            std::fs::write(&path, kept.iter().map(|r| format!("{r}\n")).collect::<String>())
+        };
+        if let Err(e) = outcome {
+            tracing::warn!("could not update {}: {e}", path.display());
+        }
+        removed
     }
 
     /// Creates the task's container (not started) and returns its id.
@@ -259,6 +330,12 @@ impl Engine {
     }
 }
 
+/// Whether `reference` names an image in the registry on loopback port `port`.
+fn from_registry(reference: &str, port: u16) -> bool {
+    let Some((host, _)) = reference.split_once('/') else { return false };
+    host == format!("127.0.0.1:{port}") || host == format!("localhost:{port}")
+}
+
 /// The engine's own message when it gave one (what a user would see from `docker`).
 fn engine_message(err: &bollard::errors::Error) -> String {
     match err {
@@ -288,22 +365,44 @@ pub fn ping_blocking() -> Result<(), String> {
     pinger.join().unwrap_or_else(|_| Err("the thread that pinged the Docker engine panicked".into()))
 }
 
-/// For `localcloud down`, which is synchronous: removes what the gateway of `state_dir` left, on
+/// For `localcloud down`, which is synchronous: removes what the gateway of `state_dir` left and,
+/// its containers gone, the images it pulled from the registry on `registry_port` (when known), on
 /// a thread of its own (the caller may itself be inside an async runtime). Without a Docker
 /// engine there is nothing to remove.
-pub fn remove_leftovers_blocking(state_dir: &Path) {
+pub fn remove_leftovers_blocking(state_dir: &Path, registry_port: Option<u16>) {
     let state_dir = state_dir.to_path_buf();
     let cleaner = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
         runtime.block_on(async {
             let engine = Engine::connect(&state_dir).await.ok()?;
-            Some(engine.remove_leftovers().await)
+            let (containers, networks) = engine.remove_leftovers().await;
+            let images = match registry_port {
+                Some(port) => engine.remove_pulled_images(port).await,
+                None => 0,
+            };
+            Some((containers, networks, images))
         })
     });
     match cleaner.join() {
-        Ok(Some((containers, networks))) if containers + networks > 0 => {
-            tracing::info!(containers, networks, "removed task containers and networks left by the gateway")
+        Ok(Some((containers, networks, images))) if containers + networks + images > 0 => {
+            tracing::info!(containers, networks, images, "removed the gateway's task containers, networks and images")
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_references_to_the_clouds_own_registry_are_its_to_remove() {
+        assert!(from_registry("127.0.0.1:5055/servicefull@sha256:0123", 5055));
+        assert!(from_registry("localhost:5055/servicefull:latest", 5055));
+        assert!(!from_registry("127.0.0.1:5056/servicefull@sha256:0123", 5055));
+        assert!(!from_registry("127.0.0.1:50551/servicefull", 5055));
+        assert!(!from_registry("registry.example.com:5055/servicefull", 5055));
+        assert!(!from_registry("servicefull:latest", 5055));
+        assert!(!from_registry("library/busybox", 5055));
     }
 }

@@ -8,7 +8,7 @@ use bollard::container::LogOutput;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
-use crate::gateway::awsjson::AwsError;
+use crate::awsjson::AwsError;
 use crate::upstream::Upstream;
 
 /// A batch is sent when it has this many events, or this long after its first event: small

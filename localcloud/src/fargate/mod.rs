@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, watch};
 
-use crate::gateway::awsjson::AwsError;
+use crate::awsjson::AwsError;
 use crate::upstream::Upstream;
 use definition::{ContainerPlan, TaskDefinition, TaskOverride};
 use engine::{Engine, TaskNetwork};

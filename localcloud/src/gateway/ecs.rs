@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::awsjson::{self, AwsError};
+use crate::awsjson::{self, AwsError};
 use crate::fargate::{Fargate, ListTasksRequest, RunTaskRequest};
 
 #[derive(Debug, Deserialize)]

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
 use super::ResponseBody;
-use super::awsjson::AwsError;
+use crate::awsjson::AwsError;
 use crate::upstream::Upstream;
 
 /// The headers of one connection (RFC 9110 section 7.6.1), and `expect`: hyper answers the

@@ -3,9 +3,8 @@
 //! reach it, never on 0.0.0.0), serves what moto cannot (ECS tasks that run, their metadata
 //! endpoint, Step Functions executions) and forwards everything else to moto unchanged.
 //!
-//! `route` decides, `forward` proxies, `awsjson` is the protocol, `ecs` the ECS operations.
+//! `route` decides, `forward` proxies, `ecs` the ECS operations; the protocol is `crate::awsjson`.
 
-pub mod awsjson;
 pub mod ecs;
 pub mod forward;
 pub mod memory;
@@ -31,8 +30,8 @@ use crate::fargate::{Fargate, TaskSide};
 use crate::stepfunctions::integrations::LocalIntegrations;
 use crate::stepfunctions::store::Store;
 use crate::stepfunctions::{self, StepFunctions};
+use crate::awsjson::{self, AwsError};
 use crate::upstream::Upstream;
-use awsjson::AwsError;
 use route::{MetadataDocument, Route, ServedApi};
 
 /// The gateway's own readiness check; never forwarded.

@@ -6,7 +6,7 @@
 use hyper::Method;
 use hyper::header::HeaderMap;
 
-use super::awsjson;
+use crate::awsjson;
 
 /// An AWS API of which the gateway serves some operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

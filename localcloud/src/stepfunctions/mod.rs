@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use states_interpreter::{Execution, ExecutionContext, Integrations, MAX_PAYLOAD_BYTES, Outcome, TimeScale};
 
-use crate::gateway::awsjson::{self, AwsError, CONTENT_TYPE_1_0};
+use crate::awsjson::{self, AwsError, CONTENT_TYPE_1_0};
 use crate::upstream::Upstream;
 use store::{Inserted, RUNNING, Record, Store, Summary};
 

@@ -7,13 +7,13 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::Context;
 use clap::Args;
 
-use super::provision::{StackArgs, follow, operation_failed};
 use crate::caller::{Caller, default_registry};
 use crate::image::progress::Progress;
 use crate::image::reference::validate_registry;
 use crate::image::registry_images;
-use crate::stack::describe;
+use crate::stack::args::StackArgs;
 use crate::stack::events::Follower;
+use crate::stack::{describe, follow};
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
@@ -36,7 +36,7 @@ pub struct DeleteArgs {
 
 pub async fn run(args: DeleteArgs) -> anyhow::Result<()> {
     let service_name = args.service_name.clone().unwrap_or_else(|| service::SERVICE_NAME.to_owned());
-    let stack_name = args.stack.stack_name.clone().unwrap_or_else(|| service_name.clone());
+    let stack_name = args.stack.name_or(&service_name);
     model::template::names::check_stack_name(&stack_name).context("--stack-name")?;
     let registry = args.registry.clone().or_else(|| default_registry(|name| std::env::var(name).ok()));
     if let Some(registry) = &registry {
@@ -63,17 +63,9 @@ pub async fn run(args: DeleteArgs) -> anyhow::Result<()> {
 
     let progress = Progress::auto(false);
     if let Some(stack) = existing {
-        let mut follower = Follower::start(&cf, &stack.id).await?;
+        let follower = Follower::start(&cf, &stack.id).await?;
         progress.step(&format!("deleting stack {stack_name} ({})", stack.status));
-        cf.delete_stack()
-            .stack_name(&stack.id)
-            .send()
-            .await
-            .map_err(|e| crate::stack::aws(&format!("DeleteStack {stack_name}"), &e))?;
-        let ended = follow(&cf, &mut follower, &stack.id, &stack_name, &progress).await?;
-        if ended.status != "DELETE_COMPLETE" {
-            return Err(operation_failed(&stack_name, ended).into());
-        }
+        let ended = follow::delete(&cf, follower, &stack.id, &stack_name, &progress).await?;
         progress.done(&format!("stack {stack_name} deleted in {:.1} s", ended.seconds));
     } else {
         eprintln!("stack {stack_name} does not exist: nothing to delete");

@@ -10,8 +10,8 @@ use anyhow::Context;
 use clap::Args;
 use model::template::Template;
 
-use super::template::{self, Format, ServiceOptions, TemplateArgs};
 use crate::diagram::{layout, service, svg};
+use crate::template::{self, Format, ServiceOptions, TemplateArgs};
 
 pub const TEMPLATE_FILE: &str = "template.json";
 pub const PICTURE_FILE: &str = "service.html";

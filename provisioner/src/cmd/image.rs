@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::interrupt::{self, push_stopped, resume_command, unless_interrupted};
 use crate::image::inputs::DEFAULT_CA_CERTIFICATES;
 use crate::image::pipeline::{self, BuildOptions, Destination};
 use crate::image::progress::Progress;
 use crate::image::reference::{ImageRef, validate_registry};
 use crate::image::{Builder, binary};
+use crate::interrupt::{self, push_stopped, resume_command, unless_interrupted};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {

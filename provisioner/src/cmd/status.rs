@@ -5,8 +5,8 @@ use aws_sdk_ecs::types::TaskDefinition;
 use clap::Args;
 use serde::Serialize;
 
-use super::provision::{StackArgs, print_outputs};
 use crate::caller::Caller;
+use crate::stack::args::StackArgs;
 use crate::stack::describe::{self, Stack};
 use crate::stack::events::{self, Event};
 
@@ -54,7 +54,7 @@ pub struct StatusReport {
 }
 
 pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let stack_name = args.stack.stack_name.clone().unwrap_or_else(|| service::SERVICE_NAME.to_owned());
+    let stack_name = args.stack.name_or(service::SERVICE_NAME);
     let caller = Caller::load().await?;
     let report = report(&caller, &stack_name, args.recent).await?;
     if args.json {
@@ -152,7 +152,7 @@ fn print(report: &StatusReport) {
             td.memory.as_deref().unwrap_or("?")
         );
     }
-    print_outputs(&stack.outputs);
+    print!("{}", describe::outputs_text(&stack.outputs));
     if !report.recent_events.is_empty() {
         println!("Recent events:");
         for event in &report.recent_events {

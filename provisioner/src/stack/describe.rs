@@ -43,6 +43,20 @@ pub async fn stack(cf: &Client, name: &str) -> Result<Option<Stack>> {
     }))
 }
 
+/// The outputs as `provision` and `status` print them: a heading, then one `KEY  VALUE` line each
+/// with the values aligned; nothing at all when there are none.
+pub fn outputs_text(outputs: &BTreeMap<String, String>) -> String {
+    if outputs.is_empty() {
+        return String::new();
+    }
+    let width = outputs.keys().map(String::len).max().unwrap_or(0);
+    let mut text = String::from("Outputs:\n");
+    for (key, value) in outputs {
+        text.push_str(&format!("  {key:<width$}  {value}\n"));
+    }
+    text
+}
+
 /// The physical ID of each logical resource (for a task definition, its ARN).
 pub async fn physical_ids(cf: &Client, stack: &str) -> Result<BTreeMap<String, String>> {
     let out = cf
@@ -56,4 +70,16 @@ pub async fn physical_ids(cf: &Client, stack: &str) -> Result<BTreeMap<String, S
         .iter()
         .filter_map(|r| Some((r.logical_resource_id()?.to_owned(), r.physical_resource_id()?.to_owned())))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_print_as_an_aligned_table_or_not_at_all() {
+        assert_eq!(outputs_text(&BTreeMap::new()), "");
+        let outputs = BTreeMap::from([("A".to_owned(), "1".to_owned()), ("Longer".to_owned(), "2".to_owned())]);
+        assert_eq!(outputs_text(&outputs), "Outputs:\n  A       1\n  Longer  2\n");
+    }
 }

@@ -1,15 +1,21 @@
 //! The deploy engine: converging a CloudFormation stack through change sets, waiting on it with
-//! per-resource events, reading it back, and deleting it. One module per concern: `status` knows
+//! per-resource events, reading it back, and deleting it. One module per concern: `converge` the
+//! algorithm that takes a stack from whatever state it is in to the template, `status` knows
 //! which stack states are final, `body` where the template goes (inline or S3), `capabilities`
 //! what the template needs acknowledged, `changeset` creating and reading change sets, `events`
-//! following a stack operation, `describe` reading a stack back. Only the standard CloudFormation
-//! API is used, so the same code converges on AWS, LocalStack and the local cloud.
+//! the stack's events, `follow` waiting on an operation (and a delete) where a person watches,
+//! `describe` reading a stack back, `lock` one provision per stack at a time, `args` the
+//! `--stack-name` the stack commands share. Only the standard CloudFormation API is used, so the
+//! same code converges on AWS, LocalStack and the local cloud.
 
+pub mod args;
 pub mod body;
 pub mod capabilities;
 pub mod changeset;
+pub mod converge;
 pub mod describe;
 pub mod events;
+pub mod follow;
 pub mod lock;
 pub mod status;
 

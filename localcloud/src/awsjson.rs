@@ -1,5 +1,6 @@
-//! The AWS JSON protocols (1.1 for ECS, 1.0 for Step Functions) as the gateway speaks them: which operation a request names
-//! (`X-Amz-Target: <Prefix>.<Operation>`), answers, and errors in AWS's shape
+//! The AWS JSON protocols (1.1 for ECS, 1.0 for Step Functions) as the local cloud speaks them (the
+//! gateway, the local Fargate, Step Functions and the client to moto): which operation a request
+//! names (`X-Amz-Target: <Prefix>.<Operation>`), answers, and errors in AWS's shape
 //! (`{"__type": "...", "message": "..."}` with the status AWS uses for that error).
 
 use bytes::Bytes;

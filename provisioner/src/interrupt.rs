@@ -1,9 +1,11 @@
-//! Ctrl-C, and the command that resumes what it stopped. One watcher per process, installed when
-//! a command starts ([`watch`]): a Ctrl-C that arrives between two steps is remembered and stops
-//! the command at the next step that can stop cleanly (tokio forgets a signal that came before
-//! its listener, and once any listener exists the default "die at once" is gone). A push is
-//! stopped before its manifest goes (the manifest is what makes the tag, and it goes last), so
-//! nothing is tagged and the same command, run again, skips the blobs already uploaded.
+//! Ctrl-C, and the command that resumes what it stopped: shared by the commands and the engines
+//! they drive (a push, a stack operation, an execution being followed). One watcher per process,
+//! installed when a command starts ([`watch`]): a Ctrl-C that arrives between two steps is
+//! remembered and stops the command at the next step that can stop cleanly (tokio forgets a
+//! signal that came before its listener, and once any listener exists the default "die at once"
+//! is gone). A push is stopped before its manifest goes (the manifest is what makes the tag, and
+//! it goes last), so nothing is tagged and the same command, run again, skips the blobs already
+//! uploaded.
 
 use std::future::Future;
 use std::sync::OnceLock;
