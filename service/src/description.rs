@@ -43,7 +43,7 @@ pub fn workflow(resources: &WorkflowResources) -> StateMachine {
         assign_public_ip: true,
         wait_for_completion: true,
     };
-    let mut run = run_task
+    let run = run_task
         .task(partition)
         // ECS refusing or failing the RunTask call itself (capacity, throttling, a 5xx) is worth
         // another try; the task failing (States.TaskFailed) or timing out is not.
@@ -54,16 +54,16 @@ pub fn workflow(resources: &WorkflowResources) -> StateMachine {
                 .backoff_rate(2.0),
         )
         .with_catch(Catcher::on([STATES_ALL], "NotifyFailure").result_path("$.error"))
+        .timeout_seconds(TASK_TIMEOUT_SECONDS)
+        // Keep the execution input and add only what a reader of the notification needs.
+        .result_selector(json!({ "TaskArn.$": "$.TaskArn", "StopCode.$": "$.StopCode" }))
+        .result_path("$.task")
         .with_next("NotifySuccess");
-    run.timeout_seconds = Some(TASK_TIMEOUT_SECONDS);
-    // Keep the execution input and add only what a reader of the notification needs.
-    run.result_selector = Some(json!({ "TaskArn.$": "$.TaskArn", "StopCode.$": "$.StopCode" }));
-    run.result_path = Some(Some("$.task".to_owned()));
 
     // The messages leave out the context object ("$$.Execution.Id"): moto resolves the template's
     // Fn::Sub with Python's string.Template, which turns "$$" into "$" and would break the path in
     // the local cloud. Real CloudFormation leaves "$$" alone, so a fork may use it on AWS.
-    let mut notify_success = SnsPublish {
+    let notify_success = SnsPublish {
         topic_arn: resources.topic_arn.clone(),
         message: SnsMessage::Literal(json!({
             "service": resources.service_name,
@@ -72,10 +72,10 @@ pub fn workflow(resources: &WorkflowResources) -> StateMachine {
         })),
     }
     .task(partition)
+    .discard_result()
     .with_next("Succeeded");
-    notify_success.result_path = Some(None);
 
-    let mut notify_failure = SnsPublish {
+    let notify_failure = SnsPublish {
         topic_arn: resources.topic_arn.clone(),
         message: SnsMessage::Literal(json!({
             "service": resources.service_name,
@@ -87,8 +87,8 @@ pub fn workflow(resources: &WorkflowResources) -> StateMachine {
     .task(partition)
     // A failed notification must not hide the task's own error: go on to Failed either way.
     .with_catch(Catcher::on([STATES_ALL], "Failed").result_path("$.notificationError"))
+    .discard_result()
     .with_next("Failed");
-    notify_failure.result_path = Some(None);
 
     StateMachine::new("RunTask")
         .with_state("RunTask", run)

@@ -9,79 +9,142 @@ use model::states::{ChoiceRule, CompareOp, Comparison, Condition, Operand, TypeT
 use serde_json::{Number, Value};
 
 use crate::error::StatesError;
-use crate::path::ContextObject;
-use crate::{path, timestamp};
+use crate::path::{self, ContextObject, Query};
+use crate::timestamp;
 
-/// The `Next` of the first rule that holds, if any.
-pub fn choose<'a>(
-    rules: &'a [ChoiceRule],
-    input: &Value,
-    context: &dyn ContextObject,
-) -> Result<Option<&'a str>, StatesError> {
-    for rule in rules {
-        if holds(&rule.condition, input, context)? {
-            return Ok(rule.next.as_deref());
-        }
-    }
-    Ok(None)
+/// A Choice rule's condition with its paths parsed, as a loaded machine keeps it.
+#[derive(Debug, Clone)]
+pub enum Rule {
+    And(Vec<Rule>),
+    Or(Vec<Rule>),
+    Not(Box<Rule>),
+    Compare {
+        variable: Query,
+        comparison: Comparison,
+        /// The operand of a `...Path` comparison.
+        operand: Option<Query>,
+    },
 }
 
-/// Whether `condition` holds for `input`.
+impl Rule {
+    pub fn new(condition: &Condition) -> Self {
+        match condition {
+            Condition::And(all) => Rule::And(all.iter().map(Rule::new).collect()),
+            Condition::Or(any) => Rule::Or(any.iter().map(Rule::new).collect()),
+            Condition::Not(inner) => Rule::Not(Box::new(Rule::new(inner))),
+            Condition::Compare { variable, comparison } => {
+                let operand = match comparison {
+                    Comparison::String(_, Operand::Path(p)) | Comparison::Timestamp(_, Operand::Path(p)) => Some(p),
+                    Comparison::Numeric(_, Operand::Path(p)) | Comparison::BooleanEquals(Operand::Path(p)) => Some(p),
+                    _ => None,
+                };
+                Rule::Compare {
+                    variable: Query::new(variable),
+                    comparison: comparison.clone(),
+                    operand: operand.map(|p| Query::new(p)),
+                }
+            }
+        }
+    }
+}
+
+/// A Choice state's rules, parsed: each condition and the state it sends the execution to.
+#[derive(Debug, Clone)]
+pub struct Rules(Vec<(Rule, Option<String>)>);
+
+impl Rules {
+    pub fn new(rules: &[ChoiceRule]) -> Self {
+        Self(rules.iter().map(|rule| (Rule::new(&rule.condition), rule.next.clone())).collect())
+    }
+
+    /// The `Next` of the first rule that holds, if any.
+    pub fn choose(&self, input: &Value, context: &dyn ContextObject) -> Result<Option<&str>, StatesError> {
+        for (rule, next) in &self.0 {
+            if rule.holds(input, context)? {
+                return Ok(next.as_deref());
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Whether `condition` holds for `input` (parsing its paths first: for one-off checks).
+#[cfg(test)]
 pub fn holds(condition: &Condition, input: &Value, context: &dyn ContextObject) -> Result<bool, StatesError> {
-    match condition {
-        Condition::And(all) => {
-            for c in all {
-                if !holds(c, input, context)? {
-                    return Ok(false);
+    Rule::new(condition).holds(input, context)
+}
+
+impl Rule {
+    /// Whether the rule holds for `input`.
+    pub fn holds(&self, input: &Value, context: &dyn ContextObject) -> Result<bool, StatesError> {
+        match self {
+            Rule::And(all) => {
+                for c in all {
+                    if !c.holds(input, context)? {
+                        return Ok(false);
+                    }
                 }
+                Ok(true)
             }
-            Ok(true)
-        }
-        Condition::Or(any) => {
-            for c in any {
-                if holds(c, input, context)? {
-                    return Ok(true);
+            Rule::Or(any) => {
+                for c in any {
+                    if c.holds(input, context)? {
+                        return Ok(true);
+                    }
                 }
+                Ok(false)
             }
-            Ok(false)
-        }
-        Condition::Not(inner) => Ok(!holds(inner, input, context)?),
-        Condition::Compare { variable, comparison } => {
-            let value = match path::query(variable, input, context) {
-                Ok(value) => Some(value),
-                Err(path::PathError::NoMatch { .. }) => None,
-                Err(other) => {
-                    return Err(StatesError::runtime(format!("the Choice rule on {variable}: {other}")));
+            Rule::Not(inner) => Ok(!inner.holds(input, context)?),
+            Rule::Compare { variable, comparison, operand } => {
+                let value = match variable.apply(input, context) {
+                    Ok(value) => Some(value),
+                    Err(path::PathError::NoMatch { .. }) => None,
+                    Err(other) => {
+                        return Err(StatesError::runtime(format!(
+                            "the Choice rule on {}: {other}",
+                            variable.text()
+                        )));
+                    }
+                };
+                if let Comparison::Is(TypeTest::IsPresent, flag) = comparison {
+                    return Ok(value.is_some() == *flag);
                 }
-            };
-            if let Comparison::Is(TypeTest::IsPresent, flag) = comparison {
-                return Ok(value.is_some() == *flag);
+                let Some(value) = value else {
+                    return Err(StatesError::runtime(format!(
+                        "Invalid path '{}': The choice state's condition path references an invalid value.",
+                        variable.text()
+                    )));
+                };
+                compare(&value, comparison, operand.as_ref(), input, context)
             }
-            let Some(value) = value else {
-                return Err(StatesError::runtime(format!(
-                    "Invalid path '{variable}': The choice state's condition path references an invalid value."
-                )));
-            };
-            compare(&value, comparison, input, context)
         }
     }
 }
 
+/// The operand's value: the literal, or the value at its (parsed) path.
 fn operand<T: Clone>(
     operand: &Operand<T>,
+    path: Option<&Query>,
     input: &Value,
     context: &dyn ContextObject,
     literal: impl Fn(&T) -> Value,
 ) -> Result<Value, StatesError> {
-    match operand {
-        Operand::Value(v) => Ok(literal(v)),
-        Operand::Path(p) => path::query(p, input, context).map_err(|e| match e {
-            path::PathError::NoMatch { .. } => StatesError::runtime(format!(
-                "Invalid path '{p}': The choice state's condition path references an invalid value."
-            )),
-            other => StatesError::runtime(format!("a Choice rule's operand: {other}")),
-        }),
-    }
+    let parsed;
+    let query = match (operand, path) {
+        (Operand::Value(v), _) => return Ok(literal(v)),
+        (Operand::Path(_), Some(query)) => query,
+        (Operand::Path(p), None) => {
+            parsed = Query::new(p);
+            &parsed
+        }
+    };
+    query.apply(input, context).map_err(|e| match e {
+        path::PathError::NoMatch { .. } => StatesError::runtime(format!(
+            "Invalid path '{}': The choice state's condition path references an invalid value.",
+            query.text()
+        )),
+        other => StatesError::runtime(format!("a Choice rule's operand: {other}")),
+    })
 }
 
 fn ordered(op: CompareOp, ordering: Ordering) -> bool {
@@ -97,12 +160,13 @@ fn ordered(op: CompareOp, ordering: Ordering) -> bool {
 fn compare(
     value: &Value,
     comparison: &Comparison,
+    path: Option<&Query>,
     input: &Value,
     context: &dyn ContextObject,
 ) -> Result<bool, StatesError> {
     Ok(match comparison {
         Comparison::String(op, o) => {
-            let other = operand(o, input, context, |s: &String| Value::String(s.clone()))?;
+            let other = operand(o, path, input, context, |s: &String| Value::String(s.clone()))?;
             match (value, &other) {
                 (Value::String(a), Value::String(b)) => ordered(*op, a.as_str().cmp(b.as_str())),
                 _ => false,
@@ -110,18 +174,18 @@ fn compare(
         }
         Comparison::StringMatches(pattern) => value.as_str().is_some_and(|text| matches_pattern(text, pattern)),
         Comparison::Numeric(op, o) => {
-            let other = operand(o, input, context, |n: &Number| Value::Number(n.clone()))?;
+            let other = operand(o, path, input, context, |n: &Number| Value::Number(n.clone()))?;
             match (value, &other) {
                 (Value::Number(a), Value::Number(b)) => numeric_order(a, b).is_some_and(|ord| ordered(*op, ord)),
                 _ => false,
             }
         }
         Comparison::BooleanEquals(o) => {
-            let other = operand(o, input, context, |b: &bool| Value::Bool(*b))?;
+            let other = operand(o, path, input, context, |b: &bool| Value::Bool(*b))?;
             matches!((value, &other), (Value::Bool(a), Value::Bool(b)) if a == b)
         }
         Comparison::Timestamp(op, o) => {
-            let other = operand(o, input, context, |s: &String| Value::String(s.clone()))?;
+            let other = operand(o, path, input, context, |s: &String| Value::String(s.clone()))?;
             match (value.as_str().and_then(timestamp::parse), other.as_str().and_then(timestamp::parse)) {
                 (Some(a), Some(b)) => ordered(*op, a.cmp(&b)),
                 _ => false,

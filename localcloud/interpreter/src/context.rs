@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
+use crate::random::RandomSource;
 use crate::timestamp;
 
 /// Who and what an execution is, as StartExecution established it.
@@ -13,7 +14,9 @@ pub struct ExecutionContext {
     /// `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`
     pub execution_arn: String,
     pub execution_name: String,
-    pub start_time: SystemTime,
+    /// When StartExecution started it; `None` until the execution runs, which takes its
+    /// clock's reading.
+    pub start_time: Option<SystemTime>,
     pub role_arn: String,
     /// `arn:aws:states:REGION:ACCOUNT:stateMachine:MACHINE`
     pub state_machine_arn: String,
@@ -22,7 +25,7 @@ pub struct ExecutionContext {
 
 impl ExecutionContext {
     /// The context of an execution named `execution_name` of the state machine
-    /// `state_machine_arn`, starting now; the execution ARN is derived from the machine's, as
+    /// `state_machine_arn`; the execution ARN is derived from the machine's, as
     /// Step Functions derives it.
     pub fn new(state_machine_arn: &str, execution_name: &str, role_arn: &str) -> Self {
         let state_machine_name = state_machine_arn.rsplit(':').next().unwrap_or_default().to_owned();
@@ -30,7 +33,7 @@ impl ExecutionContext {
         Self {
             execution_arn: format!("{prefix}:execution:{state_machine_name}:{execution_name}"),
             execution_name: execution_name.to_owned(),
-            start_time: SystemTime::now(),
+            start_time: None,
             role_arn: role_arn.to_owned(),
             state_machine_arn: state_machine_arn.to_owned(),
             state_machine_name,
@@ -50,7 +53,7 @@ impl ExecutionContext {
                 "Input": input,
                 "Name": self.execution_name,
                 "RoleArn": self.role_arn,
-                "StartTime": timestamp::format(self.start_time),
+                "StartTime": timestamp::format(self.start_time.unwrap_or(SystemTime::UNIX_EPOCH)),
                 "RedriveCount": 0
             },
             "StateMachine": {"Id": self.state_machine_arn, "Name": self.state_machine_name}
@@ -68,22 +71,27 @@ pub(crate) struct StateContext<'a> {
     pub map_item: Option<(usize, &'a Value)>,
 }
 
-/// A state's context object, built on first use.
+/// A state's context object, built on first use, and the execution's random source.
 pub(crate) struct LazyContext<'a> {
     pub state: StateContext<'a>,
     pub base: &'a Value,
+    random: &'a RandomSource,
     built: std::sync::OnceLock<Value>,
 }
 
 impl<'a> LazyContext<'a> {
-    pub fn new(state: StateContext<'a>, base: &'a Value) -> Self {
-        Self { state, base, built: std::sync::OnceLock::new() }
+    pub fn new(state: StateContext<'a>, base: &'a Value, random: &'a RandomSource) -> Self {
+        Self { state, base, random, built: std::sync::OnceLock::new() }
     }
 }
 
 impl crate::path::ContextObject for LazyContext<'_> {
     fn value(&self) -> &Value {
         self.built.get_or_init(|| self.state.object(self.base))
+    }
+
+    fn random(&self) -> &RandomSource {
+        self.random
     }
 }
 

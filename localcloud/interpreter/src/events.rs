@@ -345,19 +345,20 @@ impl Serialize for HistoryEvent {
 /// Numbers events across all the threads of one execution and hands them to the sink.
 pub(crate) struct EventLog {
     sink: std::sync::Arc<dyn EventSink>,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
     last_id: AtomicU64,
 }
 
 impl EventLog {
-    pub(crate) fn new(sink: std::sync::Arc<dyn EventSink>) -> Self {
-        Self { sink, last_id: AtomicU64::new(0) }
+    pub(crate) fn new(sink: std::sync::Arc<dyn EventSink>, clock: std::sync::Arc<dyn crate::clock::Clock>) -> Self {
+        Self { sink, clock, last_id: AtomicU64::new(0) }
     }
 
     /// Records `details` after `previous` (a thread's last event id), which it then advances.
     pub(crate) fn emit(&self, previous: &mut u64, details: EventDetails) -> u64 {
         let id = self.last_id.fetch_add(1, Ordering::SeqCst) + 1;
         tracing::trace!(id, event = %details.type_name(), "history event");
-        self.sink.record(HistoryEvent { timestamp: SystemTime::now(), id, previous_event_id: *previous, details });
+        self.sink.record(HistoryEvent { timestamp: self.clock.now(), id, previous_event_id: *previous, details });
         *previous = id;
         id
     }

@@ -25,12 +25,15 @@ enum Arg {
     Number(Number),
     Bool(bool),
     Null,
-    Path(String),
+    /// Parsed with the call, once.
+    Path(path::Query),
     Call(Call),
 }
 
+/// A parsed intrinsic function call: what a machine keeps of `States.Format('{}', $.x)` once it
+/// is loaded.
 #[derive(Debug, Clone, PartialEq)]
-struct Call {
+pub struct Call {
     name: String,
     args: Vec<Arg>,
 }
@@ -40,12 +43,19 @@ pub fn is_call(text: &str) -> bool {
     text.trim_start().starts_with("States.")
 }
 
-/// Evaluates the intrinsic function call `text` against the state's input and context object.
-pub fn evaluate(text: &str, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
-    let call = Parser::new(text).parse_whole().map_err(|reason| {
+/// Parses the intrinsic function call `text`; a call that does not parse is a `States.Runtime`
+/// error that names it.
+pub fn parse(text: &str) -> Result<Call, StatesError> {
+    Parser::new(text).parse_whole().map_err(|reason| {
         StatesError::runtime(format!("the intrinsic function {text:?} could not be parsed: {reason}"))
-    })?;
-    call.evaluate(input, context)
+    })
+}
+
+/// Evaluates the intrinsic function call `text` against the state's input and context object
+/// (parsing it first: a machine's calls are parsed when it is loaded).
+#[cfg(test)]
+pub fn evaluate(text: &str, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
+    parse(text)?.evaluate(input, context)
 }
 
 struct Parser<'a> {
@@ -117,7 +127,7 @@ impl<'a> Parser<'a> {
     fn arg(&mut self) -> Result<Arg, String> {
         match self.chars.get(self.at) {
             Some('\'') => self.literal(),
-            Some('$') => Ok(Arg::Path(self.path())),
+            Some('$') => Ok(Arg::Path(path::Query::new(&self.path()))),
             Some(c) if c.is_ascii_digit() || *c == '-' => self.number(),
             Some(_) => {
                 let rest: String = self.chars[self.at..].iter().collect();
@@ -213,7 +223,8 @@ impl Arg {
             Arg::Number(n) => Ok(Value::Number(n.clone())),
             Arg::Bool(b) => Ok(Value::Bool(*b)),
             Arg::Null => Ok(Value::Null),
-            Arg::Path(p) => path::query(p, input, context)
+            Arg::Path(p) => p
+                .apply(input, context)
                 .map_err(|e| StatesError::runtime(format!("an argument of an intrinsic function failed: {e}"))),
             Arg::Call(call) => call.evaluate(input, context),
         }
@@ -221,7 +232,7 @@ impl Arg {
 }
 
 impl Call {
-    fn evaluate(&self, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
+    pub fn evaluate(&self, input: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
         let name = self.name.as_str();
         let bad = |reason: String| StatesError::runtime(format!("Invalid arguments in {name}: {reason}"));
         let count = |range: std::ops::RangeInclusive<usize>| {
@@ -356,7 +367,7 @@ impl Call {
                         let seed = integer(seed).map_err(bad)?;
                         rand::rngs::SmallRng::seed_from_u64(seed as u64).random_range(start..end)
                     }
-                    None => rand::random_range(start..end),
+                    None => context.random().range(start, end),
                 };
                 Ok(Value::from(value))
             }
@@ -379,7 +390,7 @@ impl Call {
             }
             "States.UUID" => {
                 count(0..=0)?;
-                Ok(Value::String(uuid::Uuid::new_v4().to_string()))
+                Ok(Value::String(context.random().uuid().to_string()))
             }
             other => Err(StatesError::runtime(format!(
                 "{other} is not an intrinsic function Step Functions defines; see the States Language's list"

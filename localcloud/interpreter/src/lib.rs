@@ -1,7 +1,10 @@
 //! An interpreter of the Amazon States Language, JSONPath flavour: it runs a
 //! [`model::states::StateMachine`] on an input, calls Task resources through the
 //! [`Integrations`] trait, and reports every step as a GetExecutionHistory event. Pure: no
-//! network, no files, no clock other than tokio's timers (scaled by a [`TimeScale`] in tests).
+//! network, no files; the time comes from a [`Clock`] and randomness (task tokens, `States.UUID`,
+//! `States.MathRandom`, Retry jitter) from a [`RandomSource`], both given by the caller, so an
+//! execution run again with the same seed and a [`FixedClock`] records the same history. Durations
+//! can be scaled by a [`TimeScale`] in tests.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -37,22 +40,33 @@
 //! Lambda-ARN event types (LambdaFunctionScheduled...): every Task records Task... events.
 
 mod choice;
+mod clock;
+mod compiled;
 mod context;
 mod error;
 mod events;
 mod execution;
+mod fan_out;
 mod integrations;
 mod intrinsics;
 mod path;
+mod pipeline;
+mod random;
+mod recovery;
+mod task;
 mod template;
 mod timestamp;
 mod timing;
 
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use compiled::CompiledMachine;
 pub use context::ExecutionContext;
 pub use error::{StatesError, names};
 pub use events::{EventDetails, EventSink, HistoryEvent, HistoryRecorder, StateKind};
 pub use execution::{
     DISTRIBUTED_MAP_CONCURRENCY, Execution, INLINE_MAP_CONCURRENCY, MAX_PAYLOAD_BYTES, Outcome, StopHandle,
 };
+pub use random::RandomSource;
 pub use integrations::{Integrations, TaskCall, TaskEvents, TaskFailure, split_resource};
-pub use timing::{TimeScale, retry_delay_seconds};
+pub use recovery::retry_delay_seconds;
+pub use timing::TimeScale;

@@ -23,35 +23,98 @@ pub enum PathError {
     Mismatch { path: String, reason: String },
 }
 
-/// The context object (`$$`), built only when a path reads it: it holds the execution's whole
-/// input, which a Map of many items must not copy once per iteration.
+/// What an expression reads besides the state's input: the context object (`$$`), built only
+/// when a path reads it (it holds the execution's whole input, which a Map of many items must not
+/// copy once per iteration), and the execution's random source (`States.UUID`,
+/// `States.MathRandom`).
 pub trait ContextObject: Sync {
     fn value(&self) -> &Value;
+    fn random(&self) -> &crate::random::RandomSource;
 }
 
+/// A bare value as the context object, for unit tests: its draws come from a fixed seed.
+#[cfg(test)]
 impl ContextObject for Value {
     fn value(&self) -> &Value {
         self
     }
+
+    fn random(&self) -> &crate::random::RandomSource {
+        static RANDOM: std::sync::LazyLock<crate::random::RandomSource> =
+            std::sync::LazyLock::new(|| crate::random::RandomSource::seeded(0));
+        &RANDOM
+    }
 }
 
-/// Applies `path` to `input`, or to `context` when it starts with `$$`.
-pub fn query(path: &str, input: &Value, context: &dyn ContextObject) -> Result<Value, PathError> {
-    let (target, path_on_target) = match path.strip_prefix('$') {
-        Some(rest) if rest.starts_with('$') => (context.value(), rest),
-        Some(_) => (input, path),
-        None => {
-            return Err(PathError::Invalid { path: path.to_owned(), reason: "a path starts with $ or $$".into() });
-        }
-    };
-    let parsed = JsonPath::parse(&bracket_loose_names(path_on_target))
-        .map_err(|e| PathError::Invalid { path: path.to_owned(), reason: e.to_string() })?;
-    let nodes = parsed.query(target);
-    if is_definite(path_on_target) {
-        nodes.at_most_one().ok().flatten().cloned().ok_or_else(|| PathError::NoMatch { path: path.to_owned() })
-    } else {
-        Ok(Value::Array(nodes.all().into_iter().cloned().collect()))
+/// A query path parsed once, when the machine is loaded, and applied at every evaluation. A path
+/// that does not parse keeps its error, which every application returns: a definition that
+/// skipped validation fails where the path is used, as before.
+#[derive(Debug, Clone)]
+pub struct Query {
+    text: String,
+    /// Reads the context object (`$$...`) rather than the input.
+    on_context: bool,
+    /// The path can select at most one node.
+    definite: bool,
+    parsed: Result<JsonPath, PathError>,
+}
+
+impl Query {
+    pub fn new(path: &str) -> Self {
+        let (on_context, path_on_target) = match path.strip_prefix('$') {
+            Some(rest) if rest.starts_with('$') => (true, rest),
+            Some(_) => (false, path),
+            None => {
+                let error = PathError::Invalid { path: path.to_owned(), reason: "a path starts with $ or $$".into() };
+                return Self { text: path.to_owned(), on_context: false, definite: true, parsed: Err(error) };
+            }
+        };
+        let parsed = JsonPath::parse(&bracket_loose_names(path_on_target))
+            .map_err(|e| PathError::Invalid { path: path.to_owned(), reason: e.to_string() });
+        Self { text: path.to_owned(), on_context, definite: is_definite(path_on_target), parsed }
     }
+
+    /// The path as the definition writes it.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the path reads the context object (`$$...`).
+    pub fn on_context(&self) -> bool {
+        self.on_context
+    }
+
+    /// Applies the path to `input`, or to `context` when it starts with `$$`.
+    pub fn apply(&self, input: &Value, context: &dyn ContextObject) -> Result<Value, PathError> {
+        let parsed = self.parsed.as_ref().map_err(Clone::clone)?;
+        let target = if self.on_context { context.value() } else { input };
+        let nodes = parsed.query(target);
+        if self.definite {
+            nodes.at_most_one().ok().flatten().cloned().ok_or_else(|| PathError::NoMatch { path: self.text.clone() })
+        } else {
+            Ok(Value::Array(nodes.all().into_iter().cloned().collect()))
+        }
+    }
+}
+
+/// Two queries are the same when their text is.
+impl PartialEq for Query {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl From<&str> for Query {
+    fn from(path: &str) -> Self {
+        Query::new(path)
+    }
+}
+
+/// Applies `path` to `input`, or to `context` when it starts with `$$` (parsing it first: for
+/// paths evaluated once; a machine's paths are [`Query`]s, parsed when it is loaded).
+#[cfg(test)]
+pub fn query(path: &str, input: &Value, context: &dyn ContextObject) -> Result<Value, PathError> {
+    Query::new(path).apply(input, context)
 }
 
 /// Rewrites dot-notation names that RFC 9535 does not allow unquoted but Step Functions' JSONPath
@@ -216,11 +279,35 @@ pub fn reference(path: &str) -> Result<Vec<Step>, PathError> {
     Ok(steps)
 }
 
+/// A reference path (`ResultPath`) parsed once, when the machine is loaded; one that does not
+/// parse keeps its error for every application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    text: String,
+    steps: Result<Vec<Step>, PathError>,
+}
+
+impl Reference {
+    pub fn new(path: &str) -> Self {
+        Self { text: path.to_owned(), steps: reference(path) }
+    }
+
+    /// Puts `value` into `target` at this path; see [`set`].
+    pub fn set(&self, target: &mut Value, value: Value) -> Result<(), PathError> {
+        let steps = self.steps.as_ref().map_err(Clone::clone)?;
+        set_steps(target, &self.text, steps, value)
+    }
+}
+
 /// Puts `value` into `target` at the reference path `path`, creating the objects on the way that
 /// do not exist yet (`ResultPath: "$.a.b"` on `{}` gives `{"a": {"b": ...}}`). An existing value
 /// on the way that is not an object (or an array, for an index) cannot hold the result.
+#[cfg(test)]
 pub fn set(target: &mut Value, path: &str, value: Value) -> Result<(), PathError> {
-    let steps = reference(path)?;
+    Reference::new(path).set(target, value)
+}
+
+fn set_steps(target: &mut Value, path: &str, steps: &[Step], value: Value) -> Result<(), PathError> {
     let mut here = target;
     for (n, step) in steps.iter().enumerate() {
         let last = n + 1 == steps.len();

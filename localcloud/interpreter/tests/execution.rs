@@ -1,7 +1,8 @@
 //! The execution as a whole: the history it records (types, ids, links, details), StopExecution,
 //! the machine's timeout, Map's bounded concurrency, the task token, and the time scale applied to
-//! Retry intervals. Time is tokio's paused clock: durations are exact virtual time, never
-//! wall-clock time.
+//! Retry intervals, and the replay of an execution on the same seed and clock. Where something
+//! waits, time is tokio's paused clock: durations are exact virtual time, never wall-clock time;
+//! where nothing waits, the runtime runs as it is.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,8 @@ use futures_util::future::BoxFuture;
 use model::states::StateMachine;
 use serde_json::{Value, json};
 use states_interpreter::{
-    Execution, ExecutionContext, HistoryRecorder, Integrations, Outcome, TaskCall, TaskFailure, TimeScale,
+    Execution, ExecutionContext, FixedClock, HistoryRecorder, Integrations, Outcome, RandomSource, TaskCall,
+    TaskFailure, TimeScale,
 };
 
 fn context() -> ExecutionContext {
@@ -142,7 +144,7 @@ async fn a_task_machine_records_the_history_aws_would() {
     assert_eq!(calls[0].task_token, None);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_failed_task_records_task_failed_and_execution_failed() {
     let definition = machine(json!({"StartAt": "Run", "States": {
         "Run": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}));
@@ -279,7 +281,7 @@ async fn a_hundred_thousand_items_run_with_bounded_concurrency() {
     assert_eq!(tasks.most_running.load(Ordering::SeqCst), 3);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn wait_for_task_token_hands_the_token_to_the_call_and_the_context() {
     let definition = machine(json!({"StartAt": "Ask", "States": {
         "Ask": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
@@ -294,7 +296,7 @@ async fn wait_for_task_token_hands_the_token_to_the_call_and_the_context() {
     assert_eq!(uuid::Uuid::parse_str(&token).map(|u| u.get_version_num()), Ok(4));
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn an_oversized_execution_input_fails_with_data_limit_exceeded() {
     let definition = machine(json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}));
     let tasks = Scripted::new(Duration::ZERO, |_| Ok(Value::Null));
@@ -344,4 +346,65 @@ async fn an_integration_records_task_submitted_in_the_tasks_thread() {
             "outputDetails": {"truncated": false}
         })
     );
+}
+
+/// Replay: the same machine and input, run twice on the same seed and a fixed clock, records the
+/// same history, event for event: the same timestamps, the same task token, and the same
+/// States.UUID and States.MathRandom results, in Map iterations too. No paused runtime: nothing
+/// here waits, and the clock is the test's.
+#[tokio::test]
+async fn the_same_seed_and_clock_replay_the_same_history() {
+    let definition = machine(json!({"StartAt": "Draw", "States": {
+        "Draw": {"Type": "Pass", "Parameters": {
+            "id.$": "States.UUID()", "n.$": "States.MathRandom(1, 1000000)", "items": [1, 2, 3],
+            "started.$": "$$.Execution.StartTime", "entered.$": "$$.State.EnteredTime"}, "Next": "Route"},
+        "Route": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 0, "Next": "Each"}],
+            "Default": "Each"},
+        "Each": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1,
+            "ItemSelector": {"item.$": "$$.Map.Item.Value", "id.$": "States.UUID()"},
+            "ItemProcessor": {"StartAt": "Roll", "States": {"Roll": {"Type": "Pass",
+                "Parameters": {"item.$": "$.item", "id.$": "$.id", "roll.$": "States.MathRandom(0, 100)"}, "End": true}}},
+            "ResultPath": "$.rolls", "Next": "Ask"},
+        "Ask": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"token.$": "$$.Task.Token"}, "ResultPath": "$.answer", "End": true}}}));
+    let run = |seed: u64| {
+        let definition = definition.clone();
+        async move {
+            let tasks = Scripted::new(Duration::ZERO, |call: &TaskCall| Ok(json!({"token": call.task_token})));
+            let recorder = Arc::new(HistoryRecorder::default());
+            let outcome = Execution::new(definition, json!({}), context(), tasks)
+                .with_clock(Arc::new(FixedClock::at_unix_millis(1_700_000_000_123)))
+                .with_random(RandomSource::seeded(seed))
+                .with_events(recorder.clone())
+                .run()
+                .await;
+            (outcome, recorder.events())
+        }
+    };
+    let (outcome, first) = run(42).await;
+    let (again, second) = run(42).await;
+    assert_eq!(again, outcome);
+    assert_eq!(second, first, "the replay recorded another history");
+    assert_eq!(history_of(&second), history_of(&first));
+
+    let Outcome::Succeeded { output } = &outcome else { panic!("{outcome:?}") };
+    assert_eq!(output["started"], "2023-11-14T22:13:20.123Z");
+    assert_eq!(output["entered"], "2023-11-14T22:13:20.123Z");
+    assert_eq!(uuid::Uuid::parse_str(output["id"].as_str().unwrap()).map(|u| u.get_version_num()), Ok(4));
+    let ids: Vec<&Value> = output["rolls"].as_array().unwrap().iter().map(|r| &r["id"]).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids[0] != ids[1] && ids[1] != ids[2], "each draw is new: {ids:?}");
+    assert!(output["answer"]["token"].is_string(), "{output}");
+    for event in &first {
+        assert_eq!(event.timestamp, std::time::SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123));
+    }
+
+    let (other, _) = run(43).await;
+    let Outcome::Succeeded { output: other } = other else { panic!("{other:?}") };
+    assert_ne!(other["id"], output["id"], "another seed draws another UUID");
+    assert_ne!(other["answer"]["token"], output["answer"]["token"], "and another task token");
+}
+
+fn history_of(events: &[states_interpreter::HistoryEvent]) -> Vec<Value> {
+    events.iter().map(|e| serde_json::to_value(e).unwrap()).collect()
 }

@@ -20,7 +20,9 @@ use model::states::StateMachine;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use states_interpreter::{Execution, ExecutionContext, Integrations, MAX_PAYLOAD_BYTES, Outcome, TimeScale};
+use states_interpreter::{
+    Execution, ExecutionContext, Integrations, MAX_PAYLOAD_BYTES, Outcome, RandomSource, SystemClock, TimeScale,
+};
 
 use crate::awsjson::{self, AwsError, CONTENT_TYPE_1_0};
 use crate::upstream::Upstream;
@@ -184,6 +186,8 @@ impl StepFunctions {
         let parsed = StateMachine::from_json(&definition);
         let mut execution = parsed.as_ref().ok().map(|machine| {
             Execution::new(machine.clone(), input.clone(), context.clone(), self.integrations.clone())
+                .with_clock(Arc::new(SystemClock))
+                .with_random(RandomSource::from_os())
                 .with_time_scale(self.time_scale)
                 .with_events(self.store.events_of(&arn))
         });

@@ -185,7 +185,7 @@ fn states_in_order<'de, D: Deserializer<'de>>(deserializer: D) -> Result<States,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::states::{Choice, ChoiceRule, CompareOp, Comparison, Condition, Operand, Retrier, Task};
+    use crate::states::{Choice, ChoiceRule, CompareOp, Comparison, Condition, NullablePath, Operand, Retrier, Task};
     use serde_json::json;
 
     /// A definition that uses every state type and the optional fields around them.
@@ -324,7 +324,7 @@ mod tests {
     fn parsed_into_typed_states() {
         let machine: StateMachine = serde_json::from_value(every_state_type()).unwrap();
         let State::Task(run) = &machine.states["Run"] else { panic!("Run is not a Task") };
-        assert_eq!(run.result_path, Some(None), "explicit null kept apart from absent");
+        assert_eq!(run.result_path, Some(NullablePath::Null), "explicit null kept apart from absent");
         assert_eq!(run.retry[0].interval_seconds, Some(2));
         assert_eq!(run.retry[0].backoff_rate, Some(2.0));
         let State::Choice(route) = &machine.states["Route"] else { panic!("Route is not a Choice") };
@@ -347,7 +347,7 @@ mod tests {
         let machine = StateMachine::new("A")
             .with_state(
                 "A",
-                Task { result_path: Some(None), ..Task::new("arn:aws:states:::sns:publish") }.with_next("B"),
+                Task::new("arn:aws:states:::sns:publish").discard_result().with_next("B"),
             )
             .with_state(
                 "B",

@@ -41,6 +41,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod builders;
 mod choice;
 mod integrations;
 mod machine;

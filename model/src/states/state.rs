@@ -4,7 +4,7 @@
 //! loss. Fields that ASL forbids in combination (`Next` with `End`, two Wait forms) are still
 //! representable, so that `validate` can report every such mistake at once.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::choice::ChoiceRule;
@@ -29,14 +29,57 @@ pub enum State {
     Map(Map),
 }
 
-/// A path field that ASL lets be JSON `null` (`InputPath`, `OutputPath`, `ResultPath`):
-/// `None` when absent (the default, `$`), `Some(None)` for an explicit `null` (discard: the state
-/// sees `{}` as input, or keeps its input unchanged for `ResultPath`), `Some(Some(path))` otherwise.
-pub type NullablePath = Option<Option<String>>;
+/// A path field that ASL lets be JSON `null` (`InputPath`, `OutputPath`, `ResultPath`), held
+/// as `Option<NullablePath>`: `None` when absent (the default, `$`), [`NullablePath::Null`] for an
+/// explicit `null` (discard: the state sees `{}` as input, or keeps its input unchanged for
+/// `ResultPath`), [`NullablePath::Path`] otherwise. Serialises as the path string or `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NullablePath {
+    Path(String),
+    Null,
+}
 
-/// Keeps an explicit `null` apart from an absent field (plain `Option` would fold both into `None`).
-fn nullable<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NullablePath, D::Error> {
-    Option::<String>::deserialize(deserializer).map(Some)
+impl NullablePath {
+    /// The path, unless the field is `null`.
+    pub fn as_path(&self) -> Option<&str> {
+        match self {
+            NullablePath::Path(path) => Some(path),
+            NullablePath::Null => None,
+        }
+    }
+}
+
+impl From<&str> for NullablePath {
+    fn from(path: &str) -> Self {
+        NullablePath::Path(path.to_owned())
+    }
+}
+
+impl From<String> for NullablePath {
+    fn from(path: String) -> Self {
+        NullablePath::Path(path)
+    }
+}
+
+impl Serialize for NullablePath {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            NullablePath::Path(path) => serializer.serialize_str(path),
+            NullablePath::Null => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NullablePath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Option::<String>::deserialize(deserializer)?.map_or(NullablePath::Null, NullablePath::Path))
+    }
+}
+
+/// Keeps an explicit `null` apart from an absent field (plain `Option` would fold both into `None`):
+/// serde calls this only when the field is present.
+fn nullable<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<NullablePath>, D::Error> {
+    NullablePath::deserialize(deserializer).map(Some)
 }
 
 fn is_false(value: &bool) -> bool {
@@ -52,16 +95,16 @@ pub struct Task {
     pub comment: Option<String>,
     pub resource: String,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub input_path: NullablePath,
+    pub input_path: Option<NullablePath>,
     /// The request sent to the service; keys ending in `.$` take a path or intrinsic function.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_selector: Option<Value>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub result_path: NullablePath,
+    pub result_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub output_path: NullablePath,
+    pub output_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,15 +166,15 @@ pub struct Pass {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub input_path: NullablePath,
+    pub input_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub result_path: NullablePath,
+    pub result_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub output_path: NullablePath,
+    pub output_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
@@ -146,9 +189,9 @@ pub struct Choice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub input_path: NullablePath,
+    pub input_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub output_path: NullablePath,
+    pub output_path: Option<NullablePath>,
     #[serde(default)]
     pub choices: Vec<ChoiceRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,9 +206,9 @@ pub struct Wait {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub input_path: NullablePath,
+    pub input_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub output_path: NullablePath,
+    pub output_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -187,9 +230,9 @@ pub struct Succeed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub input_path: NullablePath,
+    pub input_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub output_path: NullablePath,
+    pub output_path: Option<NullablePath>,
     /// Never valid (a Succeed state is terminal); parsed only so `validate` can name the mistake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
@@ -221,16 +264,16 @@ pub struct Parallel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub input_path: NullablePath,
+    pub input_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
     pub branches: Vec<Branch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_selector: Option<Value>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub result_path: NullablePath,
+    pub result_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub output_path: NullablePath,
+    pub output_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retrier>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -249,7 +292,7 @@ pub struct Map {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub input_path: NullablePath,
+    pub input_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,9 +330,9 @@ pub struct Map {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_selector: Option<Value>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub result_path: NullablePath,
+    pub result_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub output_path: NullablePath,
+    pub output_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retrier>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -364,7 +407,7 @@ pub struct Catcher {
     pub comment: Option<String>,
     pub error_equals: Vec<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    pub result_path: NullablePath,
+    pub result_path: Option<NullablePath>,
     pub next: String,
 }
 
@@ -380,7 +423,7 @@ impl Catcher {
 
     /// Where the error output goes in the state's input, e.g. `$.error`.
     pub fn result_path(mut self, path: impl Into<String>) -> Self {
-        self.result_path = Some(Some(path.into()));
+        self.result_path = Some(NullablePath::Path(path.into()));
         self
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::machine::{StateMachine, States};
 use super::paths;
-use super::state::{Catcher, Retrier, STATES_ALL, State};
+use super::state::{Catcher, NullablePath, Retrier, STATES_ALL, State};
 
 /// The longest state name Step Functions accepts.
 pub const MAX_STATE_NAME_LEN: usize = 80;
@@ -306,7 +306,7 @@ impl Validator {
             bad_path("ResultPath", path, reason);
         }
         for (index, catcher) in state.catch().iter().enumerate() {
-            if let Some(Some(path)) = &catcher.result_path
+            if let Some(NullablePath::Path(path)) = &catcher.result_path
                 && let Err(reason) = paths::check_path(path, true)
             {
                 bad_path(&format!("Catch {} ResultPath", index + 1), path, reason);

@@ -1,0 +1,216 @@
+//! Parallel and Map: the branches of a Parallel, or the iterations of a Map over the items of its
+//! input, run concurrently (a Map's bounded by its MaxConcurrency and AWS's ceiling), each as its
+//! own thread of history events linked to the state's start; the first failure stops the rest,
+//! unless a Map tolerates it (ToleratedFailureCount/Percentage).
+
+use futures_util::stream::{self, FuturesUnordered, StreamExt as _};
+use serde_json::Value;
+
+use crate::compiled::{MapWork, Scope};
+use crate::context::{LazyContext, StateContext};
+use crate::error::{StatesError, names};
+use crate::events::EventDetails;
+use crate::execution::{Entered, Runner};
+use crate::path;
+use crate::pipeline::{DataFlow, reference_value};
+
+/// Iterations an inline Map runs at once at most, whatever its MaxConcurrency (AWS's limit).
+pub const INLINE_MAP_CONCURRENCY: usize = 40;
+/// Iterations a distributed Map runs at once when MaxConcurrency is 0 or above it; bounded so
+/// that a hundred thousand items do not become a hundred thousand futures at once.
+pub const DISTRIBUTED_MAP_CONCURRENCY: usize = 1000;
+
+impl Runner {
+    pub(crate) async fn parallel(
+        &self,
+        branches: &[Scope],
+        flow: &DataFlow,
+        entered: &Entered<'_>,
+        raw: &Value,
+        retry_count: u64,
+        last: &mut u64,
+    ) -> Result<Value, StatesError> {
+        let context = entered.context(self, retry_count);
+        let input = flow.parameters(flow.input_path(raw, &context)?, &context)?;
+        self.log.emit(last, EventDetails::ParallelStateStarted);
+        let started = *last;
+        let input = &input;
+        let mut running: FuturesUnordered<_> = branches
+            .iter()
+            .enumerate()
+            .map(|(index, branch)| async move {
+                let mut branch_last = started;
+                (index, self.run_states(branch, input.clone(), &mut branch_last).await)
+            })
+            .collect();
+        let mut outputs = vec![Value::Null; branches.len()];
+        while let Some((index, result)) = running.next().await {
+            match result {
+                Ok(output) => outputs[index] = output,
+                Err(error) => {
+                    // The other branches stop here, as the specification requires.
+                    drop(running);
+                    self.log.emit(last, EventDetails::ParallelStateFailed);
+                    return Err(error);
+                }
+            }
+        }
+        self.log.emit(last, EventDetails::ParallelStateSucceeded);
+        flow.output(raw, Value::Array(outputs), &context)
+    }
+
+    pub(crate) async fn map(
+        &self,
+        map: &MapWork,
+        flow: &DataFlow,
+        entered: &Entered<'_>,
+        raw: &Value,
+        retry_count: u64,
+        last: &mut u64,
+    ) -> Result<Value, StatesError> {
+        let context = entered.context(self, retry_count);
+        let Some(processor) = map.processor.as_ref() else {
+            return Err(StatesError::runtime(format!("the Map state {:?} has no ItemProcessor", entered.name)));
+        };
+        if map.reads_items {
+            return Err(StatesError::runtime(format!(
+                "the Map state {:?} reads its items with ItemReader, which the local interpreter does not \
+                 support: pass the items in the input and use ItemsPath",
+                entered.name
+            )));
+        }
+        let effective = flow.input_path(raw, &context)?;
+        let items = match map.items_path.apply(&effective, &context) {
+            Ok(Value::Array(items)) => items,
+            Ok(other) => {
+                return Err(StatesError::runtime(format!(
+                    "the ItemsPath {:?} of Map state {:?} gave {}, not a JSON array",
+                    map.items_path.text(),
+                    entered.name,
+                    path::kind(&other)
+                )));
+            }
+            Err(e) => {
+                return Err(StatesError::runtime(format!("the ItemsPath of Map state {:?}: {e}", entered.name)));
+            }
+        };
+        let ceiling = if map.distributed { DISTRIBUTED_MAP_CONCURRENCY } else { INLINE_MAP_CONCURRENCY };
+        let max_concurrency = match (&map.max_concurrency, &map.max_concurrency_path) {
+            (Some(n), _) => *n,
+            (None, Some(p)) => {
+                reference_value(p, &effective, &context, "MaxConcurrencyPath")?.as_u64().ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "MaxConcurrencyPath {:?} must point to a non-negative integer",
+                        p.text()
+                    ))
+                })?
+            }
+            (None, None) => 0,
+        };
+        let limit = match usize::try_from(max_concurrency) {
+            Ok(0) | Err(_) => ceiling,
+            Ok(n) => n.min(ceiling),
+        };
+        let tolerated_count = match (&map.tolerated_failure_count, &map.tolerated_failure_count_path) {
+            (Some(n), _) => Some(*n),
+            (None, Some(p)) => Some(
+                reference_value(p, &effective, &context, "ToleratedFailureCountPath")?.as_u64().ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "ToleratedFailureCountPath {:?} must point to a non-negative integer",
+                        p.text()
+                    ))
+                })?,
+            ),
+            (None, None) => None,
+        };
+        let tolerated_percentage = match (&map.tolerated_failure_percentage, &map.tolerated_failure_percentage_path) {
+            (Some(n), _) => Some(*n),
+            (None, Some(p)) => Some(
+                reference_value(p, &effective, &context, "ToleratedFailurePercentagePath")?
+                    .as_f64()
+                    .filter(|n| (0.0..=100.0).contains(n))
+                    .ok_or_else(|| {
+                        StatesError::runtime(format!(
+                            "ToleratedFailurePercentagePath {:?} must point to a number from 0 to 100",
+                            p.text()
+                        ))
+                    })?,
+            ),
+            (None, None) => None,
+        };
+        let selector = map.item_selector.as_ref();
+        let length = items.len();
+        self.log.emit(last, EventDetails::MapStateStarted { length });
+        let started = *last;
+        let (effective, name, base, random) = (&effective, entered.name, &self.base_context, &*self.random);
+        let entered_time = entered.time.as_str();
+        let mut iterations = stream::iter(items.into_iter().enumerate())
+            .map(|(index, item)| async move {
+                let mut iteration_last = started;
+                self.log.emit(&mut iteration_last, EventDetails::MapIterationStarted { name: name.to_owned(), index });
+                let input = match selector {
+                    Some(selector) => {
+                        let context = LazyContext::new(
+                            StateContext {
+                                name,
+                                entered_time,
+                                retry_count,
+                                task_token: None,
+                                map_item: Some((index, &item)),
+                            },
+                            base,
+                            random,
+                        );
+                        selector.evaluate(effective, &context)
+                    }
+                    None => Ok(item),
+                };
+                let result = match input {
+                    Ok(input) => {
+                        self.run_states(processor, input, &mut iteration_last).await
+                    }
+                    Err(e) => Err(e),
+                };
+                let details = match &result {
+                    Ok(_) => EventDetails::MapIterationSucceeded { name: name.to_owned(), index },
+                    Err(_) => EventDetails::MapIterationFailed { name: name.to_owned(), index },
+                };
+                self.log.emit(&mut iteration_last, details);
+                (index, result)
+            })
+            .buffer_unordered(limit);
+        let tolerant = tolerated_count.is_some() || tolerated_percentage.is_some();
+        let mut outputs = vec![Value::Null; length];
+        let mut failures = 0u64;
+        while let Some((index, result)) = iterations.next().await {
+            match result {
+                Ok(output) => outputs[index] = output,
+                Err(error) if !tolerant || error.error == names::RUNTIME => {
+                    drop(iterations);
+                    self.log.emit(last, EventDetails::MapStateFailed);
+                    return Err(error);
+                }
+                Err(error) => {
+                    failures += 1;
+                    outputs[index] = error.to_output();
+                    let over_count = tolerated_count.is_some_and(|n| failures > n);
+                    let over_percentage =
+                        tolerated_percentage.is_some_and(|p| failures as f64 * 100.0 / length as f64 > p);
+                    if over_count || over_percentage {
+                        drop(iterations);
+                        self.log.emit(last, EventDetails::MapStateFailed);
+                        return Err(StatesError::new(
+                            names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                            format!(
+                                "The Map state {name:?} failed because {failures} of its {length} items failed, \
+                                 more than its tolerated failure threshold"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        self.log.emit(last, EventDetails::MapStateSucceeded);
+        flow.output(raw, Value::Array(outputs), &context)
+    }
+}
