@@ -39,7 +39,7 @@ demo: setup-local
 
 # The end-to-end tests: build, push, provision, run, update, run again, delete, on a local cloud of their own; a fork run beside the original.
 test-e2e: setup-test
-    cargo nextest run --locked -p integration-tests --test e2e --test provision --test stepfunctions --test fork --no-fail-fast
+    cargo nextest run --locked -p integration-tests --test it -E 'test(/^(e2e|provision|stepfunctions|fork)::/)' --no-fail-fast
 
 # Run every test: unit, template checks, containers, local cloud, end to end, and the moto corrections.
 test: setup-test

@@ -1,7 +1,7 @@
 //! The task image built from the repository's Dockerfile by the Docker engine (through
 //! testcontainers), run as a container: the image is the thing under test.
 
-mod support;
+use crate::support;
 
 use testcontainers::GenericBuildableImage;
 use testcontainers::runners::AsyncBuilder;

@@ -7,7 +7,7 @@
 //! These need a Docker engine and our own local cloud (an external endpoint is skipped: only the
 //! local cloud runs tasks on this machine, and real AWS cannot pull from a loopback registry).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

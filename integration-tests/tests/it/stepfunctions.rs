@@ -9,7 +9,7 @@
 //! Retry intervals take a fraction of their definition time. An external endpoint is skipped:
 //! only our gateway runs executions (moto leaves them RUNNING).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -116,7 +116,7 @@ async fn an_invalid_definition_is_refused_and_the_conformance_table_runs_through
     assert!(listed.state_machines().iter().all(|m| m.name() != "Broken"), "a refused definition reaches no one");
 
     let table: Value =
-        serde_json::from_str(include_str!("../../localcloud/interpreter/tests/conformance.json")).unwrap();
+        serde_json::from_str(include_str!("../../../localcloud/interpreter/tests/conformance.json")).unwrap();
     let machine_arn = format!("arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Conformance");
     let role = format!("arn:aws:iam::{ACCOUNT}:role/Conformance");
     let mut created = false;

@@ -4,7 +4,7 @@
 //! emulator. Pushing to the ECR repository URI itself cannot happen locally: moto's URIs point at
 //! no registry (pinned in localcloud.rs as moto_gap_ecr_repository_uri_points_at_no_registry).
 
-mod support;
+use crate::support;
 
 use integration_tests::LocalCloud;
 use provisioner::image::pipeline::{self, BuildOptions, Built, Destination};

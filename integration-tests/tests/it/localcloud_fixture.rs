@@ -1,6 +1,7 @@
-//! The fixture's own promises, in a test binary of their own so no other test holds the shared
-//! local cloud: the last handle dropped stops exactly our processes, and a test process that is
-//! killed outright (a nextest timeout, Ctrl-C) takes them with it.
+//! The fixture's own promises, each test in a process of its own (as nextest runs every test) so
+//! no other test holds the shared local cloud: the last handle dropped stops exactly our
+//! processes, and a test process that is killed outright (a nextest timeout, Ctrl-C) takes them
+//! with it.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -57,8 +58,11 @@ fn a_killed_test_process_takes_its_local_cloud_with_it() {
         eprintln!("skipped: an external cloud is configured; nothing of ours to stop");
         return;
     }
+    // The helper's test name in this binary: its module path without the crate's name.
+    let name = concat!(module_path!(), "::helper_holds_a_local_cloud_until_killed");
+    let name = name.split_once("::").map_or(name, |(_, in_crate)| in_crate);
     let mut helper = Command::new(std::env::current_exe().unwrap())
-        .args(["helper_holds_a_local_cloud_until_killed", "--exact", "--nocapture", "--include-ignored"])
+        .args([name, "--exact", "--nocapture", "--include-ignored"])
         .env(HELPER_ENV, "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
