@@ -60,14 +60,13 @@ pub fn workflow(resources: &WorkflowResources) -> StateMachine {
         .result_path("$.task")
         .with_next("NotifySuccess");
 
-    // The messages leave out the context object ("$$.Execution.Id"): moto resolves the template's
-    // Fn::Sub with Python's string.Template, which turns "$$" into "$" and would break the path in
-    // the local cloud. Real CloudFormation leaves "$$" alone, so a fork may use it on AWS.
+    // Each message names its execution (the context object), so a reader can find its history.
     let notify_success = SnsPublish {
         topic_arn: resources.topic_arn.clone(),
         message: SnsMessage::Literal(json!({
             "service": resources.service_name,
             "status": "SUCCEEDED",
+            "execution.$": "$$.Execution.Id",
             "task.$": "$.task",
         })),
     }
@@ -80,6 +79,7 @@ pub fn workflow(resources: &WorkflowResources) -> StateMachine {
         message: SnsMessage::Literal(json!({
             "service": resources.service_name,
             "status": "FAILED",
+            "execution.$": "$$.Execution.Id",
             "error.$": "$.error.Error",
             "cause.$": "$.error.Cause",
         })),
