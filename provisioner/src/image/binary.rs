@@ -33,6 +33,13 @@ impl TaskBinary {
         }
     }
 
+    /// The binary of the same name as `package`, another task of the workspace, built with no
+    /// features: the platform's test task (`platform-test-task`), which the integration tests run
+    /// where they need knobs the service's own task does not have.
+    pub fn package(workspace: &Path, package: &str) -> Self {
+        Self { workspace: workspace.to_owned(), package: package.to_owned(), bin: package.to_owned(), features: Vec::new() }
+    }
+
     /// Where cargo leaves the binary.
     pub fn path(&self) -> PathBuf {
         target_dir(&self.workspace).join(TARGET).join("release").join(&self.bin)
@@ -45,8 +52,8 @@ impl TaskBinary {
         let mut child = tokio::process::Command::new(cargo)
             .current_dir(&self.workspace)
             .args(["build", "--release", "--target", TARGET, "-p", &self.package, "--bin", &self.bin])
-            .arg("--features")
-            .arg(self.features.join(","))
+            // `--features ""` would be read as a feature with an empty name.
+            .args(if self.features.is_empty() { vec![] } else { vec!["--features".to_owned(), self.features.join(",")] })
             .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static")
             // A nested cargo must not inherit the outer build's per-crate variables.
             .env_remove("RUSTFLAGS")
@@ -87,4 +94,20 @@ pub fn target_dir(workspace: &Path) -> PathBuf {
 pub fn workspace_root() -> PathBuf {
     let start = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     crate::workspace::find_root(&start).unwrap_or(start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_service_is_built_with_lambdabinary_and_another_package_as_itself_without_features() {
+        let service = TaskBinary::service(Path::new("/ws"));
+        assert_eq!((service.package.as_str(), service.bin.as_str()), ("service", service::SERVICE_NAME));
+        assert_eq!(service.features, ["lambdabinary"]);
+        let other = TaskBinary::package(Path::new("/ws"), "platform-test-task");
+        assert_eq!((other.package.as_str(), other.bin.as_str()), ("platform-test-task", "platform-test-task"));
+        assert!(other.features.is_empty());
+        assert!(other.path().ends_with("x86_64-unknown-linux-gnu/release/platform-test-task"), "{:?}", other.path());
+    }
 }
