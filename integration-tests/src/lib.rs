@@ -19,6 +19,12 @@ pub mod cli;
 pub mod load;
 pub mod proxy;
 
+/// The platform's own test task (integration-tests/test-task): the package and binary the tests
+/// put in an image where they turn knobs the service's task does not have (`work_seconds`,
+/// `ignore_sigterm`, `allocate_mib`, the uid and capabilities it logs), with `provision --package`
+/// or `pipeline::build_task`. Tests of the service itself run the service's image.
+pub const TEST_TASK: &str = "platform-test-task";
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};

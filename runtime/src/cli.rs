@@ -1,7 +1,7 @@
-//! The root command dispatcher. A binary starts from `Root`, adds its own subcommands with their
-//! handlers (as Sparta's `CommandLineOptions.Root.AddCommand` did), and calls `run`. The root owns
-//! the global flags (log level, log format), the tokio runtime, SIGTERM handling and the mapping
-//! of every outcome to an exit code.
+//! The root command dispatcher. A binary starts from `Root`, adds its task (`add_task`) and its own
+//! subcommands with their handlers (as Sparta's `CommandLineOptions.Root.AddCommand` did), and
+//! calls `run`. The root owns the global flags (log level, log format), the tokio runtime, SIGTERM
+//! handling and the mapping of every outcome to an exit code.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -69,6 +69,19 @@ impl Root {
         self.handlers.insert(command.get_name().to_owned(), Box::new(handler));
         self.command = self.command.subcommand(command);
         self
+    }
+
+    /// Adds the task subcommand `name` (the image runs `fargateTask`, [`crate::TASK_COMMAND`]) that
+    /// runs `run`, an `async fn run(input: Input, context: &TaskContext) -> Result<Output, TaskError>`:
+    /// the runtime decodes `TASK_INPUT` as `Input`, writes `Output` as one JSON line on stdout, and
+    /// exits with the code of the outcome (see [`crate::entry`]).
+    pub fn add_task<I, O, F>(self, name: &'static str, about: &'static str, run: F) -> Self
+    where
+        I: serde::de::DeserializeOwned + Send + 'static,
+        O: serde::Serialize + Send + 'static,
+        F: for<'a> crate::entry::Task<'a, I, O> + Clone + Send + Sync + 'static,
+    {
+        self.add_command(Command::new(name).about(about), crate::entry::handler(run))
     }
 
     /// Declares a subcommand this build does not have (a cargo feature left out): it is not

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::exit::{CommandError, Exit};
+use crate::exit::{CommandError, Exit, TaskError};
 use crate::shutdown::Shutdown;
 
 /// The environment variable that carries the task's input, a JSON document.
@@ -35,6 +35,15 @@ impl From<InputError> for CommandError {
             InputError::Malformed { .. } | InputError::Invalid { .. } => Exit::BadInput,
         };
         CommandError::new(exit, err.to_string())
+    }
+}
+
+impl From<InputError> for TaskError {
+    fn from(err: InputError) -> Self {
+        match err {
+            InputError::Missing { .. } => TaskError::missing_input(err.to_string()),
+            InputError::Malformed { .. } | InputError::Invalid { .. } => TaskError::bad_input(err.to_string()),
+        }
     }
 }
 

@@ -20,10 +20,10 @@ pub mod task;
 pub fn root() -> runtime::Root {
     let root = runtime::Root::new(SERVICE_NAME, DESCRIPTION);
     #[cfg(feature = "lambdabinary")]
-    let root = root.add_command(task::command(), task::handler);
+    let root = root.add_task(runtime::TASK_COMMAND, task::ABOUT, task::run);
     #[cfg(not(feature = "lambdabinary"))]
     let root = root.unavailable(
-        "fargateTask",
+        runtime::TASK_COMMAND,
         concat!(
             "this binary was built without the cargo feature `lambdabinary`; rebuild it with `cargo build -p ",
             env!("CARGO_PKG_NAME"),

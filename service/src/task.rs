@@ -1,16 +1,18 @@
-//! The body of the Fargate task (`fargateTask`). It reads its input, does its work, logs one
-//! structured line and writes one JSON result line on stdout. Input `{"fail": true}` makes it fail
-//! on purpose, so the workflow's failure path can be exercised end to end.
+//! The body of the Fargate task (`fargateTask`): what this service does when its workflow runs it.
+//! The runtime reads the input, writes the result as one JSON line on stdout and sets the exit
+//! code; this file holds only the work. The sample greets a name and counts the words of a text;
+//! input `{"fail": true}` makes it fail on purpose, so the workflow's failure path can be exercised
+//! end to end.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use clap::Command;
-use runtime::{CommandError, CommandFuture, Invocation, TaskContext};
+use runtime::{TaskContext, TaskError};
 use serde::{Deserialize, Serialize};
 
-pub const COMMAND: &str = "fargateTask";
+/// What `--help` says of the task subcommand.
+pub const ABOUT: &str = "Run the Fargate task: reads JSON input from TASK_INPUT, writes one JSON result line on stdout";
 
-/// The input this task accepts. Unknown fields are kept (the state machine may add its own).
+/// The input this task accepts. Fields it does not know are ignored (the state machine may add its own).
 #[derive(Debug, Default, Deserialize)]
 pub struct Input {
     /// Who to greet.
@@ -22,20 +24,9 @@ pub struct Input {
     /// Fail on purpose, to exercise the failure path.
     #[serde(default)]
     pub fail: bool,
-    /// Simulated long work, in seconds; a SIGTERM cuts it short.
-    #[serde(default)]
-    pub work_seconds: Option<f64>,
-    /// Memory to fill before working, in MiB: exercises the task's memory limit (a task over it is
-    /// killed, and ECS reports OutOfMemoryError).
-    #[serde(default)]
-    pub allocate_mib: Option<usize>,
-    /// Let the simulated work ignore SIGTERM, as a task stuck in a native call would: the platform
-    /// then kills it after the container's stop timeout (exit 137).
-    #[serde(default)]
-    pub ignore_sigterm: bool,
 }
 
-/// The one JSON line the task writes on stdout.
+/// The task's result: the one JSON line it writes on stdout.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct Output {
     pub service: String,
@@ -45,27 +36,9 @@ pub struct Output {
     pub elapsed_ms: u128,
 }
 
-pub fn command() -> Command {
-    Command::new(COMMAND).about(
-        "Run the Fargate task: reads JSON input from TASK_INPUT, writes one JSON result line on stdout",
-    )
-}
-
-pub fn handler(invocation: Invocation) -> CommandFuture {
-    Box::pin(async move {
-        let context = TaskContext::from_env(invocation.shutdown)?;
-        let output = run(&context).await?;
-        let line = serde_json::to_string(&output)
-            .map_err(|e| CommandError::task_failed(format!("could not encode the result: {e}")))?;
-        println!("{line}");
-        Ok(())
-    })
-}
-
-/// The task itself, separate from process I/O so it can be tested directly.
-pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
+/// The task itself.
+pub async fn run(input: Input, context: &TaskContext) -> Result<Output, TaskError> {
     let started = Instant::now();
-    let input: Input = context.input_as()?;
     let task_arn = match context.task_arn().await {
         Ok(arn) => arn,
         Err(problem) => {
@@ -74,80 +47,26 @@ pub async fn run(context: &TaskContext) -> Result<Output, CommandError> {
             None
         }
     };
-    let identity = runtime::identity::Identity::current();
+    let name = input.name.as_deref().unwrap_or("world");
     tracing::info!(
         service = crate::SERVICE_NAME,
         task_arn = task_arn.as_deref().unwrap_or("-"),
-        name = input.name.as_deref().unwrap_or("world"),
+        name,
         fail = input.fail,
-        // Who the task runs as, from the kernel: shows in the logs that it is not root and holds
-        // no capabilities (-1 where /proc is missing).
-        uid = identity.map_or(-1, |i| i64::from(i.uid)),
-        gid = identity.map_or(-1, |i| i64::from(i.gid)),
-        cap_eff = %identity.map_or_else(|| "-".to_owned(), |i| format!("{:016x}", i.cap_eff)),
         "task started"
     );
     if input.fail {
-        return Err(CommandError::task_failed(
-            "the task failed on purpose: its input holds \"fail\": true",
-        ));
+        return Err(TaskError::failed("the task failed on purpose: its input holds \"fail\": true"));
     }
-    // Written, not only reserved: untouched pages would never count against the limit.
-    let held = input
-        .allocate_mib
-        .map(|mib| std::hint::black_box(vec![0x5au8; mib.saturating_mul(1024 * 1024)]));
-    if let Some(seconds) = input.work_seconds {
-        let duration = Duration::try_from_secs_f64(seconds).map_err(|_| {
-            CommandError::bad_input(format!(
-                "work_seconds must be a non-negative number of seconds, got {seconds}"
-            ))
-        })?;
-        if input.ignore_sigterm {
-            tokio::time::sleep(duration).await;
-        } else if !context.shutdown().sleep(duration).await {
-            return Err(CommandError::terminated(format!(
-                "stopped by SIGTERM after {} ms of {} s of work",
-                started.elapsed().as_millis(),
-                seconds
-            )));
-        }
-    }
-    let words = count_words_through_a_file(input.text.as_deref().unwrap_or(""))?;
     let output = Output {
         service: crate::SERVICE_NAME.to_owned(),
-        greeting: format!("Hello, {}!", input.name.as_deref().unwrap_or("world")),
-        words,
+        greeting: format!("Hello, {name}!"),
+        words: input.text.as_deref().unwrap_or("").split_whitespace().count(),
         task_arn,
         elapsed_ms: started.elapsed().as_millis(),
     };
-    tracing::info!(
-        words = output.words,
-        elapsed_ms = output.elapsed_ms as u64,
-        held_mib = held.map_or(0, |h| h.len() / (1024 * 1024)) as u64,
-        "task succeeded"
-    );
+    tracing::info!(words = output.words, elapsed_ms = output.elapsed_ms as u64, "task succeeded");
     Ok(output)
-}
-
-/// Counts the words of `text` after a round trip through the temporary directory, as a task that
-/// processes files (ffmpeg's kind) would: proves the image gives the non-root user a writable /tmp.
-fn count_words_through_a_file(text: &str) -> Result<usize, CommandError> {
-    let dir = std::env::temp_dir();
-    // Unique per call, not only per process: two calls at once (tests run in threads) must not
-    // remove each other's file.
-    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = dir.join(format!("{}-{}-{call}.txt", crate::SERVICE_NAME, std::process::id()));
-    let unusable = |e: std::io::Error| {
-        CommandError::task_failed(format!(
-            "cannot use the temporary directory {}: {e}; the image must give the task user a writable /tmp",
-            dir.display()
-        ))
-    };
-    std::fs::write(&path, text).map_err(unusable)?;
-    let read = std::fs::read_to_string(&path).map_err(unusable);
-    let _ = std::fs::remove_file(&path);
-    Ok(read?.split_whitespace().count())
 }
 
 #[cfg(test)]
@@ -160,9 +79,14 @@ mod tests {
         TaskContext::from_lookup(move |name| (name == "TASK_INPUT").then(|| input.clone()), Shutdown::new()).unwrap()
     }
 
+    /// The task as the binary runs it: TASK_INPUT decoded by the runtime, then `run`.
+    async fn run_with(input: &str) -> Result<Output, TaskError> {
+        runtime::entry::call(&run, &context(input)).await
+    }
+
     #[tokio::test]
     async fn greets_and_counts_words() {
-        let out = run(&context(r#"{"name":"Ada","text":"one two  three"}"#)).await.unwrap();
+        let out = run_with(r#"{"name":"Ada","text":"one two  three"}"#).await.unwrap();
         assert_eq!(out.greeting, "Hello, Ada!");
         assert_eq!(out.words, 3);
         assert_eq!(out.service, crate::SERVICE_NAME);
@@ -171,36 +95,22 @@ mod tests {
 
     #[tokio::test]
     async fn fail_true_fails_with_a_clear_message() {
-        let err = run(&context(r#"{"fail":true}"#)).await.unwrap_err();
-        assert_eq!(err.exit, Exit::TaskFailed);
-        assert!(err.message.contains("\"fail\": true"), "{}", err.message);
+        let err = run_with(r#"{"fail":true}"#).await.unwrap_err();
+        assert_eq!(err.exit(), Exit::TaskFailed);
+        assert!(err.message().contains("\"fail\": true"), "{}", err.message());
     }
 
     #[tokio::test]
     async fn a_wrongly_typed_field_is_bad_input() {
-        let err = run(&context(r#"{"fail":"yes"}"#)).await.unwrap_err();
-        assert_eq!(err.exit, Exit::BadInput);
-        assert!(err.message.contains("TASK_INPUT"), "{}", err.message);
+        let err = run_with(r#"{"fail":"yes"}"#).await.unwrap_err();
+        assert_eq!(err.exit(), Exit::BadInput);
+        assert!(err.message().contains("TASK_INPUT"), "{}", err.message());
     }
 
     #[tokio::test]
-    async fn negative_work_seconds_is_bad_input() {
-        let err = run(&context(r#"{"work_seconds":-1}"#)).await.unwrap_err();
-        assert_eq!(err.exit, Exit::BadInput);
-        assert!(err.message.contains("-1"), "{}", err.message);
-    }
-
-    #[tokio::test]
-    async fn allocate_mib_holds_that_much_memory_and_succeeds_within_the_limit() {
-        let out = run(&context(r#"{"allocate_mib":2,"text":"a b"}"#)).await.unwrap();
-        assert_eq!(out.words, 2);
-    }
-
-    #[tokio::test]
-    async fn a_stop_request_cuts_the_work_short() {
-        let ctx = context(r#"{"work_seconds":30}"#);
-        ctx.shutdown().request();
-        let err = run(&ctx).await.unwrap_err();
-        assert_eq!(err.exit, Exit::Terminated);
+    async fn run_takes_the_input_as_its_own_type() {
+        let input = Input { name: None, text: Some("a b".into()), fail: false };
+        let out = run(input, &context("{}")).await.unwrap();
+        assert_eq!((out.greeting.as_str(), out.words), ("Hello, world!", 2));
     }
 }

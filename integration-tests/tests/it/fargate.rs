@@ -15,8 +15,9 @@ use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, ContainerOverride, KeyValuePair, LaunchType, LogConfiguration, LogDriver,
     NetworkMode, Task, TaskOverride,
 };
-use integration_tests::LocalCloud;
+use integration_tests::{LocalCloud, TEST_TASK};
 use provisioner::image::Builder;
+use provisioner::image::binary::TaskBinary;
 use provisioner::image::pipeline::{self, BuildOptions, Destination};
 use provisioner::image::progress::Progress;
 use serde_json::Value;
@@ -39,7 +40,7 @@ async fn own_cloud() -> Option<LocalCloud> {
     Some(cloud)
 }
 
-/// servicefull, built by the project's own pipeline and pushed to the cloud's registry: its
+/// The platform's test task, built by the project's own pipeline and pushed to the cloud's registry: its
 /// `repository@sha256:...` URI, as a task definition names it.
 async fn pushed_image(cloud: &LocalCloud) -> String {
     let progress = Progress::quiet();
@@ -49,10 +50,11 @@ async fn pushed_image(cloud: &LocalCloud) -> String {
         base: None,
         ca_certificates: provisioner::image::inputs::DEFAULT_CA_CERTIFICATES.into(),
     };
-    let built = pipeline::build(&options, &progress).await.expect("the image builds");
+    let task = TaskBinary::package(&options.workspace, TEST_TASK);
+    let built = pipeline::build_task(&options, &task, &progress).await.expect("the image builds");
     let destination = Destination::Registry(cloud.registry().to_owned());
     let target =
-        pipeline::resolve(&destination, "servicefull", &provisioner::image::ecr::lifecycle_policy(), &progress)
+        pipeline::resolve(&destination, TEST_TASK, &provisioner::image::ecr::lifecycle_policy(), &progress)
             .await
             .expect("the registry resolves");
     pipeline::push(&built, &target, &progress).await.expect("the image pushes").image_uri

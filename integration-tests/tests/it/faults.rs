@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use integration_tests::LocalCloud;
+use integration_tests::{LocalCloud, TEST_TASK};
 use integration_tests::cli::{CliOutput, Provisioner};
 use integration_tests::proxy::{Action, Fault, FaultProxy};
 use localcloud::Service;
@@ -190,7 +190,7 @@ async fn moto_killed_mid_provision_says_what_to_check_and_the_next_provision_com
 async fn gateway_killed_mid_execution_ends_it_failed_and_leaves_no_container() {
     let cloud = LocalCloud::start().await;
     let cli = Provisioner::for_cloud(&cloud);
-    provisioned(&cli.run(&["provision", "--json"]).await);
+    provisioned(&cli.run(&["provision", "--json", "--package", TEST_TASK]).await);
 
     let mut run = cli.spawn(&["run", "--follow", "--input", r#"{"name":"cut","work_seconds":600}"#]).await;
     run.wait_for_stderr("started (arn:", EXIT).await;
@@ -258,7 +258,7 @@ async fn ctrl_c_during_the_provision_wait_leaves_the_stack_to_cloudformation_and
 async fn ctrl_c_during_run_follow_leaves_the_execution_running_and_says_how_to_see_and_stop_it() {
     let cloud = LocalCloud::start().await;
     let cli = Provisioner::for_cloud(&cloud);
-    provisioned(&cli.run(&["provision", "--json"]).await);
+    provisioned(&cli.run(&["provision", "--json", "--package", TEST_TASK]).await);
 
     let mut run = cli.spawn(&["run", "--follow", "--input", r#"{"name":"followed","work_seconds":600}"#]).await;
     run.wait_for_stderr("started (arn:", EXIT).await;

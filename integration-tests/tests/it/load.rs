@@ -21,7 +21,7 @@ use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, LaunchType, Task, Task
 use aws_sdk_sfn::types::ExecutionStatus;
 use integration_tests::cli::Provisioner;
 use integration_tests::load::{self, RssSampler};
-use integration_tests::{LocalCloud, subscribed_queue};
+use integration_tests::{LocalCloud, TEST_TASK, subscribed_queue};
 use serde_json::{Value, json};
 
 const EXECUTIONS: usize = 50;
@@ -44,7 +44,7 @@ async fn own_cloud(max_tasks: usize) -> Option<LocalCloud> {
 
 /// The stack, provisioned through the CLI; its outputs.
 async fn provision(cloud: &LocalCloud, stack: &str) -> Value {
-    let out = Provisioner::for_cloud(cloud).run(&["provision", "--json", "--stack-name", stack]).await;
+    let out = Provisioner::for_cloud(cloud).run(&["provision", "--json", "--stack-name", stack, "--package", TEST_TASK]).await;
     out.assert_success("provision");
     let outputs = out.json()["outputs"].clone();
     for key in ["StateMachineArn", "TopicArn", "LogGroupName", "ClusterArn", "TaskDefinitionArn", "ContainerName"] {

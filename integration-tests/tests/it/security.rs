@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, LaunchType, TaskOverride};
 use base64::Engine;
-use integration_tests::LocalCloud;
+use integration_tests::{LocalCloud, TEST_TASK};
 use integration_tests::cli::{CliOutput, Provisioner};
 use localcloud::fargate::engine::{STATE_DIR_LABEL, TASK_ARN_LABEL};
 use serde_json::Value;
@@ -228,7 +228,7 @@ async fn until_status(ecs: &aws_sdk_ecs::Client, cluster: &str, arn: &str, wante
 async fn a_task_runs_as_non_root_without_added_capabilities_in_a_network_namespace_of_its_own() {
     let Some(cloud) = own_cloud().await else { return };
     let cli = Provisioner::for_cloud(&cloud);
-    let created = cli.run(&["provision", "--json"]).await;
+    let created = cli.run(&["provision", "--json", "--package", TEST_TASK]).await;
     created.assert_success("provision");
     let outputs = created.json()["outputs"].clone();
     let cluster = outputs["ClusterArn"].as_str().unwrap().to_owned();

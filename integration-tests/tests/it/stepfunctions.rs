@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, LogConfiguration, LogDriver, NetworkMode};
 use aws_sdk_sfn::types::ExecutionStatus;
-use integration_tests::LocalCloud;
+use integration_tests::{LocalCloud, TEST_TASK};
 use provisioner::image::Builder;
+use provisioner::image::binary::TaskBinary;
 use provisioner::image::pipeline::{self, BuildOptions, Destination};
 use provisioner::image::progress::Progress;
 use serde_json::{Value, json};
@@ -347,7 +348,7 @@ async fn the_execution_api_answers_with_aws_shapes_and_errors() {
 
 // ---- With the project's own image, run by the local Fargate ----
 
-/// servicefull, built by the project's pipeline and pushed to the cloud's registry.
+/// The platform's test task, built by the project's pipeline and pushed to the cloud's registry.
 async fn pushed_image(cloud: &LocalCloud) -> String {
     let progress = Progress::quiet();
     let options = BuildOptions {
@@ -356,10 +357,11 @@ async fn pushed_image(cloud: &LocalCloud) -> String {
         base: None,
         ca_certificates: provisioner::image::inputs::DEFAULT_CA_CERTIFICATES.into(),
     };
-    let built = pipeline::build(&options, &progress).await.expect("the image builds");
+    let task = TaskBinary::package(&options.workspace, TEST_TASK);
+    let built = pipeline::build_task(&options, &task, &progress).await.expect("the image builds");
     let destination = Destination::Registry(cloud.registry().to_owned());
     let target =
-        pipeline::resolve(&destination, "servicefull", &provisioner::image::ecr::lifecycle_policy(), &progress)
+        pipeline::resolve(&destination, TEST_TASK, &provisioner::image::ecr::lifecycle_policy(), &progress)
             .await
             .expect("the registry resolves");
     pipeline::push(&built, &target, &progress).await.expect("the image pushes").image_uri

@@ -2,11 +2,12 @@
 //! binary and build the image; push then sends it to ECR (created when missing) or to --registry,
 //! and prints the image URI pinned by digest (with --json, one machine-readable summary).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 
+use crate::image::binary::TaskBinary;
 use crate::image::inputs::DEFAULT_CA_CERTIFICATES;
 use crate::image::pipeline::{self, BuildOptions, Destination};
 use crate::image::progress::Progress;
@@ -29,6 +30,11 @@ pub struct BuildArgs {
     /// Print one JSON summary on stdout instead of progress.
     #[arg(long)]
     pub json: bool,
+    /// Put another task of the workspace in the image instead of the service's: PACKAGE's binary
+    /// of the same name, which must offer `fargateTask`. The integration tests run the platform's
+    /// test task (platform-test-task) this way.
+    #[arg(long, value_name = "PACKAGE")]
+    pub package: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -40,7 +46,19 @@ pub struct PushArgs {
     pub registry: Option<String>,
 }
 
+/// The task binary an image holds: the service's, or `--package`'s.
+pub(crate) fn task_binary(workspace: &Path, package: Option<&str>) -> TaskBinary {
+    match package {
+        Some(package) => TaskBinary::package(workspace, package),
+        None => TaskBinary::service(workspace),
+    }
+}
+
 impl BuildArgs {
+    fn task(&self, options: &BuildOptions) -> TaskBinary {
+        task_binary(&options.workspace, self.package.as_deref())
+    }
+
     fn options(&self) -> anyhow::Result<BuildOptions> {
         let base = self.base.as_deref().map(ImageRef::parse).transpose()?;
         Ok(BuildOptions {
@@ -55,7 +73,7 @@ impl BuildArgs {
 pub async fn build(args: BuildArgs) -> anyhow::Result<()> {
     let options = args.options()?;
     let progress = Progress::auto(args.json);
-    let outcome = pipeline::build(&options, &progress).await?;
+    let outcome = pipeline::build_task(&options, &args.task(&options), &progress).await?;
     drop(progress);
     let summary = outcome.summary();
     if args.json {
@@ -86,9 +104,12 @@ pub async fn push(args: PushArgs) -> anyhow::Result<()> {
     let progress = Progress::auto(args.build.json);
     let target =
         pipeline::resolve(&destination, service::SERVICE_NAME, &crate::image::ecr::lifecycle_policy(), &progress).await?;
-    let outcome =
-        unless_interrupted(async { Ok(pipeline::build(&options, &progress).await?) }, &push_stopped("building", ""))
-            .await?;
+    let task = args.build.task(&options);
+    let outcome = unless_interrupted(
+        async { Ok(pipeline::build_task(&options, &task, &progress).await?) },
+        &push_stopped("building", ""),
+    )
+    .await?;
     let summary = unless_interrupted(
         async {
             pipeline::push(&outcome, &target, &progress).await.with_context(|| {

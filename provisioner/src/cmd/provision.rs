@@ -57,6 +57,11 @@ pub struct ProvisionArgs {
     /// The CA certificates bundle copied into the image.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_CA_CERTIFICATES)]
     pub ca_certificates: PathBuf,
+    /// Deploy another task of the workspace instead of the service's: PACKAGE's binary of the same
+    /// name, which must offer `fargateTask`. The integration tests deploy the platform's test task
+    /// (platform-test-task) this way.
+    #[arg(long, value_name = "PACKAGE")]
+    pub package: Option<String>,
     #[command(flatten)]
     pub service: ServiceOptions,
 }
@@ -144,7 +149,10 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     };
     let untouched = ", and the stack was not touched";
     let built = unless_interrupted(
-        async { Ok(pipeline::build(&options, &progress).await?) },
+        async {
+            let task = super::image::task_binary(&options.workspace, args.package.as_deref());
+            Ok(pipeline::build_task(&options, &task, &progress).await?)
+        },
         &push_stopped("building", untouched),
     )
     .await?;

@@ -34,6 +34,13 @@ impl TaskBinary {
         }
     }
 
+    /// The binary of the same name as `package`, another task of the workspace, built with no
+    /// features: the platform's test task (`platform-test-task`), which the integration tests run
+    /// where they need knobs the service's own task does not have.
+    pub fn package(workspace: &Path, package: &str) -> Self {
+        Self { workspace: workspace.to_owned(), package: package.to_owned(), bin: package.to_owned(), features: Vec::new() }
+    }
+
     /// Runs `cargo build --release` for the static target and returns the binary's path, as cargo
     /// reports it (its JSON messages name the executable), so the target directory is wherever
     /// cargo's configuration puts it. Cargo's output goes to the progress reporter line by line; a
@@ -43,8 +50,8 @@ impl TaskBinary {
         let mut child = tokio::process::Command::new(cargo)
             .current_dir(&self.workspace)
             .args(["build", "--release", "--target", TARGET, "-p", &self.package, "--bin", &self.bin])
-            .arg("--features")
-            .arg(self.features.join(","))
+            // `--features ""` would be read as a feature with an empty name.
+            .args(if self.features.is_empty() { vec![] } else { vec!["--features".to_owned(), self.features.join(",")] })
             .arg("--message-format=json-render-diagnostics")
             .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static")
             // A nested cargo must not inherit the outer build's per-crate variables.
@@ -146,5 +153,15 @@ mod tests {
         assert_eq!(artifact_executable(&artifact("servicefull", "null"), "servicefull"), None);
         assert_eq!(artifact_executable(r#"{"reason":"build-finished","success":true}"#, "servicefull"), None);
         assert_eq!(artifact_executable("not json", "servicefull"), None);
+    }
+
+    #[test]
+    fn the_service_is_built_with_lambdabinary_and_another_package_as_itself_without_features() {
+        let service = TaskBinary::service(Path::new("/ws"));
+        assert_eq!((service.package.as_str(), service.bin.as_str()), (service::PACKAGE, service::SERVICE_NAME));
+        assert_eq!(service.features, ["lambdabinary"]);
+        let other = TaskBinary::package(Path::new("/ws"), "platform-test-task");
+        assert_eq!((other.package.as_str(), other.bin.as_str()), ("platform-test-task", "platform-test-task"));
+        assert!(other.features.is_empty());
     }
 }

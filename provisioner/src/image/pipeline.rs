@@ -85,8 +85,14 @@ impl BuildOutcome {
     }
 }
 
-/// Compiles the task binary and builds the image.
+/// Compiles the service's task binary and builds the image.
 pub async fn build(options: &BuildOptions, progress: &Progress) -> Result<BuildOutcome> {
+    build_task(options, &TaskBinary::service(&options.workspace), progress).await
+}
+
+/// Compiles `task` (another task binary of the workspace) and builds the image around it, as
+/// `build` does for the service's.
+pub async fn build_task(options: &BuildOptions, task: &TaskBinary, progress: &Progress) -> Result<BuildOutcome> {
     let repository = service::SERVICE_NAME.to_owned();
     model::template::names::check_repository_name(&repository)?;
     let build_id = build_id(&options.workspace);
@@ -110,9 +116,12 @@ pub async fn build(options: &BuildOptions, progress: &Progress) -> Result<BuildO
         (None, _) => None,
     };
 
-    progress.step("compiling the task binary (static, --features lambdabinary)");
+    let features = match task.features.as_slice() {
+        [] => String::new(),
+        features => format!(", --features {}", features.join(",")),
+    };
+    progress.step(&format!("compiling the task binary {} (static{features})", task.bin));
     let started = Instant::now();
-    let task = TaskBinary::service(&options.workspace);
     let binary = task.build(progress).await?;
     let compile_seconds = started.elapsed().as_secs_f64();
     let binary_bytes = std::fs::metadata(&binary).map_err(|source| ImageError::Read { path: binary.clone(), source })?.len();
