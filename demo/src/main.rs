@@ -73,7 +73,8 @@ async fn main() -> anyhow::Result<()> {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue_url = sqs.create_queue().queue_name("demo-notifications").send().await?.queue_url.unwrap_or_default();
     let arn_attribute = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
-    let attributes = sqs.get_queue_attributes().queue_url(&queue_url).attribute_names(arn_attribute.clone()).send().await?;
+    let attributes =
+        sqs.get_queue_attributes().queue_url(&queue_url).attribute_names(arn_attribute.clone()).send().await?;
     let queue_arn = attributes.attributes().and_then(|a| a.get(&arn_attribute)).context("no queue ARN")?.clone();
     aws_sdk_sns::Client::new(&sdk).subscribe().topic_arn(&topic).protocol("sqs").endpoint(&queue_arn).send().await?;
     println!("\n==> queue demo-notifications subscribed to {topic}");
@@ -82,7 +83,12 @@ async fn main() -> anyhow::Result<()> {
     let ok = provisioner(
         &bin,
         &env,
-        &["run", "--follow", "--input", r#"{"name":"demo","text":"a Rust task run by Step Functions on Fargate, locally"}"#],
+        &[
+            "run",
+            "--follow",
+            "--input",
+            r#"{"name":"demo","text":"a Rust task run by Step Functions on Fargate, locally"}"#,
+        ],
     )?;
     ensure!(ok.success(), "the run that should succeed failed");
 

@@ -102,9 +102,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => {
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
             // The nearest directory holding a Cargo workspace: `.localcloud/` lives at the checkout's root.
-            let root = cwd.ancestors().find(|d| {
-                std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|text| text.contains("[workspace]"))
-            });
+            let root = cwd
+                .ancestors()
+                .find(|d| std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|text| text.contains("[workspace]")));
             root.map_or(cwd.clone(), Path::to_path_buf)
         }
     };

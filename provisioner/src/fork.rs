@@ -65,7 +65,9 @@ pub enum ForkError {
          package is named after the service, so give the fork another name"
     )]
     PackageNameTaken(String),
-    #[error("Cargo.lock does not hold the service's package {name:?} once as a workspace package ({reason}): run `cargo metadata` in the source to bring it up to date")]
+    #[error(
+        "Cargo.lock does not hold the service's package {name:?} once as a workspace package ({reason}): run `cargo metadata` in the source to bring it up to date"
+    )]
     Lockfile { name: String, reason: String },
 }
 
@@ -200,7 +202,8 @@ fn rename_locked_package(lock: &str, old: &str, new: &str) -> std::result::Resul
         lines.insert(to, entry);
         *part = lines.join("\n");
     }
-    let package_name = |part: &str| part.lines().find_map(|l| l.strip_prefix("name = \"")).map(|n| n.trim_end_matches('"').to_owned());
+    let package_name =
+        |part: &str| part.lines().find_map(|l| l.strip_prefix("name = \"")).map(|n| n.trim_end_matches('"').to_owned());
     let to = (1..parts.len())
         .find(|&i| parts[i].starts_with("[[package]]") && package_name(&parts[i]).is_some_and(|n| n.as_str() > new))
         .unwrap_or_else(|| parts.iter().rposition(|p| p.starts_with("[[package]]")).map_or(parts.len(), |i| i + 1));
@@ -459,12 +462,18 @@ mod tests {
         let renamed = rename_locked_package(lock, "servicefull", "a-b").unwrap();
         let names = locked_names(&renamed);
         assert_eq!(names, ["a-b", "anyhow", "base64", "provisioner", "sha2"], "{renamed}");
-        assert!(renamed.contains("dependencies = [\n \"a-b\",\n \"anyhow\",\n \"base64 0.22.1\",\n \"sha2\",\n]"), "{renamed}");
+        assert!(
+            renamed.contains("dependencies = [\n \"a-b\",\n \"anyhow\",\n \"base64 0.22.1\",\n \"sha2\",\n]"),
+            "{renamed}"
+        );
         assert!(renamed.ends_with("registry+x\"\n"), "{renamed}");
         let last = rename_locked_package(lock, "servicefull", "zebra").unwrap();
         assert_eq!(locked_names(&last), ["anyhow", "base64", "provisioner", "sha2", "zebra"], "{last}");
         assert!(last.contains(" \"sha2\",\n \"zebra\",\n]"), "{last}");
-        assert!(last.ends_with("[[package]]\nname = \"zebra\"\nversion = \"0.1.0\"\ndependencies = [\n \"anyhow\",\n]\n"), "{last}");
+        assert!(
+            last.ends_with("[[package]]\nname = \"zebra\"\nversion = \"0.1.0\"\ndependencies = [\n \"anyhow\",\n]\n"),
+            "{last}"
+        );
         // The real lock: the service's package is there once, and renaming it keeps every other line.
         let real = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock")).unwrap();
         let forked = rename_locked_package(&real, service::PACKAGE, "thumbnailer").unwrap();

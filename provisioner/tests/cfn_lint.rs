@@ -23,11 +23,7 @@ fn cfn_lint() -> PathBuf {
 
 fn lint(format: Format, image: Option<&str>, file_name: &str) {
     let lint = cfn_lint();
-    let args = TemplateArgs {
-        format,
-        image: image.map(str::to_owned),
-        service: Default::default(),
-    };
+    let args = TemplateArgs { format, image: image.map(str::to_owned), service: Default::default() };
     let text = render(&args).unwrap().text;
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(file_name);
     std::fs::write(&path, text).unwrap();

@@ -10,7 +10,11 @@ fn provisioner(args: &[&str]) -> (Option<i32>, String, String) {
         .env_remove("PROVISIONER_REGISTRY")
         .output()
         .unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -81,7 +85,11 @@ fn push_to_ecr(env: &[(&str, &str)], remove: &[&str]) -> (Option<i32>, String, S
         command.env_remove(name);
     }
     let out = command.output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]

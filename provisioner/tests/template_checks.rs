@@ -7,12 +7,12 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use provisioner::template::{Format, TemplateArgs, render};
+use model::states::{StateMachine, Succeed};
+use model::template::{LogicalId, Resource, Template};
 use provisioner::decorators::{
     self, Decorator, DecoratorChain, DecoratorContext, DecoratorError, cluster, image, state_machine,
 };
-use model::states::{StateMachine, Succeed};
-use model::template::{LogicalId, Resource, Template};
+use provisioner::template::{Format, TemplateArgs, render};
 use serde_json::{Value, json};
 use service::description::{self, WorkflowResources};
 

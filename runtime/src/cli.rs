@@ -178,7 +178,8 @@ fn finish(name: &str, outcome: Supervised<Result<(), CommandError>>, grace: Dura
             err.exit.code()
         }
         Supervised::CutOff => {
-            let message = format!("{name} did not stop within the {} s grace period after SIGTERM", grace.as_secs_f64());
+            let message =
+                format!("{name} did not stop within the {} s grace period after SIGTERM", grace.as_secs_f64());
             tracing::error!(command = name, exit_code = Exit::Terminated.code(), "{message}");
             eprintln!("error: {message}");
             Exit::Terminated.code()
@@ -256,7 +257,8 @@ mod tests {
 
     #[test]
     fn an_unavailable_subcommand_is_explained_even_when_nothing_else_is_offered() {
-        let root = Root::new("bare", "no subcommands").unavailable("fargateTask", "rebuild with --features lambdabinary");
+        let root =
+            Root::new("bare", "no subcommands").unavailable("fargateTask", "rebuild with --features lambdabinary");
         assert_eq!(root.run_from(["bare", "fargateTask"]), Exit::Usage.code());
     }
 

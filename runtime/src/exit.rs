@@ -214,14 +214,7 @@ mod tests {
 
     #[test]
     fn every_failure_has_its_own_code() {
-        let all = [
-            Exit::Success,
-            Exit::TaskFailed,
-            Exit::Usage,
-            Exit::BadInput,
-            Exit::MissingInput,
-            Exit::Terminated,
-        ];
+        let all = [Exit::Success, Exit::TaskFailed, Exit::Usage, Exit::BadInput, Exit::MissingInput, Exit::Terminated];
         let mut codes: Vec<u8> = all.iter().map(|e| e.code()).collect();
         codes.sort_unstable();
         codes.dedup();

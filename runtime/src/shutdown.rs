@@ -103,10 +103,8 @@ mod tests {
     #[tokio::test]
     async fn the_handler_is_installed_before_the_future_is_polled() {
         let signal = termination_signal();
-        let raised = std::process::Command::new("kill")
-            .args(["-TERM", &std::process::id().to_string()])
-            .status()
-            .unwrap();
+        let raised =
+            std::process::Command::new("kill").args(["-TERM", &std::process::id().to_string()]).status().unwrap();
         assert!(raised.success());
         tokio::time::timeout(Duration::from_secs(5), signal).await.expect("the SIGTERM was seen");
     }
@@ -138,13 +136,9 @@ mod tests {
     async fn work_that_ignores_the_signal_is_cut_off_after_the_grace_period() {
         let shutdown = Shutdown::new();
         let started = tokio::time::Instant::now();
-        let out = supervise(
-            &shutdown,
-            Duration::from_millis(100),
-            async {},
-            tokio::time::sleep(Duration::from_secs(30)),
-        )
-        .await;
+        let out =
+            supervise(&shutdown, Duration::from_millis(100), async {}, tokio::time::sleep(Duration::from_secs(30)))
+                .await;
         assert_eq!(out, Supervised::CutOff);
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(100), "cut off before the grace period: {waited:?}");

@@ -110,18 +110,10 @@ impl TaskContext {
 }
 
 fn fetch_json(url: &str) -> Result<Value, String> {
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .build()
-        .new_agent();
-    let mut response = agent
-        .get(url)
-        .call()
-        .map_err(|e| format!("the task metadata endpoint {url} did not answer: {e}"))?;
-    response
-        .body_mut()
-        .read_json::<Value>()
-        .map_err(|e| format!("the task metadata at {url} is not JSON: {e}"))
+    let agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(2))).build().new_agent();
+    let mut response =
+        agent.get(url).call().map_err(|e| format!("the task metadata endpoint {url} did not answer: {e}"))?;
+    response.body_mut().read_json::<Value>().map_err(|e| format!("the task metadata at {url} is not JSON: {e}"))
 }
 
 /// The start of a value, for an error message: enough to recognise it, never a whole document.

@@ -6,7 +6,8 @@ use std::process::Command;
 
 #[test]
 fn fargate_task_is_absent_and_explained() {
-    let out = Command::new(env!("CARGO_BIN_EXE_servicefull")).arg("fargateTask").env("TASK_INPUT", "{}").output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_servicefull")).arg("fargateTask").env("TASK_INPUT", "{}").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not available in this build"), "{stderr}");

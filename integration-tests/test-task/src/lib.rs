@@ -86,9 +86,7 @@ pub async fn run(input: Input, context: &TaskContext) -> Result<Output, TaskErro
         return Err(TaskError::failed("the task failed on purpose: its input holds \"fail\": true"));
     }
     // Written, not only reserved: untouched pages would never count against the limit.
-    let held = input
-        .allocate_mib
-        .map(|mib| std::hint::black_box(vec![0x5au8; mib.saturating_mul(1024 * 1024)]));
+    let held = input.allocate_mib.map(|mib| std::hint::black_box(vec![0x5au8; mib.saturating_mul(1024 * 1024)]));
     if let Some(seconds) = input.work_seconds {
         let duration = Duration::try_from_secs_f64(seconds).map_err(|_| {
             TaskError::bad_input(format!("work_seconds must be a non-negative number of seconds, got {seconds}"))

@@ -5,8 +5,8 @@
 //! the pushed image; its log lines are read back from CloudWatch Logs and its notifications from an
 //! SQS queue subscribed to the stack's topic.
 
-use integration_tests::{LocalCloud, subscribed_queue};
 use integration_tests::cli::{CliOutput, Provisioner};
+use integration_tests::{LocalCloud, subscribed_queue};
 use serde_json::Value;
 
 const SERVICE: &str = service::SERVICE_NAME;
@@ -26,7 +26,12 @@ async fn notifications(sqs: &aws_sdk_sqs::Client, queue_url: &str, expected: usi
             let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
             let inner = envelope["Message"].as_str().map(|m| serde_json::from_str(m).unwrap()).unwrap_or(envelope);
             messages.push(inner);
-            sqs.delete_message().queue_url(queue_url).receipt_handle(message.receipt_handle().unwrap()).send().await.unwrap();
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
         }
         if messages.len() >= expected {
             break;
@@ -71,7 +76,8 @@ async fn build_push_provision_run_update_run_delete() {
         summary["log_lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_owned()).collect();
     let stored = log_lines(&aws_sdk_cloudwatchlogs::Client::new(config), log_group, &task_arn).await;
     assert_eq!(followed, stored, "run --follow showed exactly what CloudWatch Logs holds");
-    let started = stored.iter().find_map(|l| serde_json::from_str::<Value>(l).ok().filter(|v| v["message"] == "task started"));
+    let started =
+        stored.iter().find_map(|l| serde_json::from_str::<Value>(l).ok().filter(|v| v["message"] == "task started"));
     let started = started.unwrap_or_else(|| panic!("no 'task started' line in {stored:?}"));
     assert_eq!(started["task_arn"], task_arn.as_str(), "the ARN the task read from its metadata endpoint");
     assert!(stored.iter().any(|l| l.contains("\"words\":3")), "the task's result line: {stored:?}");
@@ -122,7 +128,8 @@ async fn build_push_provision_run_update_run_delete() {
         .list_containers(Some(bollard::query_parameters::ListContainersOptions { all: true, ..Default::default() }))
         .await
         .unwrap();
-    let task_ids: Vec<&str> = [&task_arn, again["task_arn"].as_str().unwrap()].iter().map(|a| a.rsplit('/').next().unwrap()).collect();
+    let task_ids: Vec<&str> =
+        [&task_arn, again["task_arn"].as_str().unwrap()].iter().map(|a| a.rsplit('/').next().unwrap()).collect();
     let left: Vec<_> = containers
         .iter()
         .filter(|c| c.labels.as_ref().is_some_and(|l| l.values().any(|v| task_ids.iter().any(|id| v.contains(id)))))

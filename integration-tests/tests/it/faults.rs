@@ -9,9 +9,9 @@
 
 use std::time::Duration;
 
-use integration_tests::{LocalCloud, TEST_TASK};
 use integration_tests::cli::{CliOutput, Provisioner};
 use integration_tests::proxy::{Action, Fault, FaultProxy};
+use integration_tests::{LocalCloud, TEST_TASK};
 use localcloud::Service;
 use oci_client::secrets::RegistryAuth;
 use provisioner::image::push::Registry;

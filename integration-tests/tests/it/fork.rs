@@ -159,7 +159,9 @@ async fn a_fork_differs_only_in_its_names_builds_passes_its_unit_tests_and_names
     assert!(read("service/src/lib.rs").contains(&format!("pub const SERVICE_NAME: &str = \"{FORK}\";")));
     assert!(read("service/Cargo.toml").contains(&format!("[[bin]]\nname = \"{FORK}\"")));
     // Crates of its own: the service's package is named after the fork, in the manifests and the lock.
-    assert!(read("service/Cargo.toml").contains(&format!("[package]\n# Named after the service, as the binary is: `provisioner fork` renames both.\nname = \"{FORK}\"")));
+    assert!(read("service/Cargo.toml").contains(&format!(
+        "[package]\n# Named after the service, as the binary is: `provisioner fork` renames both.\nname = \"{FORK}\""
+    )));
     assert!(read("Cargo.toml").contains(&format!("package = \"{FORK}\"")));
     assert!(read("Cargo.lock").contains(&format!("[[package]]\nname = \"{FORK}\"\nversion")));
     assert!(read("service/Cargo.toml").contains(r#"description = "Makes \"thumbnails\" of the images it is given""#));
@@ -169,9 +171,8 @@ async fn a_fork_differs_only_in_its_names_builds_passes_its_unit_tests_and_names
     assert!(fork.dir.join(".git").is_dir(), "the fork is a git repository of its own");
 
     // It builds, and its unit tests pass, with and without the task subcommand.
-    let out = fork
-        .cargo(&["test", "--no-fail-fast", "--locked", "-p", FORK, "-p", "provisioner", "--all-features"])
-        .await;
+    let out =
+        fork.cargo(&["test", "--no-fail-fast", "--locked", "-p", FORK, "-p", "provisioner", "--all-features"]).await;
     assert!(out.status.success(), "the fork's tests failed\n{}", text(&out));
     let passed = String::from_utf8_lossy(&out.stdout).matches("test result: ok.").count();
     assert!(passed >= 10, "the fork's test targets ran ({passed})\n{}", text(&out));
@@ -278,7 +279,11 @@ async fn the_original_and_its_fork_deploy_run_and_delete_side_by_side_on_one_loc
         let task_id = task_arn.rsplit('/').next().unwrap().to_owned();
         let group = output(provisioned, "LogGroupName");
         let stream = format!("{service}/{service}/{task_id}");
-        assert_eq!(streams(&logs, &group).await, [stream.clone()], "{service}'s log group holds its one task");
+        assert_eq!(
+            streams(&logs, &group).await,
+            std::slice::from_ref(&stream),
+            "{service}'s log group holds its one task"
+        );
         let lines = messages(&logs, &group, &stream).await;
         let result =
             lines.iter().find_map(|l| serde_json::from_str::<Value>(l).ok().filter(|v| v.get("greeting").is_some()));

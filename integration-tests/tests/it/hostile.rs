@@ -148,7 +148,7 @@ async fn a_yaml_alias_bomb_in_a_merge_file_is_refused() {
     let mut bomb = String::from("Metadata:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for level in 1..=9 {
         let previous = format!("*a{}", level - 1);
-        bomb.push_str(&format!("  a{level}: &a{level} [{}]\n", vec![previous.as_str(); 9].join(", ")));
+        bomb.push_str(&format!("  a{level}: &a{level} [{}]\n", [previous.as_str(); 9].join(", ")));
     }
     bomb.push_str("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n");
     let path = file("bomb.yaml", bomb.as_bytes());

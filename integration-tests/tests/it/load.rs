@@ -44,7 +44,9 @@ async fn own_cloud(max_tasks: usize) -> Option<LocalCloud> {
 
 /// The stack, provisioned through the CLI; its outputs.
 async fn provision(cloud: &LocalCloud, stack: &str) -> Value {
-    let out = Provisioner::for_cloud(cloud).run(&["provision", "--json", "--stack-name", stack, "--package", TEST_TASK]).await;
+    let out = Provisioner::for_cloud(cloud)
+        .run(&["provision", "--json", "--stack-name", stack, "--package", TEST_TASK])
+        .await;
     out.assert_success("provision");
     let outputs = out.json()["outputs"].clone();
     for key in ["StateMachineArn", "TopicArn", "LogGroupName", "ClusterArn", "TaskDefinitionArn", "ContainerName"] {

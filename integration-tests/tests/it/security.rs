@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, LaunchType, TaskOverride};
 use base64::Engine;
-use integration_tests::{LocalCloud, TEST_TASK};
 use integration_tests::cli::{CliOutput, Provisioner};
+use integration_tests::{LocalCloud, TEST_TASK};
 use localcloud::fargate::engine::{STATE_DIR_LABEL, TASK_ARN_LABEL};
 use serde_json::Value;
 
@@ -283,7 +283,7 @@ async fn a_task_runs_as_non_root_without_added_capabilities_in_a_network_namespa
         assert_eq!(host.network_mode.as_deref(), Some(network.as_str()), "on the local cloud's task network only");
         let settings = inspected.network_settings.clone().unwrap();
         let attached: Vec<String> = settings.networks.clone().unwrap_or_default().into_keys().collect();
-        assert_eq!(attached, [network.clone()]);
+        assert_eq!(attached, std::slice::from_ref(&network));
         sandboxes.insert(settings.sandbox_key.clone().filter(|k| !k.is_empty()).expect("a sandbox of its own"));
         // The kernel's word: the container's process is in a network namespace that is neither
         // the host's nor the other task's.

@@ -360,10 +360,9 @@ async fn pushed_image(cloud: &LocalCloud) -> String {
     let task = TaskBinary::package(&options.workspace, TEST_TASK);
     let built = pipeline::build_task(&options, &task, &progress).await.expect("the image builds");
     let destination = Destination::Registry(cloud.registry().to_owned());
-    let target =
-        pipeline::resolve(&destination, TEST_TASK, &provisioner::image::ecr::lifecycle_policy(), &progress)
-            .await
-            .expect("the registry resolves");
+    let target = pipeline::resolve(&destination, TEST_TASK, &provisioner::image::ecr::lifecycle_policy(), &progress)
+        .await
+        .expect("the registry resolves");
     pipeline::push(&built, &target, &progress).await.expect("the image pushes").image_uri
 }
 

@@ -100,10 +100,7 @@ impl Rule {
                     Ok(value) => Some(value),
                     Err(path::PathError::NoMatch { .. }) => None,
                     Err(other) => {
-                        return Err(StatesError::runtime(format!(
-                            "the Choice rule on {}: {other}",
-                            variable.text()
-                        )));
+                        return Err(StatesError::runtime(format!("the Choice rule on {}: {other}", variable.text())));
                     }
                 };
                 if let Comparison::Is(TypeTest::IsPresent, flag) = comparison {

@@ -20,8 +20,8 @@ use crate::integrations::Integrations;
 use crate::pipeline::{DataFlow, check_size, reference_value};
 use crate::random::RandomSource;
 use crate::template::Expression;
-use crate::timing::TimeScale;
 use crate::timestamp;
+use crate::timing::TimeScale;
 
 pub use crate::fan_out::{DISTRIBUTED_MAP_CONCURRENCY, INLINE_MAP_CONCURRENCY};
 pub use crate::pipeline::MAX_PAYLOAD_BYTES;

@@ -166,9 +166,7 @@ impl Runner {
                     None => Ok(item),
                 };
                 let result = match input {
-                    Ok(input) => {
-                        self.run_states(processor, input, &mut iteration_last).await
-                    }
+                    Ok(input) => self.run_states(processor, input, &mut iteration_last).await,
                     Err(e) => Err(e),
                 };
                 let details = match &result {

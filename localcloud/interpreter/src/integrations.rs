@@ -64,7 +64,12 @@ impl TaskEvents {
     /// A handle whose events go nowhere, for calling an integration outside an execution.
     pub fn detached(resource: &str) -> Self {
         let (resource_type, resource) = split_resource(resource);
-        Self::new(Arc::new(EventLog::new(Arc::new(()), Arc::new(crate::clock::SystemClock))), 0, &resource_type, &resource)
+        Self::new(
+            Arc::new(EventLog::new(Arc::new(()), Arc::new(crate::clock::SystemClock))),
+            0,
+            &resource_type,
+            &resource,
+        )
     }
 
     /// Records `TaskSubmitted` with the service's answer to the submission.

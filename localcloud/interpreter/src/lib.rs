@@ -66,7 +66,7 @@ pub use events::{EventDetails, EventSink, HistoryEvent, HistoryRecorder, StateKi
 pub use execution::{
     DISTRIBUTED_MAP_CONCURRENCY, Execution, INLINE_MAP_CONCURRENCY, MAX_PAYLOAD_BYTES, Outcome, StopHandle,
 };
-pub use random::RandomSource;
 pub use integrations::{Integrations, TaskCall, TaskEvents, TaskFailure, split_resource};
+pub use random::RandomSource;
 pub use recovery::retry_delay_seconds;
 pub use timing::TimeScale;

@@ -43,7 +43,9 @@ impl Runner {
             }
             return match node.catch.iter().find(|(c, _)| error.is_matched_by(&c.error_equals)) {
                 // The output of a caught state: the error output placed into its raw input.
-                Some((catcher, placement)) => Ok((Some(catcher.next.as_str()), placement.apply(raw, error.to_output())?)),
+                Some((catcher, placement)) => {
+                    Ok((Some(catcher.next.as_str()), placement.apply(raw, error.to_output())?))
+                }
                 None => Err(error),
             };
         }

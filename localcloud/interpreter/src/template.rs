@@ -40,7 +40,10 @@ pub enum Template {
     Array(Vec<Template>),
     Literal(Value),
     /// A `.$` field: `key` as written (with the suffix), for messages.
-    Dynamic { key: String, value: Result<Expression, StatesError> },
+    Dynamic {
+        key: String,
+        value: Result<Expression, StatesError>,
+    },
 }
 
 impl Template {

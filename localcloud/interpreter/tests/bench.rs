@@ -75,7 +75,8 @@ fn measure(what: &str, machine: StateMachine) {
     for run in 0..7 {
         let context = ExecutionContext::new("arn:aws:states:us-east-1:123456789012:stateMachine:Bench", "b", "r");
         let start = Instant::now();
-        let outcome = runtime.block_on(Execution::new(machine.clone(), input.clone(), context, Arc::new(NoTasks)).run());
+        let outcome =
+            runtime.block_on(Execution::new(machine.clone(), input.clone(), context, Arc::new(NoTasks)).run());
         let elapsed = start.elapsed();
         assert_eq!(outcome, Outcome::Succeeded { output: json!({"count": 2000}) }, "run {run}");
         if run > 0 {

@@ -94,10 +94,10 @@ async fn run_case(case: &Value) -> Result<(), String> {
             if expected.get("error").and_then(Value::as_str) != Some(error) {
                 problems.push(format!("error {error:?}, expected {}", expected["error"]));
             }
-            if let Some(want) = expected.get("cause").and_then(Value::as_str) {
-                if want != cause {
-                    problems.push(format!("cause {cause:?}, expected {want:?}"));
-                }
+            if let Some(want) = expected.get("cause").and_then(Value::as_str)
+                && want != cause
+            {
+                problems.push(format!("cause {cause:?}, expected {want:?}"));
             }
         }
         _ => {}

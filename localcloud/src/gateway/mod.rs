@@ -25,12 +25,12 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use crate::awsjson::{self, AwsError};
 use crate::fargate::engine::Engine;
 use crate::fargate::{Fargate, TaskSide};
 use crate::stepfunctions::integrations::LocalIntegrations;
 use crate::stepfunctions::store::Store;
 use crate::stepfunctions::{self, StepFunctions};
-use crate::awsjson::{self, AwsError};
 use crate::upstream::Upstream;
 use route::{MetadataDocument, Route, ServedApi};
 

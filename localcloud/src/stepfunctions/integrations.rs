@@ -7,8 +7,8 @@ use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use states_interpreter::{Integrations, TaskCall, TaskFailure, names};
 
-use crate::fargate::{Fargate, RunTaskRequest, Task};
 use crate::awsjson::AwsError;
+use crate::fargate::{Fargate, RunTaskRequest, Task};
 use crate::upstream::{Upstream, xml_element};
 
 /// What the local cloud serves, named in the error for any other resource.

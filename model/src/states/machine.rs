@@ -345,10 +345,7 @@ mod tests {
     #[test]
     fn absent_optional_fields_are_omitted_and_null_result_path_is_kept() {
         let machine = StateMachine::new("A")
-            .with_state(
-                "A",
-                Task::new("arn:aws:states:::sns:publish").discard_result().with_next("B"),
-            )
+            .with_state("A", Task::new("arn:aws:states:::sns:publish").discard_result().with_next("B"))
             .with_state(
                 "B",
                 Choice {

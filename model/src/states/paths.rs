@@ -102,7 +102,7 @@ pub fn check_path(path: &str, reference: bool) -> Result<(), String> {
                     i += 1;
                 }
             }
-            '*' | '?' | ':' | ',' if reference && depth > 0 || reference && c == '*' => {
+            '*' | '?' | ':' | ',' if reference && (depth > 0 || c == '*') => {
                 return Err(format!(
                     "a reference path (where a result is written) holds only names and indexes, not {c:?}"
                 ));

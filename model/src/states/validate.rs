@@ -297,7 +297,7 @@ impl Validator {
             if let Some(Value::String(path)) = fields.get(*field)
                 && let Err(reason) = paths::check_path(path, false)
             {
-                bad_path(*field, path, reason);
+                bad_path(field, path, reason);
             }
         }
         if let Some(Value::String(path)) = fields.get("ResultPath")

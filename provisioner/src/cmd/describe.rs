@@ -33,11 +33,7 @@ pub struct DescribeArgs {
 impl DescribeArgs {
     /// The `provisioner template` options that give the same template, as JSON.
     pub fn template_args(&self) -> TemplateArgs {
-        TemplateArgs {
-            format: Format::Json,
-            image: self.image.clone(),
-            service: self.service.clone(),
-        }
+        TemplateArgs { format: Format::Json, image: self.image.clone(), service: self.service.clone() }
     }
 
     /// `--out`, or `target/describe` under the workspace (or the current directory).

@@ -103,7 +103,8 @@ pub async fn push(args: PushArgs) -> anyhow::Result<()> {
     };
     let progress = Progress::auto(args.build.json);
     let target =
-        pipeline::resolve(&destination, service::SERVICE_NAME, &crate::image::ecr::lifecycle_policy(), &progress).await?;
+        pipeline::resolve(&destination, service::SERVICE_NAME, &crate::image::ecr::lifecycle_policy(), &progress)
+            .await?;
     let task = args.build.task(&options);
     let outcome = unless_interrupted(
         async { Ok(pipeline::build_task(&options, &task, &progress).await?) },

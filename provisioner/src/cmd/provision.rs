@@ -103,11 +103,7 @@ pub struct ProvisionSummary {
 
 impl ProvisionArgs {
     fn template_args(&self, image: Option<String>) -> TemplateArgs {
-        TemplateArgs {
-            format: Format::Json,
-            image,
-            service: self.service.clone(),
-        }
+        TemplateArgs { format: Format::Json, image, service: self.service.clone() }
     }
 }
 

@@ -38,7 +38,12 @@ impl TaskBinary {
     /// features: the platform's test task (`platform-test-task`), which the integration tests run
     /// where they need knobs the service's own task does not have.
     pub fn package(workspace: &Path, package: &str) -> Self {
-        Self { workspace: workspace.to_owned(), package: package.to_owned(), bin: package.to_owned(), features: Vec::new() }
+        Self {
+            workspace: workspace.to_owned(),
+            package: package.to_owned(),
+            bin: package.to_owned(),
+            features: Vec::new(),
+        }
     }
 
     /// Runs `cargo build --release` for the static target and returns the binary's path, as cargo
@@ -51,7 +56,11 @@ impl TaskBinary {
             .current_dir(&self.workspace)
             .args(["build", "--release", "--target", TARGET, "-p", &self.package, "--bin", &self.bin])
             // `--features ""` would be read as a feature with an empty name.
-            .args(if self.features.is_empty() { vec![] } else { vec!["--features".to_owned(), self.features.join(",")] })
+            .args(if self.features.is_empty() {
+                vec![]
+            } else {
+                vec!["--features".to_owned(), self.features.join(",")]
+            })
             .arg("--message-format=json-render-diagnostics")
             .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static")
             // A nested cargo must not inherit the outer build's per-crate variables.

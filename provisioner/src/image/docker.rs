@@ -28,7 +28,13 @@ pub async fn connect() -> Result<Docker> {
 
 /// Builds the image and tags it `local_tag`; returns the image ID. `no_cache` rebuilds every step
 /// (the benchmark's fair comparison; the pipeline uses the cache).
-pub async fn build(docker: &Docker, inputs: &ImageInputs, local_tag: &str, no_cache: bool, progress: &Progress) -> Result<String> {
+pub async fn build(
+    docker: &Docker,
+    inputs: &ImageInputs,
+    local_tag: &str,
+    no_cache: bool,
+    progress: &Progress,
+) -> Result<String> {
     let context = inputs.docker_context()?;
     let args = HashMap::from([("TASK_BINARY", "task")]);
     let options = BuildImageOptionsBuilder::default()

@@ -29,7 +29,11 @@ impl EcrRepository {
 }
 
 /// Creates the repository if it is missing and (re)applies the lifecycle policy.
-pub async fn ensure_repository(client: &aws_sdk_ecr::Client, name: &str, lifecycle_policy: &str) -> Result<EcrRepository> {
+pub async fn ensure_repository(
+    client: &aws_sdk_ecr::Client,
+    name: &str,
+    lifecycle_policy: &str,
+) -> Result<EcrRepository> {
     model::template::names::check_repository_name(name)?;
     let created = client
         .create_repository()
@@ -51,7 +55,8 @@ pub async fn ensure_repository(client: &aws_sdk_ecr::Client, name: &str, lifecyc
         }
         Err(err) => return Err(ecr_error("CreateRepository", &err)),
     };
-    let repository = repository.ok_or_else(|| ImageError::Ecr { detail: format!("CreateRepository returned no repository named {name}") })?;
+    let repository = repository
+        .ok_or_else(|| ImageError::Ecr { detail: format!("CreateRepository returned no repository named {name}") })?;
     client
         .put_lifecycle_policy()
         .repository_name(name)
@@ -119,8 +124,13 @@ impl EcrCredentials {
 
 pub async fn credentials(client: &aws_sdk_ecr::Client, registry: &str) -> Result<EcrCredentials> {
     let out = client.get_authorization_token().send().await.map_err(|e| ecr_error("GetAuthorizationToken", &e))?;
-    let data = out.authorization_data.and_then(|d| d.into_iter().next()).ok_or_else(|| ImageError::Ecr { detail: "GetAuthorizationToken returned no authorization data".to_owned() })?;
-    let token = data.authorization_token.ok_or_else(|| ImageError::Ecr { detail: "GetAuthorizationToken returned no token".to_owned() })?;
+    let data = out
+        .authorization_data
+        .and_then(|d| d.into_iter().next())
+        .ok_or_else(|| ImageError::Ecr { detail: "GetAuthorizationToken returned no authorization data".to_owned() })?;
+    let token = data
+        .authorization_token
+        .ok_or_else(|| ImageError::Ecr { detail: "GetAuthorizationToken returned no token".to_owned() })?;
     EcrCredentials::from_token(registry, &token)
 }
 

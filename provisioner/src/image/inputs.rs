@@ -174,7 +174,8 @@ mod tests {
 
     #[test]
     fn a_missing_ca_bundle_names_the_path_and_the_package() {
-        let inputs = ImageInputs::new(&workspace(), PathBuf::from("/nonexistent/bin"), PathBuf::from("/nonexistent/ca.crt"));
+        let inputs =
+            ImageInputs::new(&workspace(), PathBuf::from("/nonexistent/bin"), PathBuf::from("/nonexistent/ca.crt"));
         let err = inputs.check().unwrap_err().to_string();
         assert!(err.contains("/nonexistent/ca.crt") && err.contains("apt-get install -y ca-certificates"), "{err}");
     }

@@ -147,7 +147,11 @@ pub fn build(files: &[ImageFile], dirs: &[ImageDir], base: Option<BaseImage>) ->
     let tar = layer_tar(files, dirs)?;
     let diff_id = sha256(&tar);
     let layer_data = gzip(&tar)?;
-    let own = Descriptor { media_type: LAYER_MEDIA_TYPE.to_owned(), digest: sha256(&layer_data), size: layer_data.len() as u64 };
+    let own = Descriptor {
+        media_type: LAYER_MEDIA_TYPE.to_owned(),
+        digest: sha256(&layer_data),
+        size: layer_data.len() as u64,
+    };
 
     let config_doc = match &base {
         None => json!({
@@ -160,16 +164,23 @@ pub fn build(files: &[ImageFile], dirs: &[ImageDir], base: Option<BaseImage>) ->
         Some(base) => on_top_of(&base.config, &diff_id)?,
     };
     // serde_json's map is ordered by key, so this serialisation is stable.
-    let config_data = serde_json::to_vec(&config_doc).map_err(|e| ImageError::BaseImage {
-        reference: "config".into(),
-        detail: e.to_string(),
-    })?;
-    let config = Descriptor { media_type: CONFIG_MEDIA_TYPE.to_owned(), digest: sha256(&config_data), size: config_data.len() as u64 };
+    let config_data = serde_json::to_vec(&config_doc)
+        .map_err(|e| ImageError::BaseImage { reference: "config".into(), detail: e.to_string() })?;
+    let config = Descriptor {
+        media_type: CONFIG_MEDIA_TYPE.to_owned(),
+        digest: sha256(&config_data),
+        size: config_data.len() as u64,
+    };
 
     let mut layers: Vec<Descriptor> = base.as_ref().map(|b| b.layers.clone()).unwrap_or_default();
     layers.push(own);
-    let manifest = serde_json::to_vec(&Manifest { schema_version: 2, media_type: MANIFEST_MEDIA_TYPE, config: &config, layers: &layers })
-        .map_err(|e| ImageError::Write { path: "manifest".into(), source: std::io::Error::other(e) })?;
+    let manifest = serde_json::to_vec(&Manifest {
+        schema_version: 2,
+        media_type: MANIFEST_MEDIA_TYPE,
+        config: &config,
+        layers: &layers,
+    })
+    .map_err(|e| ImageError::Write { path: "manifest".into(), source: std::io::Error::other(e) })?;
     Ok(OciImage { manifest_digest: sha256(&manifest), manifest, config, config_data, layers, layer_data, base })
 }
 
@@ -287,8 +298,17 @@ mod tests {
         assert_eq!(
             paths,
             [
-                "etc/", "etc/group", "etc/passwd", "etc/ssl/", "etc/ssl/certs/", "etc/ssl/certs/ca-certificates.crt",
-                "tmp/", "usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/task",
+                "etc/",
+                "etc/group",
+                "etc/passwd",
+                "etc/ssl/",
+                "etc/ssl/certs/",
+                "etc/ssl/certs/ca-certificates.crt",
+                "tmp/",
+                "usr/",
+                "usr/local/",
+                "usr/local/bin/",
+                "usr/local/bin/task",
             ]
         );
         assert!(entries.iter().all(|e| e.2 == 0 && e.3 == 0), "{entries:?}");

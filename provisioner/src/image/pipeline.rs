@@ -124,7 +124,8 @@ pub async fn build_task(options: &BuildOptions, task: &TaskBinary, progress: &Pr
     let started = Instant::now();
     let binary = task.build(progress).await?;
     let compile_seconds = started.elapsed().as_secs_f64();
-    let binary_bytes = std::fs::metadata(&binary).map_err(|source| ImageError::Read { path: binary.clone(), source })?.len();
+    let binary_bytes =
+        std::fs::metadata(&binary).map_err(|source| ImageError::Read { path: binary.clone(), source })?.len();
     progress.done(&format!("{} ({}) in {:.1} s", binary.display(), human_bytes(binary_bytes), compile_seconds));
 
     let inputs = ImageInputs::new(&options.workspace, binary.clone(), options.ca_certificates.clone());
@@ -202,7 +203,12 @@ pub struct Target {
     pub repository_created: Option<bool>,
 }
 
-pub async fn resolve(destination: &Destination, repository: &str, lifecycle_policy: &str, progress: &Progress) -> Result<Target> {
+pub async fn resolve(
+    destination: &Destination,
+    repository: &str,
+    lifecycle_policy: &str,
+    progress: &Progress,
+) -> Result<Target> {
     match destination {
         Destination::Registry(registry) => {
             Ok(Target { image: ImageRef::new(registry, repository)?, credentials: None, repository_created: None })

@@ -48,7 +48,10 @@ impl Progress {
                 // The title stays on screen; the spinner below it shows the latest detail line.
                 eprintln!("==> {message}");
                 let bar = ProgressBar::new_spinner();
-                bar.set_style(ProgressStyle::with_template("    {spinner} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                bar.set_style(
+                    ProgressStyle::with_template("    {spinner} {wide_msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 bar.enable_steady_tick(Duration::from_millis(120));
                 self.set_current(bar);
             }

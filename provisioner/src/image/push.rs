@@ -62,7 +62,10 @@ impl Registry {
     }
 
     pub async fn blob_exists(&self, image: &ImageRef, digest: &str) -> Result<bool> {
-        self.client.blob_exists(&image.to_oci(), digest).await.map_err(|e| self.error(&format!("the check for blob {digest}"), e))
+        self.client
+            .blob_exists(&image.to_oci(), digest)
+            .await
+            .map_err(|e| self.error(&format!("the check for blob {digest}"), e))
     }
 
     /// Pushes `image` to `target` (which carries the tag) and returns what was uploaded.
@@ -100,9 +103,11 @@ impl Registry {
             }
             bar.inc(descriptor.size);
         }
-        let content_type = super::oci::MANIFEST_MEDIA_TYPE
-            .parse()
-            .map_err(|_| ImageError::Registry { registry: self.registry.clone(), what: "the manifest".into(), detail: "bad media type".into() })?;
+        let content_type = super::oci::MANIFEST_MEDIA_TYPE.parse().map_err(|_| ImageError::Registry {
+            registry: self.registry.clone(),
+            what: "the manifest".into(),
+            detail: "bad media type".into(),
+        })?;
         self.client
             .push_manifest_raw(&target.to_oci(), image.manifest.clone(), content_type)
             .await
@@ -142,11 +147,12 @@ impl Registry {
             size: i64::try_from(layer.size).unwrap_or(i64::MAX),
             ..Default::default()
         };
-        source
-            .client
-            .pull_blob(&base.reference.to_oci(), &oci_layer, &mut data)
-            .await
-            .map_err(|e| ImageError::BaseImage { reference: base.reference.to_string(), detail: format!("fetching layer {}: {}", layer.digest, runtime::exit::error_chain(&e)) })?;
+        source.client.pull_blob(&base.reference.to_oci(), &oci_layer, &mut data).await.map_err(|e| {
+            ImageError::BaseImage {
+                reference: base.reference.to_string(),
+                detail: format!("fetching layer {}: {}", layer.digest, runtime::exit::error_chain(&e)),
+            }
+        })?;
         self.upload(target, &layer.digest, data).await?;
         Ok(false)
     }
@@ -174,7 +180,10 @@ impl Registry {
     }
 
     /// Reads an image's manifest and config (a base image, or an image read back after a push).
-    pub async fn manifest_and_config(&self, image: &ImageRef) -> Result<(oci_client::manifest::OciImageManifest, String, String)> {
+    pub async fn manifest_and_config(
+        &self,
+        image: &ImageRef,
+    ) -> Result<(oci_client::manifest::OciImageManifest, String, String)> {
         self.client
             .pull_manifest_and_config(&image.to_oci(), &self.auth)
             .await
@@ -185,10 +194,10 @@ impl Registry {
 /// Reads a base image from its registry (anonymous access) for the OCI builder.
 pub async fn fetch_base(reference: &ImageRef) -> Result<super::oci::BaseImage> {
     let registry = Registry::new(&reference.registry, RegistryAuth::Anonymous);
-    let (manifest, _digest, config) = registry.manifest_and_config(reference).await.map_err(|e| ImageError::BaseImage {
-        reference: reference.to_string(),
-        detail: e.to_string(),
-    })?;
+    let (manifest, _digest, config) = registry
+        .manifest_and_config(reference)
+        .await
+        .map_err(|e| ImageError::BaseImage { reference: reference.to_string(), detail: e.to_string() })?;
     let config = serde_json::from_str(&config).map_err(|e| ImageError::BaseImage {
         reference: reference.to_string(),
         detail: format!("its config is not JSON: {e}"),
@@ -196,7 +205,11 @@ pub async fn fetch_base(reference: &ImageRef) -> Result<super::oci::BaseImage> {
     let layers = manifest
         .layers
         .iter()
-        .map(|l| Descriptor { media_type: l.media_type.clone(), digest: l.digest.clone(), size: u64::try_from(l.size).unwrap_or(0) })
+        .map(|l| Descriptor {
+            media_type: l.media_type.clone(),
+            digest: l.digest.clone(),
+            size: u64::try_from(l.size).unwrap_or(0),
+        })
         .collect();
     Ok(super::oci::BaseImage { reference: reference.clone(), layers, config })
 }
@@ -211,9 +224,7 @@ fn classify(registry: &str, what: &str, err: OciDistributionError) -> ImageError
         OciDistributionError::RequestError(e) if e.status().is_none() && (e.is_request() || e.is_body()) => {
             ImageError::ConnectionLost { registry: registry.to_owned(), what: what.to_owned(), detail }
         }
-        OciDistributionError::RequestError(e)
-            if e.status().is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
-        {
+        OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) => {
             ImageError::AuthRefused { registry: registry.to_owned(), detail }
         }
         OciDistributionError::AuthenticationFailure(_) | OciDistributionError::UnauthorizedError { .. } => {

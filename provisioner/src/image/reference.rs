@@ -57,9 +57,15 @@ impl ImageRef {
 
     pub fn to_oci(&self) -> oci_client::Reference {
         match (&self.digest, &self.tag) {
-            (Some(digest), _) => oci_client::Reference::with_digest(self.registry.clone(), self.repository.clone(), digest.clone()),
-            (None, Some(tag)) => oci_client::Reference::with_tag(self.registry.clone(), self.repository.clone(), tag.clone()),
-            (None, None) => oci_client::Reference::with_tag(self.registry.clone(), self.repository.clone(), "latest".into()),
+            (Some(digest), _) => {
+                oci_client::Reference::with_digest(self.registry.clone(), self.repository.clone(), digest.clone())
+            }
+            (None, Some(tag)) => {
+                oci_client::Reference::with_tag(self.registry.clone(), self.repository.clone(), tag.clone())
+            }
+            (None, None) => {
+                oci_client::Reference::with_tag(self.registry.clone(), self.repository.clone(), "latest".into())
+            }
         }
     }
 }
@@ -118,7 +124,10 @@ mod tests {
     #[test]
     fn parses_tags_digests_and_ports() {
         let r = ImageRef::parse("127.0.0.1:5000/team/app:v1").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()), ("127.0.0.1:5000", "team/app", Some("v1")));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            ("127.0.0.1:5000", "team/app", Some("v1"))
+        );
         let r = ImageRef::parse("localhost:5000/app@sha256:abc").unwrap();
         assert_eq!(r.digest.as_deref(), Some("sha256:abc"));
         assert_eq!(r.tag, None);

@@ -102,8 +102,7 @@ pub async fn converge(
     progress: &Progress,
 ) -> anyhow::Result<Converged> {
     let stack_name = desired.stack_name;
-    let source =
-        body::source(s3, stack_name, desired.template_text, desired.s3_bucket, desired.region).await?;
+    let source = body::source(s3, stack_name, desired.template_text, desired.s3_bucket, desired.region).await?;
     let existing = desired.existing;
     let mut converged = Converged {
         outcome: "no-changes",

@@ -66,11 +66,7 @@ pub async fn delete(
     stack_name: &str,
     progress: &Progress,
 ) -> anyhow::Result<events::Ended> {
-    cf.delete_stack()
-        .stack_name(id)
-        .send()
-        .await
-        .map_err(|e| super::aws(&format!("DeleteStack {stack_name}"), &e))?;
+    cf.delete_stack().stack_name(id).send().await.map_err(|e| super::aws(&format!("DeleteStack {stack_name}"), &e))?;
     let ended = follow(cf, &mut follower, id, stack_name, progress).await?;
     if ended.status != "DELETE_COMPLETE" {
         return Err(operation_failed(stack_name, ended).into());
