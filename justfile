@@ -119,6 +119,6 @@ lint-template: setup-test
     tools/cargo-bin provisioner template > "$out/stack.json"
     cfn-lint --include-checks I -- "$out/stack.json"
 
-# Measure the image pipeline: OCI vs docker build+push of the same binary, image vs binary size.
+# The benchmarks: image pipeline, provision, run, many executions at once, our Step Functions against moto (the ignored test bench::figures, in the build `just test` made).
 bench: setup-test
-    cargo run -q --locked -p integration-tests --bin bench
+    cargo nextest run --workspace --all-features --locked --no-fail-fast --run-ignored only --no-capture -E 'test(=bench::figures)'

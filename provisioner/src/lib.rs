@@ -4,6 +4,7 @@ pub mod aws;
 pub mod caller;
 pub mod cmd;
 pub mod decorators;
+pub mod deployment;
 pub mod diagram;
 pub mod execution;
 pub mod fork;

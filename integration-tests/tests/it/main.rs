@@ -11,6 +11,7 @@
 //! shares one local cloud between the tests of a process. Plain `cargo test` runs them all on
 //! threads of one process, where those tests would pull the cloud from under the others.
 
+mod bench;
 mod container;
 mod e2e;
 mod fargate;

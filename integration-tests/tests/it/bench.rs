@@ -1,4 +1,5 @@
-//! `just bench`: the image pipeline's speed and size, measured against the local cloud's registry.
+//! `just bench` (the ignored test `bench::figures`, in the one test binary so that it reuses the
+//! build `just test` made): the image pipeline's speed and size, measured against the local cloud's registry.
 //! The same static binary goes through both paths, side by side in one run: the daemonless OCI
 //! build + push, and `docker build` (no cache) + `docker push`. Each run pushes to a fresh
 //! repository so every blob is really uploaded. Prints a table, then one `BENCH name=value` line
@@ -22,8 +23,9 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a benchmark, not a test: `just bench` runs it"]
+async fn figures() -> anyhow::Result<()> {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
     let cloud = LocalCloud::start().await;
     let registry = cloud.registry().to_owned();
