@@ -1,7 +1,9 @@
 //! Parallel and Map: the branches of a Parallel, or the iterations of a Map over the items of its
 //! input, run concurrently (a Map's bounded by its MaxConcurrency and AWS's ceiling), each as its
 //! own thread of history events linked to the state's start; the first failure stops the rest,
-//! unless a Map tolerates it (ToleratedFailureCount/Percentage).
+//! unless a Map tolerates it (ToleratedFailureCount/Percentage). A distributed Map counts its
+//! failed items against that threshold, zero when none is set, and fails with
+//! `States.ExceedToleratedFailureThreshold` past it, never with an item's own error.
 
 use futures_util::stream::{self, FuturesUnordered, StreamExt as _};
 use serde_json::Value;
