@@ -1,7 +1,9 @@
 //! Parallel and Map: the branches of a Parallel, or the iterations of a Map over the items of its
 //! input, run concurrently (a Map's bounded by its MaxConcurrency and AWS's ceiling), each as its
 //! own thread of history events linked to the state's start; the first failure stops the rest,
-//! unless a Map tolerates it (ToleratedFailureCount/Percentage).
+//! unless a Map tolerates it (ToleratedFailureCount/Percentage). A distributed Map counts its
+//! failed items against that threshold, zero when none is set, and fails with
+//! `States.ExceedToleratedFailureThreshold` past it, never with an item's own error.
 
 use futures_util::stream::{self, FuturesUnordered, StreamExt as _};
 use serde_json::Value;
@@ -19,6 +21,28 @@ pub const INLINE_MAP_CONCURRENCY: usize = 40;
 /// Iterations a distributed Map runs at once when MaxConcurrency is 0 or above it; bounded so
 /// that a hundred thousand items do not become a hundred thousand futures at once.
 pub const DISTRIBUTED_MAP_CONCURRENCY: usize = 1000;
+
+/// The cause AWS gives with States.ExceedToleratedFailureThreshold (recorded on AWS; the
+/// documentation names only the error).
+pub const THRESHOLD_EXCEEDED: &str = "The specified tolerated failure threshold was exceeded";
+
+/// A failed child execution's entry in a distributed Map's output. AWS documents that "if a child
+/// workflow execution fails, Step Functions returns its execution result unchanged", the record
+/// of `Transformation: NONE` (input as JSON text, `InputDetails`, `Status`), here with the error
+/// and cause it failed with. AWS's record also names the child execution (`ExecutionArn`,
+/// `Name`, `StateMachineArn`, `StartDate`, `StopDate`, `Redrive...`); the local interpreter runs
+/// no child executions, so it has none to name.
+fn failed_child(error: &StatesError, input: Option<&Value>) -> Value {
+    let mut record = serde_json::Map::new();
+    record.insert("Error".into(), Value::from(error.error.as_str()));
+    record.insert("Cause".into(), Value::from(error.cause.as_str()));
+    if let Some(input) = input {
+        record.insert("Input".into(), Value::String(input.to_string()));
+        record.insert("InputDetails".into(), serde_json::json!({"Included": true}));
+    }
+    record.insert("Status".into(), Value::from("FAILED"));
+    Value::Object(record)
+}
 
 impl Runner {
     pub(crate) async fn parallel(
@@ -138,7 +162,16 @@ impl Runner {
             ),
             (None, None) => None,
         };
+        // A distributed Map tolerates no failure unless told otherwise: "the default percentage value
+        // is zero, which means that the workflow fails if any one of its child workflow executions
+        // fails or times out", with States.ExceedToleratedFailureThreshold.
+        let tolerated_count = match (tolerated_count, tolerated_percentage) {
+            (None, None) if map.distributed => Some(0),
+            (count, _) => count,
+        };
         let selector = map.item_selector.as_ref();
+        // A failed child execution's entry in a distributed Map's output records its input.
+        let keep_input = map.distributed;
         let length = items.len();
         self.log.emit(last, EventDetails::MapStateStarted { length });
         let started = *last;
@@ -165,10 +198,12 @@ impl Runner {
                     }
                     None => Ok(item),
                 };
+                let kept = if keep_input { input.as_ref().ok().cloned() } else { None };
                 let result = match input {
                     Ok(input) => self.run_states(processor, input, &mut iteration_last).await,
                     Err(e) => Err(e),
                 };
+                let result = result.map_err(|error| (error, kept));
                 let details = match &result {
                     Ok(_) => EventDetails::MapIterationSucceeded { name: name.to_owned(), index },
                     Err(_) => EventDetails::MapIterationFailed { name: name.to_owned(), index },
@@ -183,27 +218,24 @@ impl Runner {
         while let Some((index, result)) = iterations.next().await {
             match result {
                 Ok(output) => outputs[index] = output,
-                Err(error) if !tolerant || error.error == names::RUNTIME => {
+                // Inline, an iteration's error is the Map's own (States.Runtime always: nothing
+                // tolerates it); in distributed mode every failed child execution is one failure.
+                Err((error, _)) if !tolerant || (!map.distributed && error.error == names::RUNTIME) => {
                     drop(iterations);
                     self.log.emit(last, EventDetails::MapStateFailed);
                     return Err(error);
                 }
-                Err(error) => {
+                Err((error, input)) => {
                     failures += 1;
-                    outputs[index] = error.to_output();
+                    outputs[index] =
+                        if map.distributed { failed_child(&error, input.as_ref()) } else { error.to_output() };
                     let over_count = tolerated_count.is_some_and(|n| failures > n);
                     let over_percentage =
                         tolerated_percentage.is_some_and(|p| failures as f64 * 100.0 / length as f64 > p);
                     if over_count || over_percentage {
                         drop(iterations);
                         self.log.emit(last, EventDetails::MapStateFailed);
-                        return Err(StatesError::new(
-                            names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                            format!(
-                                "The Map state {name:?} failed because {failures} of its {length} items failed, \
-                                 more than its tolerated failure threshold"
-                            ),
-                        ));
+                        return Err(StatesError::new(names::EXCEED_TOLERATED_FAILURE_THRESHOLD, THRESHOLD_EXCEEDED));
                     }
                 }
             }

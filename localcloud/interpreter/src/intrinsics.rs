@@ -251,19 +251,38 @@ impl Call {
             }
         };
         if name == "States.Format" {
-            // The template keeps its escapes: `\{` is a literal brace, `{}` a placeholder.
-            let Some(Arg::Literal(template)) = self.args.first() else {
-                return Err(bad("the first argument must be a string literal template".into()));
-            };
-            let values = self.args[1..].iter().map(|a| a.evaluate(input, context)).collect::<Result<Vec<_>, _>>()?;
-            return format(template, &values).map_err(bad);
+            let values = self.args.iter().skip(1).map(|a| a.evaluate(input, context)).collect::<Result<Vec<_>, _>>()?;
+            return match self.args.first() {
+                // A literal template keeps its escapes: `\{` is a literal brace, `{}` a placeholder.
+                Some(Arg::Literal(template)) => format(template, &values),
+                // A template read from the input (`States.Format($.template, $.name)`, AWS's own
+                // example) is plain text: the escapes belong to the invocation's literals only.
+                Some(other) => match other.evaluate(input, context)? {
+                    Value::String(template) => format(&template.replace('\\', "\\\\"), &values),
+                    value => Err(format!("the template must be a string, got {}", path::kind(&value))),
+                },
+                None => Err("it takes a template and one argument per {} in it".into()),
+            }
+            .map_err(bad);
         }
         let args = self.args.iter().map(|a| a.evaluate(input, context)).collect::<Result<Vec<_>, _>>()?;
         match name {
             "States.StringToJson" => {
                 count(1..=1)?;
                 let text = string(&args[0]).map_err(bad)?;
-                serde_json::from_str(text).map_err(|e| bad(format!("{text:?} is not JSON: {e}")))
+                // An empty or blank string gives null, as AWS records it (its documentation does
+                // not say).
+                if text.trim().is_empty() {
+                    return Ok(Value::Null);
+                }
+                let parsed: Value =
+                    serde_json::from_str(text).map_err(|e| bad(format!("{text:?} is not JSON: {e}")))?;
+                // serde_json reads "-0" as the float -0.0; AWS gives 0.
+                Ok(if parsed.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()) {
+                    Value::from(0)
+                } else {
+                    parsed
+                })
             }
             "States.JsonToString" => {
                 count(1..=1)?;
@@ -273,7 +292,7 @@ impl Call {
             "States.ArrayPartition" => {
                 count(2..=2)?;
                 let array = array(&args[0]).map_err(bad)?;
-                let size = integer(&args[1]).map_err(bad)?;
+                let size = rounded_integer(&args[1]).map_err(bad)?;
                 if size < 1 {
                     return Err(bad(format!("the chunk size must be a positive integer, got {size}")));
                 }
@@ -286,8 +305,11 @@ impl Call {
             }
             "States.ArrayRange" => {
                 count(3..=3)?;
-                let (start, end, step) =
-                    (integer(&args[0]).map_err(bad)?, integer(&args[1]).map_err(bad)?, integer(&args[2]).map_err(bad)?);
+                let (start, end, step) = (
+                    rounded_integer(&args[0]).map_err(bad)?,
+                    rounded_integer(&args[1]).map_err(bad)?,
+                    rounded_integer(&args[2]).map_err(bad)?,
+                );
                 if step == 0 {
                     return Err(bad("the step must not be 0".into()));
                 }
@@ -357,8 +379,8 @@ impl Call {
             }
             "States.MathRandom" => {
                 count(2..=3)?;
-                let start = integer(&args[0]).map_err(bad)?;
-                let end = integer(&args[1]).map_err(bad)?;
+                let start = rounded_integer(&args[0]).map_err(bad)?;
+                let end = rounded_integer(&args[1]).map_err(bad)?;
                 if end <= start {
                     return Err(bad(format!("the end ({end}) must be greater than the start ({start})")));
                 }
@@ -373,8 +395,8 @@ impl Call {
             }
             "States.MathAdd" => {
                 count(2..=2)?;
-                let a = integer(&args[0]).map_err(bad)?;
-                let b = integer(&args[1]).map_err(bad)?;
+                let a = rounded_integer(&args[0]).map_err(bad)?;
+                let b = rounded_integer(&args[1]).map_err(bad)?;
                 Ok(Value::from(a + b))
             }
             "States.StringSplit" => {
@@ -417,13 +439,7 @@ fn format(template: &str, values: &[Value]) -> Result<Value, String> {
                 chars.next();
                 placeholders += 1;
                 match values.next() {
-                    Some(Value::String(s)) => out.push_str(s),
-                    Some(Value::Object(_) | Value::Array(_)) => {
-                        return Err(
-                            "a {} placeholder takes a string, number, boolean or null, not an object or array".into()
-                        );
-                    }
-                    Some(other) => out.push_str(&other.to_string()),
+                    Some(value) => java_text(value, &mut out),
                     None => {
                         return Err(format!(
                             "the template has more {{}} placeholders than the {placeholders} - 1 arguments given"
@@ -442,6 +458,39 @@ fn format(template: &str, values: &[Value]) -> Result<Value, String> {
         ));
     }
     Ok(Value::String(out))
+}
+
+/// A value as States.Format writes it into its template: a string as itself, a number, boolean
+/// or null as its JSON text, and an object or array the way AWS (a Java service) records it:
+/// `{"Arg1": 1, "Arg2": []}` becomes `{Arg1=1, Arg2=[]}`, its members written by these same
+/// rules, strings unquoted. Not documented; recorded on AWS.
+fn java_text(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => out.push_str(s),
+        Value::Array(items) => {
+            out.push('[');
+            for (n, item) in items.iter().enumerate() {
+                if n > 0 {
+                    out.push_str(", ");
+                }
+                java_text(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(members) => {
+            out.push('{');
+            for (n, (key, item)) in members.iter().enumerate() {
+                if n > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(key);
+                out.push('=');
+                java_text(item, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 fn hash(data: &[u8], algorithm: &str) -> Option<String> {
@@ -483,6 +532,25 @@ fn integer(value: &Value) -> Result<i64, String> {
         _ => None,
     }
     .ok_or_else(|| format!("expected an integer, got {value}"))?;
+    if i32::try_from(n).is_err() {
+        return Err(format!("{n} is outside the 32-bit integer range"));
+    }
+    Ok(n)
+}
+
+/// An integer argument where AWS documents that "if you specify a non-integer value ... Step
+/// Functions will round it off to the nearest integer" (MathAdd, MathRandom's bounds,
+/// ArrayRange, ArrayPartition's chunk size). Halves round up, towards positive infinity, as Java's
+/// `Math.round` does and as AWS records it: 2.5 is 3, -2.5 is -2. The result must still be in
+/// the 32-bit range.
+fn rounded_integer(value: &Value) -> Result<i64, String> {
+    let n = match value {
+        Value::Number(n) => {
+            n.as_i64().or_else(|| n.as_f64().map(|f| (f + 0.5).floor()).filter(|f| f.is_finite()).map(|f| f as i64))
+        }
+        _ => None,
+    }
+    .ok_or_else(|| format!("expected a number, got {value}"))?;
     if i32::try_from(n).is_err() {
         return Err(format!("{n} is outside the 32-bit integer range"));
     }
@@ -588,6 +656,49 @@ mod tests {
     }
 
     #[test]
+    fn math_add_rounds_each_argument_half_up_as_aws_records() {
+        // (first, second, sum) as recorded on AWS: each argument is rounded before the sum.
+        let cases = [
+            (-9.0, 3.0, -6),
+            (1.49, 1.50, 3),
+            (1.50, 1.51, 4),
+            (-1.49, -1.50, -2),
+            (-1.50, -1.51, -3),
+            (1.49, -1.49, 0),
+            (0.5, 0.0, 1),
+            (2.5, 0.0, 3),
+            (-0.5, 0.5, 1),
+            (-0.5, 0.0, 0),
+            (-2.5, 0.0, -2),
+            (1.5, 2.25, 4),
+        ];
+        for (a, b, sum) in cases {
+            let got = eval("States.MathAdd($.a, $.b)", json!({"a": a, "b": b})).unwrap();
+            assert_eq!(got, json!(sum), "MathAdd({a}, {b})");
+        }
+        assert_eq!(eval("States.ArrayRange(0.6, 2.4, 1)", json!({})).unwrap(), json!([1, 2]));
+    }
+
+    #[test]
+    fn string_to_json_of_a_blank_string_is_null() {
+        for text in ["", " ", "\n\t ", "null"] {
+            assert_eq!(eval("States.StringToJson($.s)", json!({"s": text})).unwrap(), Value::Null, "{text:?}");
+        }
+        assert_eq!(eval("States.StringToJson($.s)", json!({"s": "-0"})).unwrap(), json!(0));
+    }
+
+    #[test]
+    fn format_writes_objects_and_arrays_as_aws_does() {
+        let input = json!({"o": {"Arg1": 1, "Arg2": []}, "a": [1, "x", null, {"k": true}], "t": "C:\\{} {}"});
+        assert_eq!(
+            eval("States.Format('fst={} and snd={}.', $.o, $.a)", input.clone()).unwrap(),
+            json!("fst={Arg1=1, Arg2=[]} and snd=[1, x, null, {k=true}].")
+        );
+        // A template from the input is plain text: its backslash is kept.
+        assert_eq!(eval("States.Format($.t, 'a', 2)", input).unwrap(), json!("C:\\a 2"));
+    }
+
+    #[test]
     fn math_random_stays_in_range_and_a_seed_repeats() {
         for _ in 0..50 {
             let n = eval("States.MathRandom(1, 10)", json!({})).unwrap().as_i64().unwrap();
@@ -613,7 +724,9 @@ mod tests {
             ("States.ArrayPartition(States.Array(1), 0)", "positive integer"),
             ("States.Hash('x', 'SHA-3')", "not a hash algorithm"),
             ("States.JsonMerge(States.StringToJson('{}'), States.StringToJson('{}'), true)", "shallow"),
-            ("States.MathAdd(1.5, 1)", "expected an integer"),
+            ("States.MathAdd('1', 1)", "expected a number"),
+            ("States.MathAdd(2147483647.5, 1)", "outside the 32-bit integer range"),
+            ("States.Format(1, 2)", "the template must be a string"),
             ("States.StringToJson('{nope')", "is not JSON"),
             ("States.Nope(1)", "not an intrinsic function"),
             ("States.Array($.missing)", "matched nothing"),

@@ -127,11 +127,21 @@ fn bracket_loose_names(path: &str) -> String {
     while i < chars.len() {
         let c = chars[i];
         if let Some(q) = quote {
-            out.push(c);
             if c == '\\' && i + 1 < chars.len() {
-                out.push(chars[i + 1]);
-                i += 1;
-            } else if c == q {
+                let escaped = chars[i + 1];
+                // Jayway (AWS's JSONPath) takes \' and \" in either kind of quoted name; RFC 9535
+                // only the one that closes it, so the other is written as the bare character.
+                if matches!(escaped, '\'' | '"') && escaped != q {
+                    out.push(escaped);
+                } else {
+                    out.push(c);
+                    out.push(escaped);
+                }
+                i += 2;
+                continue;
+            }
+            out.push(c);
+            if c == q {
                 quote = None;
             }
             i += 1;
@@ -250,8 +260,9 @@ pub fn reference(path: &str) -> Result<Vec<Step>, PathError> {
                 while j < chars.len() {
                     match chars[j] {
                         '\\' if j + 1 < chars.len() => {
-                            name.push(chars[j + 1]);
-                            j += 2;
+                            let (c, width) = unescape_at(&chars[j + 1..]);
+                            name.push(c);
+                            j += 1 + width;
                         }
                         c if c == quote => {
                             closed = true;
@@ -277,6 +288,28 @@ pub fn reference(path: &str) -> Result<Vec<Step>, PathError> {
         }
     }
     Ok(steps)
+}
+
+/// The character an escape in a quoted name stands for, given what follows its backslash, and
+/// how many characters the escape takes after the backslash: `\n`, `\t`, `\b`, `\f`, `\r`,
+/// `\uXXXX`, and any other character as itself (`\'`, `\"`, `\\`, `\/`).
+fn unescape_at(rest: &[char]) -> (char, usize) {
+    match rest.first() {
+        Some('n') => ('\n', 1),
+        Some('t') => ('\t', 1),
+        Some('r') => ('\r', 1),
+        Some('b') => ('\u{8}', 1),
+        Some('f') => ('\u{c}', 1),
+        Some('u') => {
+            let hex: String = rest.iter().skip(1).take(4).collect();
+            match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                Some(c) if hex.len() == 4 => (c, 5),
+                _ => ('u', 1),
+            }
+        }
+        Some(&c) => (c, 1),
+        None => ('\\', 0),
+    }
 }
 
 /// A reference path (`ResultPath`) parsed once, when the machine is loaded; one that does not
@@ -403,6 +436,20 @@ mod tests {
         assert_eq!(query("$..price", &input, &ctx).unwrap(), json!([5, 15, 8]));
         assert_eq!(query("$.items[0:2].n", &input, &ctx).unwrap(), json!(["a", "b"]));
         assert_eq!(query("$.items[?(@.price > 100)]", &input, &ctx).unwrap(), json!([]));
+        // Escaped quotes in a bracketed name, in either kind of quotes, as Jayway reads them.
+        let odd = json!({"a'b": 1, "a\"b": 2, "a\\b": 3, "x": {"a'b": 4}});
+        for (path, value) in [
+            (r#"$['a\'b']"#, 1),
+            (r#"$["a\"b"]"#, 2),
+            (r#"$["a\'b"]"#, 1),
+            (r#"$['a\"b']"#, 2),
+            (r#"$["a'b"]"#, 1),
+            (r#"$['a\\b']"#, 3),
+            (r#"$.x['a\'b']"#, 4),
+            (r#"$['a\u0027b']"#, 1),
+        ] {
+            assert_eq!(query(path, &odd, &ctx), Ok(json!(value)), "{path}");
+        }
         // A star inside a quoted name is just a character.
         assert_eq!(query("$['a*b']", &json!({"a*b": 1}), &ctx).unwrap(), json!(1));
     }
@@ -415,6 +462,15 @@ mod tests {
             vec![Step::Field("a".into()), Step::Field("b c".into()), Step::Index(2), Step::Field("d".into())]
         );
         assert_eq!(reference("$[\"x]y\"]").unwrap(), vec![Step::Field("x]y".into())]);
+        for (path, name) in [
+            (r#"$['a\'b']"#, "a'b"),
+            (r#"$["a\"b"]"#, "a\"b"),
+            (r#"$["a\'b"]"#, "a'b"),
+            (r#"$['a\\b']"#, "a\\b"),
+            (r#"$['a\u0027b']"#, "a'b"),
+        ] {
+            assert_eq!(reference(path).unwrap(), vec![Step::Field(name.into())], "{path}");
+        }
         for bad in ["$.a[*]", "$..a", "$.a[?(@.b)]", "a", "$$.Execution", "$.", "$.a[1:2]"] {
             assert!(reference(bad).is_err(), "{bad} should not be a reference path");
         }

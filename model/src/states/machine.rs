@@ -33,6 +33,21 @@ pub struct StateMachine {
     /// The ASL version, "1.0" when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The language of the machine's paths and expressions, `JSONPath` when absent; a state may
+    /// set its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
+}
+
+/// The language a state's fields are written in (`QueryLanguage`, at the top level or on a
+/// state), spelt as AWS spells it. JSONata is parsed but not yet run: `validate` refuses it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QueryLanguage {
+    /// Paths (`InputPath`, `Parameters` with `.$` keys, ...) and intrinsic functions.
+    #[default]
+    JSONPath,
+    /// `{% ... %}` expressions in `Arguments`, `Output` and `Assign`.
+    JSONata,
 }
 
 /// One branch of a Parallel state: a machine of its own, whose states transition only among
@@ -408,7 +423,13 @@ mod tests {
                 {"StartAt": "X", "States": {"X": {"Type": "Pass", "Bogus": 1, "End": true}}}]}}}),
                 "state \"P\": state \"X\": unknown field `Bogus`",
             ),
-            (json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {}}), "unknown field `QueryLanguage`"),
+            // QueryLanguage is read (validate refuses JSONata); JSONata's own fields are not yet.
+            (json!({"StartAt": "A", "QueryLanguage": "XPath", "States": {}}), "unknown variant `XPath`"),
+            (
+                json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Pass",
+                "Output": "{% $states.input %}", "End": true}}}),
+                "state \"A\": unknown field `Output`",
+            ),
         ];
         for (document, expected) in cases {
             let err = StateMachine::from_json(&document.to_string()).unwrap_err().to_string();

@@ -5,8 +5,10 @@
 //! cloud's interpreter executes the same types. Free-form payloads (`Parameters`, `Result`,
 //! `ItemSelector`, `ResultSelector`) stay `serde_json::Value`.
 //!
-//! JSONata (`QueryLanguage`, `Arguments`, `Output`, `Assign`) is not modelled: such a definition
-//! is rejected at parse time with the unknown field named.
+//! `QueryLanguage` is modelled (top level and per state); `JSONPath` is what runs. JSONata's own
+//! fields (`Arguments`, `Output`, `Assign`) are not modelled yet, so a definition using them is
+//! rejected at parse time with the unknown field named, and `validate` refuses
+//! `"QueryLanguage": "JSONata"` by name.
 //!
 //! ```
 //! use model::states::{Catcher, EcsRunTask, Fail, Retrier, SnsMessage, SnsPublish, StateMachine};
@@ -52,7 +54,8 @@ mod validate;
 pub use choice::{ChoiceRule, CompareOp, Comparison, Condition, Operand, TypeTest};
 pub use integrations::{EcsRunTask, SnsMessage, SnsPublish, integration_arn};
 pub use machine::{
-    Branch, ExecutionType, ItemProcessor, ParseError, ProcessorConfig, ProcessorMode, StateMachine, States,
+    Branch, ExecutionType, ItemProcessor, ParseError, ProcessorConfig, ProcessorMode, QueryLanguage, StateMachine,
+    States,
 };
 pub use state::{
     Catcher, Choice, Fail, JitterStrategy, Map, NullablePath, Parallel, Pass, Retrier, STATES_ALL, State, Succeed,

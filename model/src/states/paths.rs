@@ -133,14 +133,16 @@ pub fn is_call(text: &str) -> bool {
 /// literals and parentheses are closed, and nothing follows the outer call.
 pub fn check_call(text: &str) -> Result<(), String> {
     let chars: Vec<char> = text.trim().chars().collect();
-    let (mut depth, mut in_string, mut i, mut closed_at) = (0usize, false, 0, None);
+    // `quote` is the quote of the string literal, or of a path argument's bracketed name
+    // (`$['a b']`, `$["it's"]`), being read; `brackets` how deep in a path's [...] the scan is.
+    let (mut depth, mut quote, mut brackets, mut i, mut closed_at) = (0usize, None::<char>, 0usize, 0, None);
     while i < chars.len() {
         let c = chars[i];
-        if in_string {
+        if let Some(q) = quote {
             if c == '\\' {
                 i += 1;
-            } else if c == '\'' {
-                in_string = false;
+            } else if c == q {
+                quote = None;
             }
             i += 1;
             continue;
@@ -154,7 +156,10 @@ pub fn check_call(text: &str) -> Result<(), String> {
             continue;
         }
         match c {
-            '\'' => in_string = true,
+            '\'' => quote = Some(c),
+            '"' if brackets > 0 => quote = Some(c),
+            '[' => brackets += 1,
+            ']' => brackets = brackets.saturating_sub(1),
             '(' => depth += 1,
             ')' => {
                 if depth == 0 {
@@ -189,7 +194,7 @@ pub fn check_call(text: &str) -> Result<(), String> {
         }
         i += 1;
     }
-    if in_string {
+    if quote.is_some() {
         return Err("a 'string' in it is not closed".to_owned());
     }
     if depth > 0 || closed_at.is_none() {
@@ -283,6 +288,7 @@ mod tests {
             "States.UUID()",
             "  States.ArrayLength($)  ",
             "States.Format('{}', $.States.name)",
+            "States.Array($[\"it's\"], $['a\\'b'], $[\"a\\\"b\"])",
         ] {
             assert_eq!(check_call(call), Ok(()), "{call}");
         }

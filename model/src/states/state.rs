@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::choice::ChoiceRule;
-use super::machine::{Branch, ItemProcessor};
+use super::machine::{Branch, ItemProcessor, QueryLanguage};
 
 /// The error name that matches every error (`States.ALL`); it must stand alone and come last.
 pub const STATES_ALL: &str = "States.ALL";
@@ -93,6 +93,9 @@ fn is_false(value: &bool) -> bool {
 pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `JSONPath` (the default, or whatever the machine's top level says) or `JSONata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
     pub resource: String,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<NullablePath>,
@@ -165,6 +168,9 @@ impl Task {
 pub struct Pass {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `JSONPath` (the default, or whatever the machine's top level says) or `JSONata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,6 +194,9 @@ pub struct Pass {
 pub struct Choice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `JSONPath` (the default, or whatever the machine's top level says) or `JSONata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
@@ -205,6 +214,9 @@ pub struct Choice {
 pub struct Wait {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `JSONPath` (the default, or whatever the machine's top level says) or `JSONata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
@@ -229,6 +241,9 @@ pub struct Wait {
 pub struct Succeed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `JSONPath` (the default, or whatever the machine's top level says) or `JSONata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
@@ -244,6 +259,9 @@ pub struct Succeed {
 pub struct Fail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `JSONPath` (the default, or whatever the machine's top level says) or `JSONata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -263,6 +281,9 @@ pub struct Fail {
 pub struct Parallel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `JSONPath` (the default, or whatever the machine's top level says) or `JSONata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -291,6 +312,9 @@ pub struct Parallel {
 pub struct Map {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `JSONPath` (the default, or whatever the machine's top level says) or `JSONata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -465,6 +489,20 @@ impl State {
             State::Parallel(s) => s.end,
             State::Map(s) => s.end,
             State::Choice(_) | State::Succeed(_) | State::Fail(_) => false,
+        }
+    }
+
+    /// The state's own `QueryLanguage`, when it sets one.
+    pub fn query_language(&self) -> Option<QueryLanguage> {
+        match self {
+            State::Task(s) => s.query_language,
+            State::Pass(s) => s.query_language,
+            State::Choice(s) => s.query_language,
+            State::Wait(s) => s.query_language,
+            State::Succeed(s) => s.query_language,
+            State::Fail(s) => s.query_language,
+            State::Parallel(s) => s.query_language,
+            State::Map(s) => s.query_language,
         }
     }
 

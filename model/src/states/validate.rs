@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::machine::{StateMachine, States};
+use super::machine::{QueryLanguage, StateMachine, States};
 use super::paths;
 use super::state::{Catcher, NullablePath, Retrier, STATES_ALL, State};
 
@@ -133,6 +133,16 @@ pub enum ValidationError {
     )]
     InvalidIntrinsic { at: Location, field: String, value: String, reason: String },
     #[error(
+        "{at} sets \"QueryLanguage\": \"JSONata\": JSONata is not supported yet; write it with JSONPath \
+         (remove QueryLanguage or set it to \"JSONPath\")"
+    )]
+    JsonataNotSupported { at: Location },
+    #[error(
+        "{at}: Timestamp {value:?} is not a timestamp Step Functions accepts: {reason}; write RFC 3339 with an \
+         uppercase T and a Z or numeric offset, e.g. \"2026-11-01T00:00:00Z\""
+    )]
+    InvalidTimestamp { at: Location, value: String, reason: String },
+    #[error(
         "{at} is in a loop with no way out: no path from it reaches a Succeed, Fail or End state, so an \
          execution that gets there runs until its time limit (a year for a standard workflow). Give the loop \
          a way out (a Choice rule or Default to a state that ends, or a Catch); Step Functions would accept \
@@ -172,6 +182,8 @@ impl ValidationError {
             | Self::NoTerminalState { at }
             | Self::InvalidPath { at, .. }
             | Self::InvalidIntrinsic { at, .. }
+            | Self::JsonataNotSupported { at }
+            | Self::InvalidTimestamp { at, .. }
             | Self::NoWayOut { at } => at,
         }
     }
@@ -210,6 +222,9 @@ impl StateMachine {
     fn check(&self, mut validator: Validator) -> Result<(), ValidationErrors> {
         if self.timeout_seconds == Some(0) {
             validator.errors.push(ValidationError::ZeroSeconds { at: Location::default(), field: "TimeoutSeconds" });
+        }
+        if self.query_language == Some(QueryLanguage::JSONata) {
+            validator.errors.push(ValidationError::JsonataNotSupported { at: Location::default() });
         }
         validator.machine(&[], &self.start_at, &self.states);
         if validator.errors.is_empty() { Ok(()) } else { Err(ValidationErrors(validator.errors)) }
@@ -360,6 +375,9 @@ impl Validator {
 
     fn state(&mut self, scope: &[String], at: &Location, name: &str, state: &State) {
         let kind = state.type_name();
+        if state.query_language() == Some(QueryLanguage::JSONata) {
+            self.errors.push(ValidationError::JsonataNotSupported { at: at.clone() });
+        }
         match state {
             State::Succeed(_) | State::Fail(_) => {
                 let stray = match state {
@@ -412,6 +430,15 @@ impl Validator {
                     ("TimestampPath", wait.timestamp_path.is_some()),
                 ];
                 let found: Vec<&str> = forms.iter().filter(|(_, set)| *set).map(|(form, _)| *form).collect();
+                if let Some(value) = &wait.timestamp
+                    && let Err(reason) = check_timestamp(value)
+                {
+                    self.errors.push(ValidationError::InvalidTimestamp {
+                        at: at.clone(),
+                        value: value.clone(),
+                        reason,
+                    });
+                }
                 if found.len() != 1 {
                     let found_text = if found.is_empty() { "none given".to_owned() } else { found.join(", ") };
                     self.errors.push(ValidationError::WaitForms {
@@ -493,6 +520,77 @@ impl Validator {
             }
         }
     }
+}
+
+/// Checks a literal Wait `Timestamp` as the States Language defines timestamps: RFC 3339
+/// (`2016-03-14T01:59:00Z`, fractional seconds allowed), an uppercase `T` between date and time, and
+/// an uppercase `Z` or a numeric offset (`+02:00`); the date and time must exist (no February 30th,
+/// no hour 25; no leap second, which Step Functions' Java time does not take either).
+fn check_timestamp(text: &str) -> Result<(), String> {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(range)?;
+        if part.iter().all(u8::is_ascii_digit) { std::str::from_utf8(part).ok()?.parse().ok() } else { None }
+    };
+    let shape = "it is not of the form YYYY-MM-DDThh:mm:ss followed by Z or an offset";
+    let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return Err(shape.to_owned());
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return Err(shape.to_owned());
+    }
+    match b.get(10) {
+        Some(b'T') => {}
+        Some(b't') => return Err("the T between date and time must be uppercase".to_owned()),
+        Some(b' ') | None => return Err("it has no time: a T and the time of day must follow the date".to_owned()),
+        Some(_) => return Err(shape.to_owned()),
+    }
+    let (Some(hour), Some(minute), Some(second)) = (digits(11..13), digits(14..16), digits(17..19)) else {
+        return Err(shape.to_owned());
+    };
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return Err(shape.to_owned());
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return Err("a dot after the seconds must be followed by digits".to_owned());
+        }
+    }
+    match &b[i..] {
+        b"Z" => {}
+        b"z" => return Err("the Z (UTC) must be uppercase".to_owned()),
+        [] => return Err("it has no time zone: end it with Z (UTC) or an offset such as +02:00".to_owned()),
+        [b'+' | b'-', rest @ ..] if rest.len() == 5 => {
+            let (Some(hours), Some(minutes)) = (digits(i + 1..i + 3), digits(i + 4..i + 6)) else {
+                return Err(shape.to_owned());
+            };
+            if rest[2] != b':' || hours > 23 || minutes > 59 {
+                return Err(format!("the offset {:?} is not a valid offset", &text[i..]));
+            }
+        }
+        _ => return Err(shape.to_owned()),
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(format!("there is no month {month}")),
+    };
+    if day == 0 || day > days {
+        return Err(format!("{year:04}-{month:02} has no day {day}"));
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(format!("{hour:02}:{minute:02}:{second:02} is not a time of day"));
+    }
+    Ok(())
 }
 
 fn nested(scope: &[String], segment: String) -> Vec<String> {
@@ -669,6 +767,16 @@ mod tests {
             ("Parameters .$ not a path", around(task(json!({"Parameters": {"Message": {"text.$": "name"}}}))), "state \"S\": Parameters \"text.$\" \"name\" is not a valid JSONPath".into(), "write e.g."),
             ("unknown intrinsic function", around(task(json!({"Parameters": {"Message.$": "States.Frobnicate($.a)"}}))), "state \"S\": Parameters \"Message.$\" \"States.Frobnicate($.a)\" is not a valid intrinsic function call: States.Frobnicate is not an intrinsic function".into(), "States.Format"),
             ("ItemsPath not a path", machine(json!({"StartAt": "S", "States": {"S": {"Type": "Map", "ItemsPath": "items", "End": true, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}}}})), "state \"S\": ItemsPath \"items\" is not a valid JSONPath".into(), "write e.g."),
+            ("JSONata on a state", around(json!({"Type": "Pass", "QueryLanguage": "JSONata", "Next": "End"})), "state \"S\" sets \"QueryLanguage\": \"JSONata\"".into(), "JSONata is not supported yet"),
+            ("JSONata at the top level", machine(json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}})), "the state machine sets \"QueryLanguage\": \"JSONata\"".into(), "write it with JSONPath"),
+            ("JSONata in a Map processor", machine(json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true, "ItemProcessor":
+                {"StartAt": "Work", "States": {"Work": {"Type": "Succeed", "QueryLanguage": "JSONata"}}}}}})), "Map \"Each\" ItemProcessor state \"Work\" sets \"QueryLanguage\": \"JSONata\"".into(), "not supported yet"),
+            ("Timestamp on a day that does not exist", around(json!({"Type": "Wait", "Timestamp": "2024-02-30T00:00:00Z", "Next": "End"})), "state \"S\": Timestamp \"2024-02-30T00:00:00Z\" is not a timestamp Step Functions accepts: 2024-02 has no day 30".into(), "e.g. \"2026-11-01T00:00:00Z\""),
+            ("Timestamp at hour 25", around(json!({"Type": "Wait", "Timestamp": "2024-01-01T25:00:00Z", "Next": "End"})), "state \"S\": Timestamp \"2024-01-01T25:00:00Z\"".into(), "25:00:00 is not a time of day"),
+            ("Timestamp without T", around(json!({"Type": "Wait", "Timestamp": "2024-01-01 10:00:00Z", "Next": "End"})), "state \"S\": Timestamp \"2024-01-01 10:00:00Z\"".into(), "a T and the time of day must follow"),
+            ("Timestamp without a zone", around(json!({"Type": "Wait", "Timestamp": "2024-01-01T10:00:00", "Next": "End"})), "state \"S\": Timestamp \"2024-01-01T10:00:00\"".into(), "end it with Z (UTC) or an offset"),
+            ("Timestamp date only", around(json!({"Type": "Wait", "Timestamp": "2024-01-01", "Next": "End"})), "state \"S\": Timestamp \"2024-01-01\"".into(), "has no time"),
+            ("Timestamp lowercase z", around(json!({"Type": "Wait", "Timestamp": "2024-01-01T10:00:00z", "Next": "End"})), "state \"S\": Timestamp".into(), "must be uppercase"),
             ("Fail CausePath call unclosed", alone(json!({"Type": "Fail", "CausePath": "States.Format('{}', $.a"})), "state \"S\": CausePath".into(), "write e.g."),
         ];
         let mut failures = Vec::new();
@@ -735,6 +843,47 @@ mod tests {
             "Failed": {"Type": "Fail"}
         }}));
         assert_eq!(polling.lint(), Ok(()));
+    }
+
+    #[test]
+    fn rfc_3339_timestamps_and_jsonpath_pass() {
+        for timestamp in [
+            "2016-03-14T01:59:00Z",
+            "2024-02-29T23:59:59.123456Z",
+            "2016-03-14T01:59:00+05:30",
+            "2016-03-14T01:59:00-02:00",
+            "2000-02-29T00:00:00Z",
+        ] {
+            assert_eq!(check_timestamp(timestamp), Ok(()), "{timestamp}");
+            assert_eq!(around(json!({"Type": "Wait", "Timestamp": timestamp, "Next": "End"})).validate(), Ok(()));
+        }
+        for bad in [
+            "1900-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T00:60:00Z",
+            "2024-01-01T00:00:60Z",
+            "2024-01-01T00:00:00+24:00",
+            "2024-01-01T00:00:00.Z",
+            "2024-01-01T00:00Z",
+            "next tuesday",
+            "",
+        ] {
+            assert!(check_timestamp(bad).is_err(), "{bad}");
+        }
+        // QueryLanguage JSONPath, at the top level and on a state, is what the interpreter runs.
+        let source = json!({"QueryLanguage": "JSONPath", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}}});
+        let jsonpath = machine(source.clone());
+        assert_eq!(jsonpath.query_language, Some(QueryLanguage::JSONPath));
+        assert_eq!(jsonpath.states["A"].query_language(), Some(QueryLanguage::JSONPath));
+        assert_eq!(jsonpath.validate(), Ok(()));
+        assert_eq!(serde_json::to_value(&jsonpath).unwrap(), source);
+        assert!(
+            serde_json::from_value::<StateMachine>(json!({"QueryLanguage": "jsonpath", "StartAt": "A",
+            "States": {"A": {"Type": "Succeed"}}}))
+            .is_err(),
+            "AWS spells it JSONPath"
+        );
     }
 
     #[test]
