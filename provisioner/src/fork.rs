@@ -1,6 +1,9 @@
 //! Starting a new service from this one (`provisioner fork`, `just fork NAME DIR`): copies the
 //! workspace (what git tracks, and untracked files it does not ignore) into a new directory and
-//! changes exactly the places that name the service, its task size or its description. The
+//! changes exactly the places that name the service, its task size or its description, and gives
+//! the model package a name of its own (`NAME-model`): cargo names a member's build by its package
+//! name and its path in the workspace, so a fork and its original sharing one `CARGO_TARGET_DIR`
+//! would otherwise share builds, and an edit in one would reach the other. The
 //! template snapshots are rendered by the code the snapshot tests compare against, for the new
 //! name and size, so the fork builds and its tests pass with no further edit. No AWS access.
 
@@ -62,11 +65,11 @@ pub enum ForkError {
     Snapshot(String),
     #[error(
         "{0:?} is already the name of a package this workspace builds (see Cargo.lock); the service's \
-         package is named after the service, so give the fork another name"
+         package is named after the service (and the model's NAME-model), so give the fork another name"
     )]
     PackageNameTaken(String),
     #[error(
-        "Cargo.lock does not hold the service's package {name:?} once as a workspace package ({reason}): run `cargo metadata` in the source to bring it up to date"
+        "Cargo.lock does not hold the package {name:?} once as a workspace package ({reason}): run `cargo metadata` in the source to bring it up to date"
     )]
     Lockfile { name: String, reason: String },
 }
@@ -160,6 +163,33 @@ fn edits(old: &Identity, new: &Identity) -> Vec<Edit> {
 /// the package is renamed, `use service::...` stays.
 fn manifest_edit(old: &str, new: &str) -> Edit {
     Edit::new("Cargo.toml", format!("package = \"{old}\""), format!("package = \"{new}\""), 1)
+}
+
+/// Where the model crate lives, relative to the workspace root.
+const MODEL_DIR: &str = "model";
+
+/// The model package's name in a fork of `service`: every other member depends on the model, so
+/// with a name of its own for it, no build of the fork's can be taken for one of the original's.
+fn model_package(service: &str) -> String {
+    format!("{service}-model")
+}
+
+/// The model package's name, from its manifest: `model` in the original, `NAME-model` in a fork.
+fn model_name(manifest: &str) -> Option<&str> {
+    manifest.lines().find_map(|l| l.strip_prefix("name = \"")?.strip_suffix('"'))
+}
+
+/// The edits that rename the model package from `old` to `new`: its manifest, and the workspace's
+/// dependency on it (`model = { path = "model" }` in the original), so `use model::...` stays.
+fn model_edits(old: &str, new: &str) -> [Edit; 2] {
+    let dependency = |name: &str| match name {
+        "model" => format!("model = {{ path = \"{MODEL_DIR}\" }}"),
+        name => format!("model = {{ package = \"{name}\", path = \"{MODEL_DIR}\" }}"),
+    };
+    [
+        Edit::new("model/Cargo.toml", format!("name = \"{old}\""), format!("name = \"{new}\""), 1),
+        Edit::new("Cargo.toml", dependency(old), dependency(new), 1),
+    ]
 }
 
 /// The package names Cargo.lock holds.
@@ -302,9 +332,18 @@ pub fn fork(request: &ForkRequest) -> Result<Forked> {
     check_description(&new.description)?;
     let source_lock = request.source.join("Cargo.lock");
     let lock = std::fs::read_to_string(&source_lock).map_err(io(&source_lock))?;
-    if locked_names(&lock).contains(&new.name.as_str()) {
-        return Err(ForkError::PackageNameTaken(new.name.clone()));
+    let new_model = model_package(&new.name);
+    if let Some(taken) = [&new.name, &new_model].into_iter().find(|n| locked_names(&lock).contains(&n.as_str())) {
+        return Err(ForkError::PackageNameTaken(taken.clone()));
     }
+    let model_manifest = request.source.join(MODEL_DIR).join("Cargo.toml");
+    let model_text = std::fs::read_to_string(&model_manifest).map_err(io(&model_manifest))?;
+    let old_model = model_name(&model_text)
+        .ok_or_else(|| ForkError::TemplateChanged {
+            file: "model/Cargo.toml".into(),
+            expected: "name = \"...\"".into(),
+        })?
+        .to_owned();
     let service = description::describe()?.with_name(&new.name)?.with_task_size(new.cpu, new.memory)?;
     let snapshots = snapshots(service).map_err(ForkError::Snapshot)?;
 
@@ -326,7 +365,8 @@ pub fn fork(request: &ForkRequest) -> Result<Forked> {
 
     // Every edit is applied in memory and checked before anything is written.
     let mut changed: std::collections::BTreeMap<PathBuf, String> = Default::default();
-    for edit in edits(&old, &new).into_iter().chain([manifest_edit(&old.name, &new.name)]) {
+    let renames = [manifest_edit(&old.name, &new.name)].into_iter().chain(model_edits(&old_model, &new_model));
+    for edit in edits(&old, &new).into_iter().chain(renames) {
         let path = PathBuf::from(edit.file);
         let text = match changed.get(&path) {
             Some(text) => text.clone(),
@@ -347,6 +387,8 @@ pub fn fork(request: &ForkRequest) -> Result<Forked> {
     }
     let renamed = rename_locked_package(&lock, &old.name, &new.name)
         .map_err(|reason| ForkError::Lockfile { name: old.name.clone(), reason })?;
+    let renamed = rename_locked_package(&renamed, &old_model, &new_model)
+        .map_err(|reason| ForkError::Lockfile { name: old_model.clone(), reason })?;
     changed.insert(PathBuf::from("Cargo.lock"), renamed);
 
     std::fs::create_dir_all(destination).map_err(io(destination))?;
@@ -404,6 +446,23 @@ mod tests {
         // An unchanged size or description is left alone.
         assert_eq!(edits.len(), 10);
         assert_eq!(super::edits(&identity("a-b"), &identity("c-d")).len(), 7);
+    }
+
+    #[test]
+    fn the_model_package_is_renamed_after_the_fork_in_its_manifest_and_the_workspace_dependency() {
+        let manifest = "[package]\nname = \"model\"\nversion = \"0.1.0\"\n";
+        assert_eq!(model_name(manifest), Some("model"));
+        let [own, dependency] = model_edits("model", &model_package("thumbnailer"));
+        assert_eq!(
+            (own.file, own.find.as_str(), own.replace.as_str()),
+            ("model/Cargo.toml", "name = \"model\"", "name = \"thumbnailer-model\"")
+        );
+        assert_eq!(dependency.find, r#"model = { path = "model" }"#);
+        assert_eq!(dependency.replace, r#"model = { package = "thumbnailer-model", path = "model" }"#);
+        // A fork of a fork renames the fork's own.
+        let [_, dependency] = model_edits("thumbnailer-model", &model_package("resizer"));
+        assert_eq!(dependency.find, r#"model = { package = "thumbnailer-model", path = "model" }"#);
+        assert_eq!(dependency.replace, r#"model = { package = "resizer-model", path = "model" }"#);
     }
 
     #[test]

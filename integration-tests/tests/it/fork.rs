@@ -8,11 +8,10 @@
 //! so the fork's crates are compiled once. The fork's debug builds use their own target directory
 //! (its binaries have the original's names) and this workspace's build directory, so the registry
 //! crates the original compiled are not compiled again. Cargo names a workspace member's build by
-//! its name and its path relative to the workspace. The service's package is named after the
-//! service, so the fork's (and the provisioner built on it) never shares a build with the
-//! original's; the other members keep their names and paths: a profile override on the fork's
-//! `runtime` (codegen-units, which changes nothing the code does) gives it, and everything built
-//! on it, builds of its own all the same, so an edit to the fork's runtime stays the fork's. The fork's release
+//! its package name and its path relative to the workspace. A fork names the service's package
+//! after itself and the model's `NAME-model`; every other member builds on the model, so none of
+//! the fork's builds is ever taken for the original's, and an edit to the fork's runtime stays the
+//! fork's. The fork's release
 //! build of the task binary (`provision`) keeps to its own target directory.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,10 +29,11 @@ const FORK_MEMORY: &str = "1024";
 const FORK_DESCRIPTION: &str = "Makes \"thumbnails\" of the images it is given";
 
 /// The files a fork changes; every other file is the original's, byte for byte.
-const CHANGED: [&str; 11] = [
+const CHANGED: [&str; 12] = [
     "Cargo.lock",
     "Cargo.toml",
     "README.md",
+    "model/Cargo.toml",
     "provisioner/tests/snapshots/state_machine.json",
     "provisioner/tests/snapshots/template.json",
     "service/Cargo.toml",
@@ -86,12 +86,10 @@ impl Fork {
         Fork { dir, target: base.join("target"), _turn: turn }
     }
 
-    /// cargo in the fork, for a debug build: its own target directory, this workspace's build
-    /// directory, and builds of the fork's own crates apart from the original's (see the top).
+    /// cargo in the fork, for a debug build: its own target directory and this workspace's build
+    /// directory, where the fork's crates get builds of their own by their names (see the top).
     async fn cargo(&self, args: &[&str]) -> Output {
         tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["--config", "profile.dev.package.runtime.codegen-units=255"])
-            .args(["--config", "profile.test.package.runtime.codegen-units=255"])
             .args(args)
             .current_dir(&self.dir)
             .env("CARGO_TARGET_DIR", &self.target)
@@ -164,6 +162,10 @@ async fn a_fork_differs_only_in_its_names_builds_passes_its_unit_tests_and_names
     )));
     assert!(read("Cargo.toml").contains(&format!("package = \"{FORK}\"")));
     assert!(read("Cargo.lock").contains(&format!("[[package]]\nname = \"{FORK}\"\nversion")));
+    // And the model's, on which every other member builds, so no build of the fork's is the original's.
+    assert!(read("model/Cargo.toml").contains(&format!("[package]\nname = \"{FORK}-model\"")));
+    assert!(read("Cargo.toml").contains(&format!("model = {{ package = \"{FORK}-model\", path = \"model\" }}")));
+    assert!(read("Cargo.lock").contains(&format!("[[package]]\nname = \"{FORK}-model\"\nversion")));
     assert!(read("service/Cargo.toml").contains(r#"description = "Makes \"thumbnails\" of the images it is given""#));
     assert!(read("service/src/description.rs").contains(&format!("pub const CPU: u32 = {FORK_CPU};")));
     assert!(read("service/src/description.rs").contains(&format!("pub const MEMORY_MIB: u32 = {FORK_MEMORY};")));
