@@ -62,7 +62,10 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use compiled::CompiledMachine;
 pub use context::ExecutionContext;
 pub use error::{StatesError, names};
-pub use events::{EventDetails, EventSink, HistoryEvent, HistoryRecorder, StateKind};
+pub use events::{
+    EventDetails, EventSink, HISTORY_LIMIT_ERROR, HistoryEvent, HistoryRecorder, MAX_HISTORY_EVENTS, StateKind,
+    history_limit_cause,
+};
 pub use execution::{
     DISTRIBUTED_MAP_CONCURRENCY, Execution, INLINE_MAP_CONCURRENCY, MAX_PAYLOAD_BYTES, Outcome, StopHandle,
 };
