@@ -346,6 +346,126 @@ async fn the_execution_api_answers_with_aws_shapes_and_errors() {
     assert!(err.is_state_machine_does_not_exist(), "{err:?}");
 }
 
+/// The gateway's peak resident memory so far (VmHWM), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A standard execution that never ends by itself: a Pass state whose intrinsics take a while
+/// (States.ArrayUnique of 1,000 numbers compares each to those before it) and a Choice that always
+/// sends it back. It awaits nothing, so only the state loop's own checks between states let a stop
+/// in; and each state costs enough that the loop is far from AWS's 25,000-event quota when the stop
+/// comes right after the start.
+fn endless_loop(heavy: bool) -> Value {
+    let work = if heavy {
+        json!({"n.$": "States.MathAdd($.n, 1)",
+               "size.$": "States.ArrayLength(States.ArrayUnique(States.ArrayRange(1, 1000, 1)))"})
+    } else {
+        json!({"n.$": "States.MathAdd($.n, 1)"})
+    };
+    json!({"StartAt": "Spin", "States": {
+        "Spin": {"Type": "Pass", "Parameters": work, "Next": "Again"},
+        "Again": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": 0, "Next": "Never"}],
+            "Default": "Spin"},
+        "Never": {"Type": "Succeed"}
+    }})
+}
+
+/// StopExecution of a Pass/Choice loop that never ends: once StopExecution has answered, the
+/// execution is ABORTED (not still RUNNING, not FAILED at the history quota) and its history ends
+/// with ExecutionAborted. Before the state loop checked for a stop between states, the gateway held
+/// 20 GB for such a loop and StopExecution answered after 43 s with the execution still RUNNING.
+#[tokio::test]
+async fn stop_execution_ends_a_pass_choice_loop_that_never_ends() {
+    let Some(cloud) = own_cloud("1").await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let machine = create_machine(&sfn, &unique("Endless"), &endless_loop(true)).await;
+    let started = sfn.start_execution().state_machine_arn(&machine).input(r#"{"n":0}"#).send().await.unwrap();
+    let arn = started.execution_arn();
+    // The loop is under way: its history has a state in it. (The bound only keeps a broken run
+    // from hanging the test.)
+    for _ in 0..6000 {
+        if history(&sfn, arn).await.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sfn.stop_execution().execution_arn(arn).error("Operator").cause("a loop that never ends").send().await.unwrap();
+    // No polling: StopExecution's answer comes after the end is recorded.
+    let described = sfn.describe_execution().execution_arn(arn).send().await.unwrap();
+    assert_eq!(*described.status(), ExecutionStatus::Aborted, "{described:?}");
+    assert_eq!((described.error(), described.cause()), (Some("Operator"), Some("a loop that never ends")));
+    let last = || async {
+        let newest = sfn.get_execution_history().execution_arn(arn).reverse_order(true).max_results(1).send();
+        newest.await.unwrap().events()[0].clone()
+    };
+    let end = last().await;
+    assert_eq!(end.r#type().as_str(), "ExecutionAborted");
+    assert!((4..25_000).contains(&end.id()), "{end:?}");
+    // Nothing ran after the stop: the history read again ends with the same event.
+    assert_eq!(last().await.id(), end.id());
+    assert_eq!(*sfn.describe_execution().execution_arn(arn).send().await.unwrap().status(), ExecutionStatus::Aborted);
+}
+
+/// A Pass/Choice loop that is never stopped: AWS fails a standard execution when its history
+/// reaches 25,000 events ("Quotas for Standard Workflows",
+/// https://docs.aws.amazon.com/step-functions/latest/dg/limits.html; event number 25,000 is
+/// ExecutionFailed, https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html).
+/// AWS's documentation does not give the error and cause; `States.Runtime` and "The execution
+/// reached the maximum number of history events (25000)." are those users report from AWS
+/// (github.com/loads/ardere#86). The history stays at 25,000 events: the gateway's memory for it is
+/// bounded. Prints the gateway's peak resident memory (no assertion on it: it depends on the
+/// machine and the allocator).
+#[tokio::test]
+async fn a_loop_that_never_ends_fails_at_25000_events_with_a_bounded_history() {
+    let Some(cloud) = own_cloud("1").await else {
+        return;
+    };
+    let gateway = cloud.pid(localcloud::Service::Gateway);
+    let before = peak_rss_kib(gateway);
+    let sfn = sfn(&cloud);
+    let machine = create_machine(&sfn, &unique("Runaway"), &endless_loop(false)).await;
+    let started = sfn.start_execution().state_machine_arn(&machine).input(r#"{"n":0}"#).send().await.unwrap();
+    let arn = started.execution_arn();
+    let done = finished(&sfn, arn).await;
+    assert_eq!(*done.status(), ExecutionStatus::Failed);
+    assert_eq!(
+        (done.error(), done.cause()),
+        (Some("States.Runtime"), Some("The execution reached the maximum number of history events (25000)."))
+    );
+    let mut events = Vec::new();
+    let mut token = None;
+    loop {
+        let page = sfn
+            .get_execution_history()
+            .execution_arn(arn)
+            .max_results(1000)
+            .set_next_token(token)
+            .include_execution_data(false)
+            .send()
+            .await
+            .unwrap();
+        events.extend(page.events().iter().map(|e| (e.id(), e.r#type().as_str().to_owned())));
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(events.len(), 25_000);
+    assert_eq!(events.last().unwrap(), &(25_000, "ExecutionFailed".to_owned()));
+    assert_eq!(events.iter().filter(|(_, t)| t == "ExecutionFailed").count(), 1);
+    let after = peak_rss_kib(gateway);
+    eprintln!(
+        "gateway peak RSS (VmHWM): {:.1} MiB before the runaway loop, {:.1} MiB after its 25,000 events",
+        before as f64 / 1024.0,
+        after as f64 / 1024.0
+    );
+}
+
 // ---- With the project's own image, run by the local Fargate ----
 
 /// The platform's test task, built by the project's pipeline and pushed to the cloud's registry.

@@ -342,25 +342,105 @@ impl Serialize for HistoryEvent {
     }
 }
 
-/// Numbers events across all the threads of one execution and hands them to the sink.
+/// AWS's hard quota on a standard execution's history: 25,000 events. AWS documents
+/// ("Quotas for Standard Workflows", <https://docs.aws.amazon.com/step-functions/latest/dg/limits.html>:
+/// "Maximum execution history size: 25,000 events. If the execution history reaches this quota,
+/// the execution will fail") and ("Avoid reaching the history quota",
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html>): "When an execution
+/// reaches 24,999 events, it waits for the next event to happen. If the event number 25,000 is
+/// ExecutionSucceeded, the execution finishes successfully. If the event number 25,000 isn't
+/// ExecutionSucceeded, the ExecutionFailed event is logged and the state machine execution fails".
+/// Express executions have no such quota ("Maximum execution history size: Unlimited",
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/express-limits.html>).
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+/// The error of an execution that reached [`MAX_HISTORY_EVENTS`]. AWS's documentation does not
+/// name the error or give the cause; both are as AWS's console and API show them in users'
+/// reports (github.com/loads/ardere#86: `{"error": "States.Runtime", "cause": "The execution
+/// reached the maximum number of history events (25000)."}`; the same cause in
+/// github.com/aws-samples/aws-organizations-tag-inventory#15 and #16,
+/// github.com/aws-samples/amazon-omics-end-to-end-genomics#3).
+pub const HISTORY_LIMIT_ERROR: &str = crate::error::names::RUNTIME;
+
+/// The cause that goes with [`HISTORY_LIMIT_ERROR`] for a history of at most `limit` events.
+pub fn history_limit_cause(limit: u64) -> String {
+    format!("The execution reached the maximum number of history events ({limit}).")
+}
+
+/// Numbers events across all the threads of one execution and hands them to the sink; with a
+/// limit, refuses every event from the limit's number on but the execution's last (see
+/// [`MAX_HISTORY_EVENTS`]), and then cancels `halt` so that the execution stops.
 pub(crate) struct EventLog {
     sink: std::sync::Arc<dyn EventSink>,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
     last_id: AtomicU64,
+    limit: Option<u64>,
+    /// Set once an event was refused for the limit.
+    full: std::sync::atomic::AtomicBool,
+    halt: tokio_util::sync::CancellationToken,
 }
 
 impl EventLog {
     pub(crate) fn new(sink: std::sync::Arc<dyn EventSink>, clock: std::sync::Arc<dyn crate::clock::Clock>) -> Self {
-        Self { sink, clock, last_id: AtomicU64::new(0) }
+        Self::limited(sink, clock, None, tokio_util::sync::CancellationToken::new())
+    }
+
+    pub(crate) fn limited(
+        sink: std::sync::Arc<dyn EventSink>,
+        clock: std::sync::Arc<dyn crate::clock::Clock>,
+        limit: Option<u64>,
+        halt: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        Self { sink, clock, last_id: AtomicU64::new(0), limit, full: Default::default(), halt }
     }
 
     /// Records `details` after `previous` (a thread's last event id), which it then advances.
+    /// An event that would take the limit's number is not recorded: the history is full, the
+    /// execution is told to halt, and `previous` stays as it was.
     pub(crate) fn emit(&self, previous: &mut u64, details: EventDetails) -> u64 {
+        let limit = self.limit.unwrap_or(u64::MAX);
+        let taken = self.last_id.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            (last + 1 < limit && !self.full.load(Ordering::SeqCst)).then_some(last + 1)
+        });
+        match taken {
+            Ok(last) => self.record(previous, last + 1, details),
+            Err(_) => {
+                if !self.full.swap(true, Ordering::SeqCst) {
+                    tracing::debug!(limit, "the execution history is full");
+                }
+                self.halt.cancel();
+                *previous
+            }
+        }
+    }
+
+    /// Records the execution's last event (ExecutionSucceeded, ExecutionFailed...), which may take
+    /// the limit's number.
+    pub(crate) fn emit_last(&self, previous: &mut u64, details: EventDetails) -> u64 {
         let id = self.last_id.fetch_add(1, Ordering::SeqCst) + 1;
+        self.record(previous, id, details)
+    }
+
+    fn record(&self, previous: &mut u64, id: u64, details: EventDetails) -> u64 {
         tracing::trace!(id, event = %details.type_name(), "history event");
         self.sink.record(HistoryEvent { timestamp: self.clock.now(), id, previous_event_id: *previous, details });
         *previous = id;
         id
+    }
+
+    /// Whether an event was refused because the history reached its limit.
+    pub(crate) fn is_full(&self) -> bool {
+        self.full.load(Ordering::SeqCst)
+    }
+
+    /// Whether the next event takes the limit's number (AWS's event number 25,000), the one only
+    /// ExecutionSucceeded may take without failing the execution.
+    pub(crate) fn next_is_last_allowed(&self) -> bool {
+        self.limit.is_some_and(|limit| self.last_id.load(Ordering::SeqCst) + 1 >= limit)
+    }
+
+    pub(crate) fn limit(&self) -> Option<u64> {
+        self.limit
     }
 }
 

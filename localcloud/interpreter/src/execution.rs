@@ -15,7 +15,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::compiled::{CompiledMachine, FailPaths, Node, Scope, WaitPaths, Work};
 use crate::context::{ExecutionContext, LazyContext, StateContext};
 use crate::error::{StatesError, names};
-use crate::events::{EventDetails, EventLog, EventSink, StateKind};
+use crate::events::{
+    EventDetails, EventLog, EventSink, HISTORY_LIMIT_ERROR, MAX_HISTORY_EVENTS, StateKind, history_limit_cause,
+};
 use crate::integrations::Integrations;
 use crate::pipeline::{DataFlow, check_size, reference_value};
 use crate::random::RandomSource;
@@ -100,6 +102,7 @@ pub struct Execution {
     clock: Arc<dyn Clock>,
     random: Arc<RandomSource>,
     stop: StopHandle,
+    history_limit: Option<u64>,
 }
 
 impl Execution {
@@ -124,7 +127,16 @@ impl Execution {
             clock: Arc::new(SystemClock),
             random: Arc::new(RandomSource::from_os()),
             stop: StopHandle::default(),
+            history_limit: Some(MAX_HISTORY_EVENTS),
         }
+    }
+
+    /// Fails the execution when its history reaches `limit` events, as AWS does for a standard
+    /// execution at [`MAX_HISTORY_EVENTS`] (the default); None for no limit (an express
+    /// execution, whose history AWS does not limit).
+    pub fn with_history_limit(mut self, limit: Option<u64>) -> Self {
+        self.history_limit = limit;
+        self
     }
 
     /// Reads the time (event timestamps, the context object's times, Wait timestamps) and runs
@@ -160,11 +172,25 @@ impl Execution {
 
     /// Runs the execution to its end.
     pub async fn run(self) -> Outcome {
-        let Execution { machine, input, mut context, integrations, events, time_scale, clock, random, stop } = self;
+        let Execution {
+            machine,
+            input,
+            mut context,
+            integrations,
+            events,
+            time_scale,
+            clock,
+            random,
+            stop,
+            history_limit,
+        } = self;
         context.start_time.get_or_insert_with(|| clock.now());
+        // Cancelled by StopExecution or by a full history: the state loop goes no further.
+        let halt = stop.token.child_token();
         let runner = Runner {
             integrations,
-            log: Arc::new(EventLog::new(events, clock.clone())),
+            log: Arc::new(EventLog::limited(events, clock.clone(), history_limit, halt.clone())),
+            halt,
             scale: time_scale,
             clock,
             random,
@@ -181,7 +207,8 @@ impl Execution {
 
         enum End {
             Done(Result<Value, StatesError>),
-            Stopped,
+            /// Stopped, or the history is full.
+            Halted,
             TimedOut,
         }
         let timeout = machine.definition().timeout_seconds.map(|s| runner.scale.scale_secs(s as f64));
@@ -194,19 +221,20 @@ impl Execution {
             tokio::select! {
                 biased;
                 result = body => End::Done(result),
-                () = stop.token.cancelled() => End::Stopped,
+                () = runner.halt.cancelled() => End::Halted,
                 () = sleep_or_forever(runner.clock.as_ref(), timeout) => End::TimedOut,
             }
         };
         // Whatever is still in flight learns it is no longer wanted.
         runner.root.cancel();
-        let outcome = match end {
+        let mut outcome = match end {
             End::Done(Ok(output)) => match check_size("the execution output", &output) {
                 Ok(()) => Outcome::Succeeded { output },
                 Err(e) => Outcome::Failed { error: e.error, cause: e.cause },
             },
             End::Done(Err(e)) => Outcome::Failed { error: e.error, cause: e.cause },
-            End::Stopped => {
+            // Stopped; when the history is full instead, the outcome is replaced below.
+            End::Halted => {
                 let (error, cause) = stop.reason();
                 Outcome::Aborted { error, cause }
             }
@@ -218,6 +246,17 @@ impl Execution {
                 ),
             },
         };
+        // AWS: the history's last allowed event (number 25,000) may only be ExecutionSucceeded;
+        // any other end there, or an event refused before it, is ExecutionFailed for the limit.
+        // AWS's text says "isn't ExecutionSucceeded" without exception, so a stop or a Fail state
+        // that would take that number fails for the limit as well.
+        let succeeded = matches!(outcome, Outcome::Succeeded { .. });
+        if runner.log.is_full() || (!succeeded && runner.log.next_is_last_allowed()) {
+            outcome = Outcome::Failed {
+                error: HISTORY_LIMIT_ERROR.to_owned(),
+                cause: history_limit_cause(runner.log.limit().unwrap_or(MAX_HISTORY_EVENTS)),
+            };
+        }
         let details = match &outcome {
             Outcome::Succeeded { output } => EventDetails::ExecutionSucceeded { output: output.clone() },
             Outcome::Failed { error, cause } => {
@@ -230,7 +269,7 @@ impl Execution {
                 EventDetails::ExecutionTimedOut { error: error.clone(), cause: cause.clone() }
             }
         };
-        runner.log.emit(&mut last, details);
+        runner.log.emit_last(&mut last, details);
         tracing::debug!(execution = %runner.context.execution_arn, status = outcome.status(), "execution ended");
         outcome
     }
@@ -258,6 +297,8 @@ pub(crate) struct Runner {
     pub base_context: Value,
     /// Cancelled when the execution ends: in-flight task calls learn they are no longer wanted.
     pub root: CancellationToken,
+    /// Cancelled by StopExecution or when the history is full: no state starts after it.
+    pub halt: CancellationToken,
 }
 
 /// What a state knows while it runs.
@@ -290,6 +331,7 @@ impl Runner {
             let mut name = scope.start_at.as_str();
             let mut input = input;
             loop {
+                self.checkpoint().await;
                 let node = scope.states.get(name).ok_or_else(|| {
                     StatesError::runtime(format!("the definition names the state {name:?}, which does not exist"))
                 })?;
@@ -303,6 +345,18 @@ impl Runner {
                 }
             }
         })
+    }
+
+    /// Between states: gives the scheduler its turn, so that a loop of Pass and Choice states,
+    /// which awaits nothing, neither starves the runtime's other tasks nor keeps the execution
+    /// from seeing StopExecution; and goes no further once the execution is halted (stopped, or
+    /// its history full): this thread then waits forever, and the execution's own `select!` ends
+    /// it.
+    pub async fn checkpoint(&self) {
+        tokio::task::yield_now().await;
+        if self.halt.is_cancelled() {
+            std::future::pending::<()>().await;
+        }
     }
 
     async fn run_state<'a>(

@@ -4,7 +4,10 @@
 //! network, no files; the time comes from a [`Clock`] and randomness (task tokens, `States.UUID`,
 //! `States.MathRandom`, Retry jitter) from a [`RandomSource`], both given by the caller, so an
 //! execution run again with the same seed and a [`FixedClock`] records the same history. Durations
-//! can be scaled by a [`TimeScale`] in tests.
+//! can be scaled by a [`TimeScale`] in tests. An execution fails, as a standard execution does on
+//! AWS, when its history reaches [`MAX_HISTORY_EVENTS`] (25,000; none for an express execution:
+//! [`Execution::with_history_limit`]), and it yields to the scheduler and looks for a stop between
+//! states, so a loop of states that await nothing neither starves the runtime nor outlives a stop.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -62,7 +65,10 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use compiled::CompiledMachine;
 pub use context::ExecutionContext;
 pub use error::{StatesError, names};
-pub use events::{EventDetails, EventSink, HistoryEvent, HistoryRecorder, StateKind};
+pub use events::{
+    EventDetails, EventSink, HISTORY_LIMIT_ERROR, HistoryEvent, HistoryRecorder, MAX_HISTORY_EVENTS, StateKind,
+    history_limit_cause,
+};
 pub use execution::{
     DISTRIBUTED_MAP_CONCURRENCY, Execution, INLINE_MAP_CONCURRENCY, MAX_PAYLOAD_BYTES, Outcome, StopHandle,
 };

@@ -76,6 +76,9 @@ impl Runner {
             cancellation: cancellation.clone(),
             events: events.clone(),
         };
+        // No call once the execution is halted (its TaskScheduled may have been refused for a full
+        // history): the call would run for an execution that is over.
+        self.checkpoint().await;
         let invoke = self.integrations.invoke(call);
         // Biased: a call that answered wins over a timeout that fell due at the same time, the
         // same way on every replay.

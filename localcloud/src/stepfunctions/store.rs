@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use states_interpreter::{EventSink, HistoryEvent, Outcome, StopHandle};
+use states_interpreter::{EventDetails, EventSink, HistoryEvent, MAX_HISTORY_EVENTS, Outcome, StopHandle};
 use tokio::sync::watch;
 
 pub const RUNNING: &str = "RUNNING";
@@ -52,6 +52,20 @@ pub struct Record {
 }
 
 impl Record {
+    /// A copy of everything but the events.
+    fn head_clone(&self) -> Record {
+        Record {
+            summary: self.summary.clone(),
+            input: self.input.clone(),
+            output: self.output.clone(),
+            error: self.error.clone(),
+            cause: self.cause.clone(),
+            definition: self.definition.clone(),
+            role_arn: self.role_arn.clone(),
+            events: Vec::new(),
+        }
+    }
+
     /// Closes the record with `outcome`.
     pub fn finish(&mut self, outcome: &Outcome, now: f64) {
         self.summary.status = outcome.status().to_owned();
@@ -189,6 +203,22 @@ impl Store {
         }
     }
 
+    /// The record without its events (DescribeExecution's part): a running execution's history is
+    /// not copied to answer it.
+    pub fn get_without_events(&self, arn: &str) -> Result<Option<Record>, String> {
+        let found = self.with(|all| all.get(arn).map(|e| e.record.as_ref().map(Record::head_clone)));
+        match found {
+            None => Ok(None),
+            Some(Some(record)) => Ok(Some(record)),
+            Some(None) => self.get(arn).map(|r| r.map(|r| Record { events: Vec::new(), ..r })),
+        }
+    }
+
+    /// The summary of an execution, if there is one.
+    pub fn summary(&self, arn: &str) -> Option<Summary> {
+        self.with(|all| all.get(arn).map(|e| e.summary.clone()))
+    }
+
     /// Every execution of `state_machine_arn`, newest first.
     pub fn of_machine(&self, state_machine_arn: &str) -> Vec<Summary> {
         let mut summaries: Vec<Summary> = self.with(|all| {
@@ -282,9 +312,13 @@ fn persist(dir: Option<&Path>, record: &Record) -> bool {
     let Some(dir) = dir else { return false };
     let path = dir.join(file_name(&record.summary.execution_arn));
     let temporary = path.with_extension("json.tmp");
-    let written = serde_json::to_vec(record)
-        .map_err(std::io::Error::other)
-        .and_then(|bytes| std::fs::write(&temporary, bytes))
+    // Streamed to the file: a history of up to 25,000 events is not copied into one buffer first.
+    let written = std::fs::File::create(&temporary)
+        .and_then(|file| {
+            let mut writer = std::io::BufWriter::new(file);
+            serde_json::to_writer(&mut writer, record).map_err(std::io::Error::other)?;
+            std::io::Write::flush(&mut writer)
+        })
         .and_then(|()| std::fs::rename(&temporary, &path));
     if let Err(e) = written {
         tracing::warn!(execution = %record.summary.execution_arn, "cannot write {}: {e}", path.display());
@@ -325,8 +359,32 @@ struct Events {
     arn: String,
 }
 
+/// The most events the store keeps of one execution's history, its last (ExecutionSucceeded,
+/// ExecutionFailed...) aside. A standard execution never records more: the interpreter fails it at
+/// AWS's quota of the same size. An express execution may (AWS sets its history no limit, and
+/// GetExecutionHistory does not serve express executions on AWS): its later state events are not
+/// kept, so a runaway express loop does not grow the gateway's memory either.
+pub const MAX_STORED_EVENTS: u64 = MAX_HISTORY_EVENTS;
+
 impl EventSink for Events {
     fn record(&self, event: HistoryEvent) {
+        let last = matches!(
+            event.details,
+            EventDetails::ExecutionSucceeded { .. }
+                | EventDetails::ExecutionFailed { .. }
+                | EventDetails::ExecutionAborted { .. }
+                | EventDetails::ExecutionTimedOut { .. }
+        );
+        // Ids are consecutive from 1, each recorded once: past the cap means the record holds it.
+        if event.id > MAX_STORED_EVENTS && !last {
+            if event.id == MAX_STORED_EVENTS + 1 {
+                tracing::warn!(
+                    execution = %self.arn,
+                    "the history reached {MAX_STORED_EVENTS} events: the next ones are not kept (the execution goes on)"
+                );
+            }
+            return;
+        }
         match serde_json::to_value(&event) {
             Ok(value) => self.store.push_event(&self.arn, value),
             Err(e) => tracing::warn!(execution = %self.arn, "an event could not be kept: {e}"),
@@ -422,5 +480,38 @@ mod tests {
         memory.finish(&arn, &Outcome::Succeeded { output: json!(1) });
         assert_eq!(memory.get(&arn).unwrap().unwrap().output.as_deref(), Some("1"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// An express execution has no history limit on AWS, but the store keeps at most
+    /// [`MAX_STORED_EVENTS`] of its events, and its last one: a runaway express loop cannot grow
+    /// the gateway's memory without bound.
+    #[test]
+    fn the_store_keeps_at_most_the_cap_of_events_and_the_last_one() {
+        let store = Store::open(None);
+        let arn = record("express", 1.0).summary.execution_arn;
+        store.insert(record("express", 1.0), StopHandle::default());
+        let sink = store.events_of(&arn);
+        let event = |id: u64, details: EventDetails| HistoryEvent {
+            timestamp: std::time::SystemTime::UNIX_EPOCH,
+            id,
+            previous_event_id: id - 1,
+            details,
+        };
+        // The record starts with one event of its own (see `record`); ids 2.. come from the run.
+        let pass = || EventDetails::StateEntered {
+            kind: states_interpreter::StateKind::Pass,
+            name: "P".into(),
+            input: json!({}),
+        };
+        for id in 2..=MAX_STORED_EVENTS + 10 {
+            sink.record(event(id, pass()));
+        }
+        sink.record(event(MAX_STORED_EVENTS + 11, EventDetails::ExecutionAborted { error: None, cause: None }));
+        let kept = store.get(&arn).unwrap().unwrap().events;
+        assert_eq!(kept.len() as u64, MAX_STORED_EVENTS + 1);
+        assert_eq!(kept[kept.len() - 2]["id"], json!(MAX_STORED_EVENTS));
+        assert_eq!(kept.last().unwrap()["type"], "ExecutionAborted");
+        assert_eq!(store.get_without_events(&arn).unwrap().unwrap().events.len(), 0);
+        assert_eq!(store.summary(&arn).unwrap().status, RUNNING);
     }
 }
