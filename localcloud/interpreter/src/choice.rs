@@ -24,6 +24,8 @@ pub enum Rule {
         /// The operand of a `...Path` comparison.
         operand: Option<Query>,
     },
+    /// A JSONata `Condition`, which this interpreter does not evaluate.
+    Unsupported(String),
 }
 
 impl Rule {
@@ -32,6 +34,9 @@ impl Rule {
             Condition::And(all) => Rule::And(all.iter().map(Rule::new).collect()),
             Condition::Or(any) => Rule::Or(any.iter().map(Rule::new).collect()),
             Condition::Not(inner) => Rule::Not(Box::new(Rule::new(inner))),
+            // A JSONata rule: the API refuses JSONata (`StateMachine::local_cloud_support`) before
+            // anything runs; a machine that gets here anyway fails where the rule is evaluated.
+            Condition::Expression(expression) => Rule::Unsupported(expression.to_string()),
             Condition::Compare { variable, comparison } => {
                 let operand = match comparison {
                     Comparison::String(_, Operand::Path(p)) | Comparison::Timestamp(_, Operand::Path(p)) => Some(p),
@@ -95,6 +100,9 @@ impl Rule {
                 Ok(false)
             }
             Rule::Not(inner) => Ok(!inner.holds(input, context)?),
+            Rule::Unsupported(expression) => Err(StatesError::runtime(format!(
+                "the Choice rule's Condition {expression:?} is JSONata, which this interpreter does not run yet"
+            ))),
             Rule::Compare { variable, comparison, operand } => {
                 let value = match variable.apply(input, context) {
                     Ok(value) => Some(value),

@@ -450,7 +450,7 @@ impl Runner {
             let seconds = (target.as_millisecond() - now.as_millisecond()).max(0) as f64 / 1000.0;
             Ok(self.scale.scale_secs(seconds))
         };
-        let delay = if let Some(seconds) = wait.seconds {
+        let delay = if let Some(seconds) = wait.seconds.as_ref().and_then(|s| s.as_number()) {
             self.scale.scale_secs(seconds as f64)
         } else if let Some(text) = &wait.timestamp {
             until(text, "Timestamp")?

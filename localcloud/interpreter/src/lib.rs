@@ -35,7 +35,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-//! Not implemented: JSONata (the model rejects it), Map's ItemReader, ItemBatcher and
+//! Not implemented: JSONata and workflow variables (`Assign`; the model parses and validates them,
+//! and `StateMachine::local_cloud_support` refuses them at CreateStateMachine), Map's ItemReader, ItemBatcher and
 //! ResultWriter (distributed Maps run their items inline, as iterations, not child executions),
 //! HeartbeatSeconds enforcement (a call has no heartbeat channel; the value is only shown in
 //! TaskScheduled), MapIterationAborted and

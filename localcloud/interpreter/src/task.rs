@@ -40,13 +40,13 @@ impl Runner {
         let effective = flow.input_path(raw, &context)?;
         let request = flow.parameters(effective.clone(), &context)?;
         check_size(&format!("the input of state {:?} after Parameters", entered.name), &request)?;
-        let timeout = match (&task.timeout_seconds, &paths.timeout_seconds_path) {
-            (Some(seconds), _) => Some(*seconds),
+        let timeout = match (task.timeout_seconds.as_ref().and_then(|s| s.as_number()), &paths.timeout_seconds_path) {
+            (Some(seconds), _) => Some(seconds),
             (None, Some(p)) => Some(positive_seconds(p, &effective, &context, "TimeoutSecondsPath")?),
             (None, None) => None,
         };
-        let heartbeat = match (&task.heartbeat_seconds, &paths.heartbeat_seconds_path) {
-            (Some(seconds), _) => Some(*seconds),
+        let heartbeat = match (task.heartbeat_seconds.as_ref().and_then(|s| s.as_number()), &paths.heartbeat_seconds_path) {
+            (Some(seconds), _) => Some(seconds),
             (None, Some(p)) => Some(positive_seconds(p, &effective, &context, "HeartbeatSecondsPath")?),
             (None, None) => None,
         };

@@ -518,7 +518,9 @@ fn page(
 }
 
 /// CreateStateMachine and UpdateStateMachine: the definition (when the request has one) parsed
-/// and validated with `model::states`; InvalidDefinition with every problem otherwise.
+/// and validated with `model::states`; InvalidDefinition with every problem otherwise, and for
+/// what the interpreter does not run yet (`StateMachine::local_cloud_support`: JSONata states,
+/// workflow variables).
 pub fn check_definition(operation: &str, body: &[u8]) -> Result<(), AwsError> {
     let request: Value = serde_json::from_slice(if body.is_empty() { b"{}" } else { body })
         .map_err(|e| AwsError::serialization(format!("{operation}: the request body is not JSON: {e}")))?;
@@ -530,8 +532,10 @@ pub fn check_definition(operation: &str, body: &[u8]) -> Result<(), AwsError> {
     };
     let machine = StateMachine::from_json(definition)
         .map_err(|e| error("InvalidDefinition", format!("Invalid State Machine Definition: '{e}'")))?;
+    // What AWS refuses, then what AWS runs but this local cloud cannot yet (JSONata, variables).
     machine
         .validate()
+        .and_then(|()| machine.local_cloud_support())
         .map_err(|problems| error("InvalidDefinition", format!("Invalid State Machine Definition: '{problems}'")))
 }
 

@@ -4,11 +4,42 @@
 //! null` (keep the state's input as its output). Task's transitions, Retry and Catch builders
 //! (`with_next`, `with_end`, `with_retry`, `with_catch`) live beside the type; the same four are
 //! generated here for Pass, Wait, Parallel and Map.
+//!
+//! JSONata states: `.jsonata()` sets the state's `QueryLanguage` (or set it once on the machine),
+//! `.arguments(json)`, `.output(json)`, `.assign(name, value)`, Map `.items(...)`, Choice rules
+//! from [`ChoiceRule::jsonata`]; write expressions with [`Expression::new`], which adds the
+//! `{% %}` markers:
+//!
+//! ```
+//! use model::states::{Choice, ChoiceRule, Expression, Fail, Pass, QueryLanguage, StateMachine, Task};
+//! use serde_json::json;
+//!
+//! let machine = StateMachine::new("Get")
+//!     .query_language(QueryLanguage::JSONata)
+//!     .with_state(
+//!         "Get",
+//!         Task::new("arn:aws:states:::lambda:invoke")
+//!             .arguments(json!({"FunctionName": "get", "Payload": Expression::new("$states.input")}))
+//!             .assign("price", Expression::new("$states.result.Payload.price"))
+//!             .output(Expression::new("$states.result.Payload"))
+//!             .with_next("Check"),
+//!     )
+//!     .with_state(
+//!         "Check",
+//!         Choice::new([ChoiceRule::jsonata("$price > 100", "Expensive").assign("flag", true)]).default_state("Cheap"),
+//!     )
+//!     .with_state("Expensive", Fail::new().error("TooExpensive").cause(Expression::new("'price ' & $price")))
+//!     .with_state("Cheap", Pass::new().output(json!({"price": Expression::new("$price")})).with_end());
+//! machine.validate()?;
+//! # Ok::<(), model::states::ValidationErrors>(())
+//! ```
 
 use serde_json::Value;
 
-use super::machine::{Branch, ItemProcessor};
-use super::state::{Catcher, Choice, Map, NullablePath, Parallel, Pass, Retrier, Succeed, Task, Wait};
+use super::choice::ChoiceRule;
+use super::jsonata::{Expression, NumberOrExpression};
+use super::machine::{Branch, ItemProcessor, QueryLanguage, StateMachine};
+use super::state::{Catcher, Choice, Fail, Map, NullablePath, Parallel, Pass, Retrier, Succeed, Task, Variables, Wait};
 
 /// `comment`, `input_path`, `output_path`: on every state type that has them.
 macro_rules! input_output {
@@ -87,6 +118,73 @@ macro_rules! result_selector {
 }
 result_selector!(Task, Parallel, Map);
 
+/// `query_language` and `jsonata`: on every state type.
+macro_rules! query_language {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// The state's own `QueryLanguage`, overriding the machine's (a JSONata machine cannot
+            /// have JSONPath states; a JSONPath machine can have JSONata ones).
+            pub fn query_language(mut self, language: QueryLanguage) -> Self {
+                self.query_language = Some(language);
+                self
+            }
+
+            /// `"QueryLanguage": "JSONata"` on this state.
+            pub fn jsonata(self) -> Self {
+                self.query_language(QueryLanguage::JSONata)
+            }
+        }
+    )*};
+}
+query_language!(Task, Pass, Choice, Wait, Succeed, Fail, Parallel, Map);
+
+/// `assign`: on the types that set workflow variables (all but Succeed and Fail), and Catch.
+macro_rules! assign {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// Sets the workflow variable `name` to `value` (`Assign`), read later as `$name`.
+            /// In JSONata, a string wrapped as `{% ... %}` (see [`Expression`]) is evaluated;
+            /// in JSONPath, a name ending in `.$` takes a path such as `$.result` or `$other`.
+            pub fn assign(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+                self.assign.get_or_insert_with(Variables::new).insert(name.into(), value.into());
+                self
+            }
+        }
+    )*};
+}
+assign!(Task, Pass, Choice, Wait, Parallel, Map, Catcher);
+
+/// `output`: JSONata's output on every type that has one (all but Fail), and Catch.
+macro_rules! output {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// The state's output (`Output`, JSONata): any JSON, strings wrapped as `{% ... %}`
+            /// evaluated, or one [`Expression`]. Replaces ResultSelector, ResultPath and OutputPath.
+            pub fn output(mut self, output: impl Into<Value>) -> Self {
+                self.output = Some(output.into());
+                self
+            }
+        }
+    )*};
+}
+output!(Task, Pass, Choice, Wait, Succeed, Parallel, Map, Catcher);
+
+/// `arguments`: JSONata's request, on Task and Parallel.
+macro_rules! arguments {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// The request (`Arguments`, JSONata): any JSON, strings wrapped as `{% ... %}`
+            /// evaluated, e.g. `json!({"Payload": Expression::new("$states.input")})`. Replaces
+            /// InputPath and Parameters; keys take no `.$`.
+            pub fn arguments(mut self, arguments: impl Into<Value>) -> Self {
+                self.arguments = Some(arguments.into());
+                self
+            }
+        }
+    )*};
+}
+arguments!(Task, Parallel);
+
 /// Transitions, Retry and Catch for the types Task already has them on.
 macro_rules! transitions {
     ($($ty:ident),*) => {$(
@@ -131,14 +229,26 @@ retry_catch!(Parallel, Map);
 impl Task {
     /// Fails the state with `States.Timeout` after `seconds` (`TimeoutSeconds`).
     pub fn timeout_seconds(mut self, seconds: u64) -> Self {
-        self.timeout_seconds = Some(seconds);
+        self.timeout_seconds = Some(NumberOrExpression::Number(seconds));
+        self
+    }
+
+    /// `TimeoutSeconds` computed by a JSONata expression (JSONata states only).
+    pub fn timeout_seconds_expression(mut self, expression: Expression) -> Self {
+        self.timeout_seconds = Some(NumberOrExpression::Expression(expression));
         self
     }
 
     /// Fails the state with `States.Timeout` when no heartbeat arrives for `seconds`
     /// (`HeartbeatSeconds`, for `.waitForTaskToken` and activities).
     pub fn heartbeat_seconds(mut self, seconds: u64) -> Self {
-        self.heartbeat_seconds = Some(seconds);
+        self.heartbeat_seconds = Some(NumberOrExpression::Number(seconds));
+        self
+    }
+
+    /// `HeartbeatSeconds` computed by a JSONata expression (JSONata states only).
+    pub fn heartbeat_seconds_expression(mut self, expression: Expression) -> Self {
+        self.heartbeat_seconds = Some(NumberOrExpression::Expression(expression));
         self
     }
 }
@@ -159,7 +269,18 @@ impl Pass {
 impl Wait {
     /// A Wait of `seconds` (`Seconds`), with no transition yet.
     pub fn seconds(seconds: u64) -> Self {
-        Self { seconds: Some(seconds), ..Self::default() }
+        Self { seconds: Some(NumberOrExpression::Number(seconds)), ..Self::default() }
+    }
+
+    /// A Wait of as many seconds as `expression` gives (`Seconds`, JSONata states only).
+    pub fn seconds_expression(expression: Expression) -> Self {
+        Self { seconds: Some(NumberOrExpression::Expression(expression)), ..Self::default() }
+    }
+
+    /// A Wait until `timestamp` (`Timestamp`): an RFC 3339 literal such as
+    /// `2026-11-01T00:00:00Z`, or in a JSONata state an expression giving one.
+    pub fn until(timestamp: impl Into<String>) -> Self {
+        Self { timestamp: Some(timestamp.into()), ..Self::default() }
     }
 }
 
@@ -174,6 +295,13 @@ impl Map {
     /// A Map state running `processor` once per item, with no transition yet.
     pub fn new(processor: ItemProcessor) -> Self {
         Self { item_processor: Some(processor), ..Self::default() }
+    }
+
+    /// The items (`Items`, JSONata): a JSON array, or an [`Expression`] giving one, e.g.
+    /// `Expression::new("$states.input.orders")`. Replaces ItemsPath.
+    pub fn items(mut self, items: impl Into<Value>) -> Self {
+        self.items = Some(items.into());
+        self
     }
 
     /// Where the items are in the effective input (`ItemsPath`), e.g. `$.orders`.
@@ -192,6 +320,46 @@ impl Map {
     /// Iterations running at once at most (`MaxConcurrency`; 0 means no limit).
     pub fn max_concurrency(mut self, limit: u64) -> Self {
         self.max_concurrency = Some(limit);
+        self
+    }
+}
+
+impl Choice {
+    /// A Choice state with `rules`, tried in order, and no Default yet.
+    pub fn new(rules: impl IntoIterator<Item = ChoiceRule>) -> Self {
+        Self { choices: rules.into_iter().collect(), ..Self::default() }
+    }
+
+    /// The state to go to when no rule matches (`Default`).
+    pub fn default_state(mut self, name: impl Into<String>) -> Self {
+        self.default = Some(name.into());
+        self
+    }
+}
+
+impl Fail {
+    /// A Fail state with no error name or cause yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The error name (`Error`): a literal, or in a JSONata state an [`Expression`].
+    pub fn error(mut self, error: impl Into<String>) -> Self {
+        self.error = Some(error.into());
+        self
+    }
+
+    /// The cause (`Cause`): a literal, or in a JSONata state an [`Expression`].
+    pub fn cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+}
+
+impl StateMachine {
+    /// The machine's `QueryLanguage`, the default of every state in it.
+    pub fn query_language(mut self, language: QueryLanguage) -> Self {
+        self.query_language = Some(language);
         self
     }
 }

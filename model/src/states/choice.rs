@@ -9,19 +9,51 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Number, Value};
 
+use super::jsonata::Expression;
+use super::state::Variables;
+
 /// A top-level rule of a Choice state: a condition and the state to go to when it holds.
 /// `next` is optional only so `validate` can report its absence; a valid rule always has one.
+/// A rule may also set variables (`Assign`, both query languages) and, in JSONata, the Choice's
+/// output (`Output`) when it matches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChoiceRule {
     pub condition: Condition,
     pub next: Option<String>,
     pub comment: Option<String>,
+    pub assign: Option<Variables>,
+    pub output: Option<Value>,
 }
 
 impl ChoiceRule {
     /// `condition` holding sends the execution to the state `next`.
     pub fn new(condition: Condition, next: impl Into<String>) -> Self {
-        Self { condition, next: Some(next.into()), comment: None }
+        Self { condition, next: Some(next.into()), comment: None, assign: None, output: None }
+    }
+
+    /// A JSONata rule: `{"Condition": "{% <expression> %}", "Next": next}`, e.g.
+    /// `ChoiceRule::jsonata("$states.input.n > 3", "Big")`. `expression` is the body, without
+    /// the markers.
+    pub fn jsonata(expression: &str, next: impl Into<String>) -> Self {
+        Self::new(Condition::Expression(Expression::new(expression)), next)
+    }
+
+    /// Sets the variable `name` to `value` when the rule matches (`Assign`).
+    pub fn assign(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.assign.get_or_insert_with(Variables::new).insert(name.into(), value.into());
+        self
+    }
+
+    /// The Choice state's output when the rule matches (`Output`, JSONata).
+    pub fn output(mut self, output: impl Into<Value>) -> Self {
+        self.output = Some(output.into());
+        self
+    }
+
+    /// A description of the rule (`Comment`).
+    pub fn comment(mut self, text: impl Into<String>) -> Self {
+        self.comment = Some(text.into());
+        self
     }
 }
 
@@ -33,6 +65,9 @@ pub enum Condition {
     Or(Vec<Condition>),
     Not(Box<Condition>),
     Compare { variable: String, comparison: Comparison },
+    /// JSONata: the rule's `Condition`, an expression giving true or false. Only a top-level
+    /// rule has one (JSONata has no And/Or/Not rules: the expression combines).
+    Expression(Expression),
 }
 
 impl Condition {
@@ -248,12 +283,20 @@ impl Condition {
                 map.serialize_entry("Variable", variable)?;
                 map.serialize_entry(&comparison.operator(), &comparison.operand_json())
             }
+            Condition::Expression(expression) => map.serialize_entry("Condition", expression),
         }
     }
 
     /// Parses one condition from its JSON object, with the keys `Next`/`Comment` already taken out
     /// by the caller if it allows them.
     fn from_object(mut object: serde_json::Map<String, Value>) -> Result<Self, String> {
+        if let Some(condition) = object.remove("Condition") {
+            reject_rest(&object, "Condition")?;
+            let Value::String(text) = condition else {
+                return Err(format!("Condition takes a JSONata expression \"{{% ... %}}\", got {condition}"));
+            };
+            return Ok(Condition::Expression(Expression::from_text(text)));
+        }
         for combinator in ["And", "Or"] {
             if let Some(list) = object.remove(combinator) {
                 reject_rest(&object, combinator)?;
@@ -312,6 +355,11 @@ impl Condition {
                         move Next to the enclosing rule"
                 .to_owned());
         }
+        if object.contains_key("Condition") {
+            return Err("a rule nested in And/Or/Not has Condition: Condition belongs on a top-level rule of a \
+                        JSONata Choice, which has no And/Or/Not (combine inside the expression)"
+                .to_owned());
+        }
         Condition::from_object(object)
     }
 }
@@ -346,6 +394,12 @@ impl Serialize for ChoiceRule {
             map.serialize_entry("Comment", comment)?;
         }
         self.condition.write_entries(&mut map)?;
+        if let Some(assign) = &self.assign {
+            map.serialize_entry("Assign", assign)?;
+        }
+        if let Some(output) = &self.output {
+            map.serialize_entry("Output", output)?;
+        }
         if let Some(next) = &self.next {
             map.serialize_entry("Next", next)?;
         }
@@ -366,8 +420,16 @@ impl<'de> Deserialize<'de> for ChoiceRule {
             Some(Value::String(comment)) => Some(comment),
             Some(other) => return Err(D::Error::custom(format!("Comment must be a string, got {other}"))),
         };
+        let assign = match object.remove("Assign") {
+            None => None,
+            Some(Value::Object(variables)) => Some(variables),
+            Some(other) => {
+                return Err(D::Error::custom(format!("Assign must be an object of variables by name, got {other}")));
+            }
+        };
+        let output = object.remove("Output");
         let condition = Condition::from_object(object).map_err(D::Error::custom)?;
-        Ok(ChoiceRule { condition, next, comment })
+        Ok(ChoiceRule { condition, next, comment, assign, output })
     }
 }
 

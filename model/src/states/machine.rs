@@ -423,12 +423,22 @@ mod tests {
                 {"StartAt": "X", "States": {"X": {"Type": "Pass", "Bogus": 1, "End": true}}}]}}}),
                 "state \"P\": state \"X\": unknown field `Bogus`",
             ),
-            // QueryLanguage is read (validate refuses JSONata); JSONata's own fields are not yet.
             (json!({"StartAt": "A", "QueryLanguage": "XPath", "States": {}}), "unknown variant `XPath`"),
+            // AWS, "Passing data between states with variables": Assign is on Pass, Task, Map,
+            // Parallel, Choice and Wait; Succeed and Fail have none. Fail has no Output.
             (
-                json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Pass",
-                "Output": "{% $states.input %}", "End": true}}}),
+                json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Succeed",
+                "Assign": {"x": 1}}}}),
+                "state \"A\": unknown field `Assign`",
+            ),
+            (
+                json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Fail",
+                "Output": "{% $states.input %}"}}}),
                 "state \"A\": unknown field `Output`",
+            ),
+            (
+                json!({"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": -5, "End": true}}}),
+                "not a whole number of seconds",
             ),
         ];
         for (document, expected) in cases {

@@ -5,10 +5,12 @@
 //! cloud's interpreter executes the same types. Free-form payloads (`Parameters`, `Result`,
 //! `ItemSelector`, `ResultSelector`) stay `serde_json::Value`.
 //!
-//! `QueryLanguage` is modelled (top level and per state); `JSONPath` is what runs. JSONata's own
-//! fields (`Arguments`, `Output`, `Assign`) are not modelled yet, so a definition using them is
-//! rejected at parse time with the unknown field named, and `validate` refuses
-//! `"QueryLanguage": "JSONata"` by name.
+//! `QueryLanguage` is modelled (top level and per state), with JSONata's fields (`Arguments`,
+//! `Output`, Map `Items`, Choice `Condition`, expressions in `Seconds`, `TimeoutSeconds`, ...)
+//! and workflow variables (`Assign`, in both languages); see [`jsonata`]. `validate` checks a
+//! JSONata definition as CreateStateMachine does (each field in the language it belongs to,
+//! expressions wrapped as `{% ... %}`, variable names). The local cloud's interpreter runs
+//! JSONPath only: [`StateMachine::local_cloud_support`] names what it cannot run yet.
 //!
 //! ```
 //! use model::states::{Catcher, EcsRunTask, Fail, Retrier, SnsMessage, SnsPublish, StateMachine};
@@ -46,6 +48,7 @@
 mod builders;
 mod choice;
 mod integrations;
+pub mod jsonata;
 mod machine;
 pub mod paths;
 mod state;
@@ -59,6 +62,7 @@ pub use machine::{
 };
 pub use state::{
     Catcher, Choice, Fail, JitterStrategy, Map, NullablePath, Parallel, Pass, Retrier, STATES_ALL, State, Succeed,
-    Task, Wait,
+    Task, Variables, Wait,
 };
+pub use jsonata::{Expression, NumberOrExpression};
 pub use validate::{Location, MAX_RETRY_VALUE, MAX_STATE_NAME_LEN, ValidationError, ValidationErrors};

@@ -8,6 +8,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::choice::ChoiceRule;
+use super::jsonata::NumberOrExpression;
+
+/// The `Assign` field: workflow variables by name, in the order written.
+pub type Variables = serde_json::Map<String, Value>;
 use super::machine::{Branch, ItemProcessor, QueryLanguage};
 
 /// The error name that matches every error (`States.ALL`); it must stand alone and come last.
@@ -97,6 +101,10 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_language: Option<QueryLanguage>,
     pub resource: String,
+    /// JSONata: the request (Task) or the branches' input (Parallel); strings wrapped as `{% ... %}` are
+    /// evaluated. Replaces `InputPath` and `Parameters`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<NullablePath>,
     /// The request sent to the service; keys ending in `.$` take a path or intrinsic function.
@@ -109,16 +117,24 @@ pub struct Task {
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub output_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_seconds: Option<u64>,
+    pub timeout_seconds: Option<NumberOrExpression>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heartbeat_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<NumberOrExpression>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heartbeat_seconds_path: Option<String>,
     /// The role the task assumes, e.g. `{"RoleArn": "..."}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Value>,
+    /// JSONata: the state's output (`$states.result` or the input when absent). Replaces
+    /// `ResultSelector`, `ResultPath` and `OutputPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables to set, by name, in both query languages (in JSONPath, `.$` keys take a
+    /// path or an intrinsic function; in JSONata, strings wrapped as `{% ... %}` are evaluated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Variables>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retrier>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -181,6 +197,14 @@ pub struct Pass {
     pub result_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub output_path: Option<NullablePath>,
+    /// JSONata: the state's output (`$states.result` or the input when absent). Replaces
+    /// `ResultSelector`, `ResultPath` and `OutputPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables to set, by name, in both query languages (in JSONPath, `.$` keys take a
+    /// path or an intrinsic function; in JSONata, strings wrapped as `{% ... %}` are evaluated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Variables>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
@@ -201,6 +225,14 @@ pub struct Choice {
     pub input_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub output_path: Option<NullablePath>,
+    /// JSONata: the state's output (`$states.result` or the input when absent). Replaces
+    /// `ResultSelector`, `ResultPath` and `OutputPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables to set, by name, in both query languages (in JSONPath, `.$` keys take a
+    /// path or an intrinsic function; in JSONata, strings wrapped as `{% ... %}` are evaluated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Variables>,
     #[serde(default)]
     pub choices: Vec<ChoiceRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,13 +254,21 @@ pub struct Wait {
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub output_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seconds: Option<u64>,
+    pub seconds: Option<NumberOrExpression>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_path: Option<String>,
+    /// JSONata: the state's output (`$states.result` or the input when absent). Replaces
+    /// `ResultSelector`, `ResultPath` and `OutputPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables to set, by name, in both query languages (in JSONPath, `.$` keys take a
+    /// path or an intrinsic function; in JSONata, strings wrapped as `{% ... %}` are evaluated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Variables>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
@@ -248,6 +288,10 @@ pub struct Succeed {
     pub input_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub output_path: Option<NullablePath>,
+    /// JSONata: the state's output (`$states.result` or the input when absent). Replaces
+    /// `ResultSelector`, `ResultPath` and `OutputPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
     /// Never valid (a Succeed state is terminal); parsed only so `validate` can name the mistake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
@@ -286,6 +330,10 @@ pub struct Parallel {
     pub query_language: Option<QueryLanguage>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub input_path: Option<NullablePath>,
+    /// JSONata: the request (Task) or the branches' input (Parallel); strings wrapped as `{% ... %}` are
+    /// evaluated. Replaces `InputPath` and `Parameters`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
     pub branches: Vec<Branch>,
@@ -295,6 +343,14 @@ pub struct Parallel {
     pub result_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub output_path: Option<NullablePath>,
+    /// JSONata: the state's output (`$states.result` or the input when absent). Replaces
+    /// `ResultSelector`, `ResultPath` and `OutputPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables to set, by name, in both query languages (in JSONPath, `.$` keys take a
+    /// path or an intrinsic function; in JSONata, strings wrapped as `{% ... %}` are evaluated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Variables>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retrier>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -319,6 +375,9 @@ pub struct Map {
     pub input_path: Option<NullablePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items_path: Option<String>,
+    /// JSONata: the items, a JSON array or an expression giving one. Replaces `ItemsPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_processor: Option<ItemProcessor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -357,6 +416,14 @@ pub struct Map {
     pub result_path: Option<NullablePath>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub output_path: Option<NullablePath>,
+    /// JSONata: the state's output (`$states.result` or the input when absent). Replaces
+    /// `ResultSelector`, `ResultPath` and `OutputPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables to set, by name, in both query languages (in JSONPath, `.$` keys take a
+    /// path or an intrinsic function; in JSONata, strings wrapped as `{% ... %}` are evaluated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Variables>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retrier>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -432,6 +499,13 @@ pub struct Catcher {
     pub error_equals: Vec<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub result_path: Option<NullablePath>,
+    /// JSONata: the output passed to `Next` (`$states.errorOutput` when absent). Replaces `ResultPath`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables to set, by name, in both query languages (in JSONPath, `.$` keys take a
+    /// path or an intrinsic function; in JSONata, strings wrapped as `{% ... %}` are evaluated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Variables>,
     pub next: String,
 }
 
@@ -503,6 +577,33 @@ impl State {
             State::Fail(s) => s.query_language,
             State::Parallel(s) => s.query_language,
             State::Map(s) => s.query_language,
+        }
+    }
+
+    /// `Assign`, on the types that set variables (all but Succeed and Fail).
+    pub fn assign(&self) -> Option<&Variables> {
+        match self {
+            State::Task(s) => s.assign.as_ref(),
+            State::Pass(s) => s.assign.as_ref(),
+            State::Choice(s) => s.assign.as_ref(),
+            State::Wait(s) => s.assign.as_ref(),
+            State::Parallel(s) => s.assign.as_ref(),
+            State::Map(s) => s.assign.as_ref(),
+            State::Succeed(_) | State::Fail(_) => None,
+        }
+    }
+
+    /// JSONata `Output`, on the types that have it (all but Fail).
+    pub fn output(&self) -> Option<&Value> {
+        match self {
+            State::Task(s) => s.output.as_ref(),
+            State::Pass(s) => s.output.as_ref(),
+            State::Choice(s) => s.output.as_ref(),
+            State::Wait(s) => s.output.as_ref(),
+            State::Succeed(s) => s.output.as_ref(),
+            State::Parallel(s) => s.output.as_ref(),
+            State::Map(s) => s.output.as_ref(),
+            State::Fail(_) => None,
         }
     }
 

@@ -8,9 +8,38 @@ use std::fmt;
 
 use serde_json::Value;
 
+use super::choice::Condition;
+use super::jsonata::{self, NumberOrExpression};
 use super::machine::{QueryLanguage, StateMachine, States};
 use super::paths;
-use super::state::{Catcher, NullablePath, Retrier, STATES_ALL, State};
+use super::state::{Catcher, NullablePath, Retrier, STATES_ALL, State, Variables};
+
+/// Fields only a JSONPath state has, with what a JSONata state uses instead.
+const JSONPATH_ONLY: &[(&str, &str)] = &[
+    ("InputPath", "select from $states.input in Arguments (or Output) instead"),
+    ("Parameters", "use Arguments (Map: ItemSelector), with no .$ on keys"),
+    ("Result", "use Output"),
+    ("ResultSelector", "use Output, reading $states.result"),
+    ("ResultPath", "use Output (and Assign to keep values in variables)"),
+    ("OutputPath", "use Output"),
+    ("ItemsPath", "use Items, e.g. \"{% $states.input.items %}\""),
+    ("SecondsPath", "use Seconds with an expression, e.g. \"{% $states.input.delay %}\""),
+    ("TimestampPath", "use Timestamp with an expression, e.g. \"{% $states.input.at %}\""),
+    ("TimeoutSecondsPath", "use TimeoutSeconds with an expression"),
+    ("HeartbeatSecondsPath", "use HeartbeatSeconds with an expression"),
+    ("ErrorPath", "use Error with an expression"),
+    ("CausePath", "use Cause with an expression"),
+    ("MaxConcurrencyPath", "use MaxConcurrency"),
+    ("ToleratedFailureCountPath", "use ToleratedFailureCount"),
+    ("ToleratedFailurePercentagePath", "use ToleratedFailurePercentage"),
+];
+
+/// Fields only a JSONata state has, with what a JSONPath state uses instead.
+const JSONATA_ONLY: &[(&str, &str)] = &[
+    ("Arguments", "use Parameters (and InputPath), or set \"QueryLanguage\": \"JSONata\" on the state"),
+    ("Output", "use ResultSelector, ResultPath and OutputPath, or set \"QueryLanguage\": \"JSONata\" on the state"),
+    ("Items", "use ItemsPath, or set \"QueryLanguage\": \"JSONata\" on the state"),
+];
 
 /// The longest state name Step Functions accepts.
 pub const MAX_STATE_NAME_LEN: usize = 80;
@@ -133,10 +162,40 @@ pub enum ValidationError {
     )]
     InvalidIntrinsic { at: Location, field: String, value: String, reason: String },
     #[error(
-        "{at} sets \"QueryLanguage\": \"JSONata\": JSONata is not supported yet; write it with JSONPath \
-         (remove QueryLanguage or set it to \"JSONPath\")"
+        "{at} runs as JSONata (\"QueryLanguage\": \"JSONata\"): JSONata is not supported by the local cloud yet; \
+         write it with JSONPath (remove QueryLanguage or set it to \"JSONPath\") to run it locally"
     )]
     JsonataNotSupported { at: Location },
+    #[error(
+        "{at}: {field} sets workflow variables: variables are not supported by the local cloud yet; pass the \
+         values in the state output (ResultPath) to run it locally"
+    )]
+    VariablesNotSupported { at: Location, field: String },
+    #[error(
+        "{at} sets \"QueryLanguage\": \"JSONPath\" in a machine whose QueryLanguage is JSONata: a JSONata \
+         machine cannot have JSONPath states; write the state in JSONata, or make the machine JSONPath (the \
+         default) and set \"QueryLanguage\": \"JSONata\" on its JSONata states"
+    )]
+    JsonPathStateInJsonataMachine { at: Location },
+    #[error("{at} is a {language} state but has {field}, which {language} states do not take: {fix}")]
+    FieldNotInLanguage { at: Location, language: &'static str, field: String, fix: String },
+    #[error(
+        "{at}: {field} {value:?} is not a JSONata expression: write it wrapped exactly as \"{{% ... %}}\", \
+         nothing before {{% or after %}}"
+    )]
+    NotAnExpression { at: Location, field: String, value: String },
+    #[error(
+        "{at}: {field} {value:?} looks meant as a JSONata expression but is not wrapped exactly as \"{{% ... %}}\", \
+         so Step Functions takes it as a literal string; remove what is before {{% or after %}}, or close it"
+    )]
+    HalfWrappedExpression { at: Location, field: String, value: String },
+    #[error("{at}: Items is {found}: give a JSON array, or a JSONata expression \"{{% ... %}}\" giving one")]
+    InvalidItems { at: Location, found: String },
+    #[error(
+        "{at}: {field} sets {name:?}, which is not a valid variable name: {reason}; a name is a letter or _ \
+         followed by letters, digits and _, at most 80 characters{hint}"
+    )]
+    InvalidVariableName { at: Location, field: String, name: String, reason: String, hint: &'static str },
     #[error(
         "{at}: Timestamp {value:?} is not a timestamp Step Functions accepts: {reason}; write RFC 3339 with an \
          uppercase T and a Z or numeric offset, e.g. \"2026-11-01T00:00:00Z\""
@@ -183,6 +242,13 @@ impl ValidationError {
             | Self::InvalidPath { at, .. }
             | Self::InvalidIntrinsic { at, .. }
             | Self::JsonataNotSupported { at }
+            | Self::VariablesNotSupported { at, .. }
+            | Self::JsonPathStateInJsonataMachine { at }
+            | Self::FieldNotInLanguage { at, .. }
+            | Self::NotAnExpression { at, .. }
+            | Self::HalfWrappedExpression { at, .. }
+            | Self::InvalidItems { at, .. }
+            | Self::InvalidVariableName { at, .. }
             | Self::InvalidTimestamp { at, .. }
             | Self::NoWayOut { at } => at,
         }
@@ -223,12 +289,69 @@ impl StateMachine {
         if self.timeout_seconds == Some(0) {
             validator.errors.push(ValidationError::ZeroSeconds { at: Location::default(), field: "TimeoutSeconds" });
         }
-        if self.query_language == Some(QueryLanguage::JSONata) {
-            validator.errors.push(ValidationError::JsonataNotSupported { at: Location::default() });
-        }
+        validator.top = self.query_language.unwrap_or_default();
         validator.machine(&[], &self.start_at, &self.states);
         if validator.errors.is_empty() { Ok(()) } else { Err(ValidationErrors(validator.errors)) }
     }
+
+    /// What the local cloud's interpreter cannot run yet, each naming its state: a state that runs
+    /// as JSONata (its own QueryLanguage, or the machine's), and workflow variables (`Assign`, on a
+    /// state, a Choice rule or a Catch). Step Functions accepts both; the local cloud's
+    /// CreateStateMachine calls this after [`StateMachine::validate`] and refuses the definition
+    /// rather than run it wrongly.
+    pub fn local_cloud_support(&self) -> Result<(), ValidationErrors> {
+        fn walk(scope: &[String], states: &States, top: QueryLanguage, errors: &mut Vec<ValidationError>) {
+            for (name, state) in states {
+                let at = Location::state(scope, name);
+                if state.query_language().unwrap_or(top) == QueryLanguage::JSONata {
+                    errors.push(ValidationError::JsonataNotSupported { at: at.clone() });
+                }
+                for (field, _) in assigns(state) {
+                    errors.push(ValidationError::VariablesNotSupported { at: at.clone(), field });
+                }
+                match state {
+                    State::Parallel(parallel) => {
+                        for (index, branch) in parallel.branches.iter().enumerate() {
+                            let inner = nested(scope, format!("Parallel {name:?} branch {}", index + 1));
+                            walk(&inner, &branch.states, top, errors);
+                        }
+                    }
+                    State::Map(map) => {
+                        for (label, processor) in [("ItemProcessor", &map.item_processor), ("Iterator", &map.iterator)] {
+                            if let Some(processor) = processor {
+                                walk(&nested(scope, format!("Map {name:?} {label}")), &processor.states, top, errors);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        walk(&[], &self.states, self.query_language.unwrap_or_default(), &mut errors);
+        if errors.is_empty() { Ok(()) } else { Err(ValidationErrors(errors)) }
+    }
+}
+
+/// Every `Assign` of a state, with where it is: the state's own, each Choice rule's, each Catch's.
+fn assigns(state: &State) -> Vec<(String, &Variables)> {
+    let mut found = Vec::new();
+    if let Some(assign) = state.assign() {
+        found.push(("Assign".to_owned(), assign));
+    }
+    if let State::Choice(choice) = state {
+        for (index, rule) in choice.choices.iter().enumerate() {
+            if let Some(assign) = &rule.assign {
+                found.push((format!("Choices rule {} Assign", index + 1), assign));
+            }
+        }
+    }
+    for (index, catcher) in state.catch().iter().enumerate() {
+        if let Some(assign) = &catcher.assign {
+            found.push((format!("Catch {} Assign", index + 1), assign));
+        }
+    }
+    found
 }
 
 #[derive(Default)]
@@ -238,6 +361,8 @@ struct Validator {
     names: HashMap<String, Location>,
     /// Also refuse loops with no way out (see [`StateMachine::lint`]).
     strict: bool,
+    /// The machine's query language, the default of every state in it.
+    top: QueryLanguage,
 }
 
 impl Validator {
@@ -375,9 +500,12 @@ impl Validator {
 
     fn state(&mut self, scope: &[String], at: &Location, name: &str, state: &State) {
         let kind = state.type_name();
-        if state.query_language() == Some(QueryLanguage::JSONata) {
-            self.errors.push(ValidationError::JsonataNotSupported { at: at.clone() });
+        let language = state.query_language().unwrap_or(self.top);
+        if self.top == QueryLanguage::JSONata && state.query_language() == Some(QueryLanguage::JSONPath) {
+            self.errors.push(ValidationError::JsonPathStateInJsonataMachine { at: at.clone() });
         }
+        self.language_fields(at, state, language);
+        self.variables(at, state, language);
         match state {
             State::Succeed(_) | State::Fail(_) => {
                 let stray = match state {
@@ -409,14 +537,14 @@ impl Validator {
         }
         match state {
             State::Task(task) => {
-                for (field, value) in
-                    [("TimeoutSeconds", task.timeout_seconds), ("HeartbeatSeconds", task.heartbeat_seconds)]
-                {
+                let timeout_seconds = task.timeout_seconds.as_ref().and_then(NumberOrExpression::as_number);
+                let heartbeat_seconds = task.heartbeat_seconds.as_ref().and_then(NumberOrExpression::as_number);
+                for (field, value) in [("TimeoutSeconds", timeout_seconds), ("HeartbeatSeconds", heartbeat_seconds)] {
                     if value == Some(0) {
                         self.errors.push(ValidationError::ZeroSeconds { at: at.clone(), field });
                     }
                 }
-                if let (Some(heartbeat @ 1..), Some(timeout @ 1..)) = (task.heartbeat_seconds, task.timeout_seconds)
+                if let (Some(heartbeat @ 1..), Some(timeout @ 1..)) = (heartbeat_seconds, timeout_seconds)
                     && heartbeat >= timeout
                 {
                     self.errors.push(ValidationError::HeartbeatNotBelowTimeout { at: at.clone(), heartbeat, timeout });
@@ -430,7 +558,10 @@ impl Validator {
                     ("TimestampPath", wait.timestamp_path.is_some()),
                 ];
                 let found: Vec<&str> = forms.iter().filter(|(_, set)| *set).map(|(form, _)| *form).collect();
+                let expression = language == QueryLanguage::JSONata
+                    && wait.timestamp.as_deref().is_some_and(|t| jsonata::expression_body(t).is_some());
                 if let Some(value) = &wait.timestamp
+                    && !expression
                     && let Err(reason) = check_timestamp(value)
                 {
                     self.errors.push(ValidationError::InvalidTimestamp {
@@ -473,7 +604,171 @@ impl Validator {
         }
         self.retriers(at, state.retry());
         self.catchers(at, state.catch());
-        self.paths(at, state);
+        // A JSONata state's JSONPath fields are errors of their own (language_fields).
+        if language == QueryLanguage::JSONPath {
+            self.paths(at, state);
+        }
+    }
+
+    /// Each field in the language it belongs to, and in a JSONata state the fields that must be
+    /// expressions wrapped as `{% ... %}`.
+    fn language_fields(&mut self, at: &Location, state: &State, language: QueryLanguage) {
+        let Ok(Value::Object(fields)) = serde_json::to_value(state) else { return };
+        let (name, other, table) = match language {
+            QueryLanguage::JSONata => ("JSONata", "JSONPath", JSONPATH_ONLY),
+            QueryLanguage::JSONPath => ("JSONPath", "JSONata", JSONATA_ONLY),
+        };
+        let mut wrong = |field: String, fix: &str| {
+            self.errors.push(ValidationError::FieldNotInLanguage {
+                at: at.clone(),
+                language: name,
+                field,
+                fix: fix.to_owned(),
+            })
+        };
+        for (field, fix) in table {
+            if fields.contains_key(*field) {
+                wrong((*field).to_owned(), fix);
+            }
+        }
+        for (index, catcher) in state.catch().iter().enumerate() {
+            let (field, present, fix) = match language {
+                QueryLanguage::JSONata => ("ResultPath", catcher.result_path.is_some(), "use Output, reading $states.errorOutput"),
+                QueryLanguage::JSONPath => ("Output", catcher.output.is_some(), "use ResultPath"),
+            };
+            if present {
+                wrong(format!("Catch {} {field}", index + 1), fix);
+            }
+        }
+        if let State::Choice(choice) = state {
+            for (index, rule) in choice.choices.iter().enumerate() {
+                let rule_no = index + 1;
+                match (language, &rule.condition) {
+                    (QueryLanguage::JSONata, Condition::Expression(_)) | (QueryLanguage::JSONPath, Condition::Compare { .. } | Condition::And(_) | Condition::Or(_) | Condition::Not(_)) => {}
+                    (QueryLanguage::JSONata, _) => wrong(
+                        format!("Choices rule {rule_no} (a {other} rule: Variable, And, Or or Not)"),
+                        "write the rule as {\"Condition\": \"{% <expression giving true or false> %}\", \"Next\": ...}",
+                    ),
+                    (QueryLanguage::JSONPath, Condition::Expression(_)) => wrong(
+                        format!("Choices rule {rule_no} Condition"),
+                        "write the rule with Variable and a comparison such as StringEquals, or set \"QueryLanguage\": \"JSONata\" on the state",
+                    ),
+                }
+                if language == QueryLanguage::JSONPath && rule.output.is_some() {
+                    wrong(format!("Choices rule {rule_no} Output"), "remove it, or set \"QueryLanguage\": \"JSONata\" on the state");
+                }
+            }
+        }
+        let seconds: Vec<(&str, Option<&NumberOrExpression>)> = match state {
+            State::Task(task) => vec![
+                ("TimeoutSeconds", task.timeout_seconds.as_ref()),
+                ("HeartbeatSeconds", task.heartbeat_seconds.as_ref()),
+            ],
+            State::Wait(wait) => vec![("Seconds", wait.seconds.as_ref())],
+            _ => Vec::new(),
+        };
+        // Fields that, when written as a string, must be one wrapped expression.
+        let mut expressions: Vec<(String, &str)> = Vec::new();
+        for (field, value) in seconds {
+            let Some(NumberOrExpression::Expression(expression)) = value else { continue };
+            match language {
+                QueryLanguage::JSONata => expressions.push((field.to_owned(), expression.as_str())),
+                QueryLanguage::JSONPath => self.errors.push(ValidationError::FieldNotInLanguage {
+                    at: at.clone(),
+                    language: "JSONPath",
+                    field: format!("{field} {:?} (a string)", expression.as_str()),
+                    fix: format!("give a whole number, or read it from the input with {field}Path"),
+                }),
+            }
+        }
+        if language == QueryLanguage::JSONPath {
+            return;
+        }
+        if let State::Choice(choice) = state {
+            for (index, rule) in choice.choices.iter().enumerate() {
+                if let Condition::Expression(expression) = &rule.condition {
+                    expressions.push((format!("Choices rule {} Condition", index + 1), expression.as_str()));
+                }
+            }
+        }
+        if let State::Map(map) = state {
+            match &map.items {
+                None | Some(Value::Array(_)) => {}
+                Some(Value::String(text)) => expressions.push(("Items".to_owned(), text)),
+                Some(other) => self.errors.push(ValidationError::InvalidItems { at: at.clone(), found: other.to_string() }),
+            }
+        }
+        for (field, value) in expressions {
+            if jsonata::expression_body(value).is_none() {
+                self.errors.push(ValidationError::NotAnExpression { at: at.clone(), field, value: value.to_owned() });
+            }
+        }
+        if self.strict {
+            // Free-form fields: a string not wrapped exactly is a literal on AWS, so this is a lint.
+            let mut free: Vec<(String, &Value)> = Vec::new();
+            for field in ["Arguments", "Output", "ItemSelector", "Error", "Cause", "Timestamp"] {
+                if let Some(value) = fields.get(field) {
+                    free.push((field.to_owned(), value));
+                }
+            }
+            let mut half = Vec::new();
+            for (field, value) in &free {
+                half_wrapped(field, value, &mut half);
+            }
+            for (field, value) in half {
+                self.errors.push(ValidationError::HalfWrappedExpression { at: at.clone(), field, value });
+            }
+        }
+    }
+
+    /// The names of the variables every `Assign` sets, and in JSONPath the syntax of its `.$` values.
+    fn variables(&mut self, at: &Location, state: &State, language: QueryLanguage) {
+        for (field, assign) in assigns(state) {
+            for (key, value) in assign {
+                let (name, hint) = match (language, key.strip_suffix(".$")) {
+                    (QueryLanguage::JSONPath, Some(name)) => (name, ""),
+                    (QueryLanguage::JSONata, Some(_)) => {
+                        (key.as_str(), " (in a JSONata state a name takes no .$: write the value as \"{% ... %}\")")
+                    }
+                    (_, None) => (key.as_str(), ""),
+                };
+                if let Err(reason) = jsonata::check_variable_name(name) {
+                    self.errors.push(ValidationError::InvalidVariableName {
+                        at: at.clone(),
+                        field: field.clone(),
+                        name: key.clone(),
+                        reason,
+                        hint,
+                    });
+                }
+                if language == QueryLanguage::JSONata {
+                    if self.strict {
+                        let mut half = Vec::new();
+                        half_wrapped(&format!("{field} {key:?}"), value, &mut half);
+                        for (field, value) in half {
+                            self.errors.push(ValidationError::HalfWrappedExpression { at: at.clone(), field, value });
+                        }
+                    }
+                    continue;
+                }
+                let mut problems = Vec::new();
+                let single = serde_json::Map::from_iter([(key.clone(), value.clone())]);
+                paths::check_template(&Value::Object(single), &mut |inner, text, reason| {
+                    // `$name` (a variable, possibly followed by a path into it) is a JSONPath Assign value too.
+                    if !is_variable_reference(text) {
+                        problems.push((format!("{field} {inner:?}"), text.to_owned(), reason));
+                    }
+                });
+                for (field, value, reason) in problems {
+                    let at = at.clone();
+                    self.errors.push(if paths::is_call(&value) {
+                        ValidationError::InvalidIntrinsic { at, field, value, reason }
+                    } else {
+                        ValidationError::InvalidPath { at, field, value, reason }
+                    });
+                }
+            }
+        }
     }
 
     fn retriers(&mut self, at: &Location, retry: &[Retrier]) {
@@ -593,6 +888,25 @@ fn check_timestamp(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Strings anywhere in `value` that look meant as an expression but are not wrapped exactly.
+fn half_wrapped(field: &str, value: &Value, found: &mut Vec<(String, String)>) {
+    match value {
+        Value::String(text) if jsonata::is_half_wrapped(text) => found.push((field.to_owned(), text.clone())),
+        Value::Array(items) => items.iter().for_each(|item| half_wrapped(field, item, found)),
+        Value::Object(map) => map.values().for_each(|item| half_wrapped(field, item, found)),
+        _ => {}
+    }
+}
+
+/// `$name`, `$name.field`, `$name[0]`: a reference to a workflow variable (JSONPath states).
+fn is_variable_reference(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix('$') else { return false };
+    let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let after = &rest[name.len()..];
+    jsonata::check_variable_name(&name).is_ok()
+        && (after.is_empty() || paths::check_path(&format!("${after}"), false).is_ok())
+}
+
 fn nested(scope: &[String], segment: String) -> Vec<String> {
     let mut inner = scope.to_vec();
     inner.push(segment);
@@ -701,6 +1015,20 @@ mod tests {
         machine(json!({"StartAt": "S", "States": {"S": state}}))
     }
 
+    /// `around`, with the machine's QueryLanguage JSONata.
+    fn jsonata(state: Value) -> StateMachine {
+        let mut machine = around(state);
+        machine.query_language = Some(QueryLanguage::JSONata);
+        machine
+    }
+
+    /// `alone`, with the machine's QueryLanguage JSONata.
+    fn jsonata_alone(state: Value) -> StateMachine {
+        let mut machine = alone(state);
+        machine.query_language = Some(QueryLanguage::JSONata);
+        machine
+    }
+
     fn task(extra: Value) -> Value {
         let mut task = json!({"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Next": "End"});
         task.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
@@ -767,10 +1095,51 @@ mod tests {
             ("Parameters .$ not a path", around(task(json!({"Parameters": {"Message": {"text.$": "name"}}}))), "state \"S\": Parameters \"text.$\" \"name\" is not a valid JSONPath".into(), "write e.g."),
             ("unknown intrinsic function", around(task(json!({"Parameters": {"Message.$": "States.Frobnicate($.a)"}}))), "state \"S\": Parameters \"Message.$\" \"States.Frobnicate($.a)\" is not a valid intrinsic function call: States.Frobnicate is not an intrinsic function".into(), "States.Format"),
             ("ItemsPath not a path", machine(json!({"StartAt": "S", "States": {"S": {"Type": "Map", "ItemsPath": "items", "End": true, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}}}})), "state \"S\": ItemsPath \"items\" is not a valid JSONPath".into(), "write e.g."),
-            ("JSONata on a state", around(json!({"Type": "Pass", "QueryLanguage": "JSONata", "Next": "End"})), "state \"S\" sets \"QueryLanguage\": \"JSONata\"".into(), "JSONata is not supported yet"),
-            ("JSONata at the top level", machine(json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}})), "the state machine sets \"QueryLanguage\": \"JSONata\"".into(), "write it with JSONPath"),
-            ("JSONata in a Map processor", machine(json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true, "ItemProcessor":
-                {"StartAt": "Work", "States": {"Work": {"Type": "Succeed", "QueryLanguage": "JSONata"}}}}}})), "Map \"Each\" ItemProcessor state \"Work\" sets \"QueryLanguage\": \"JSONata\"".into(), "not supported yet"),
+            // AWS, State machine structure: "You cannot revert a top-level JSONata-based state machine to a mix of JSONata and JSONPath states."
+            ("JSONPath state in a JSONata machine", machine(json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}}})), "state \"A\" sets \"QueryLanguage\": \"JSONPath\" in a machine whose QueryLanguage is JSONata".into(), "write the state in JSONata"),
+            // AWS, Transforming data with JSONata: JSONata states replace InputPath, Parameters, ResultSelector, ResultPath and OutputPath with Arguments and Output.
+            ("InputPath in a JSONata state", jsonata(json!({"Type": "Pass", "InputPath": "$.a", "Next": "End"})), "state \"S\" is a JSONata state but has InputPath".into(), "$states.input"),
+            ("Parameters in a JSONata state", jsonata(task(json!({"Parameters": {"a.$": "$.a"}}))), "state \"S\" is a JSONata state but has Parameters".into(), "use Arguments"),
+            ("ResultSelector in a JSONata state", jsonata(task(json!({"ResultSelector": {"a.$": "$.a"}}))), "state \"S\" is a JSONata state but has ResultSelector".into(), "use Output"),
+            ("ResultPath in a JSONata state", jsonata(task(json!({"ResultPath": "$.r"}))), "state \"S\" is a JSONata state but has ResultPath".into(), "use Output"),
+            ("OutputPath in a JSONata state", jsonata_alone(json!({"Type": "Succeed", "OutputPath": "$.a"})), "state \"S\" is a JSONata state but has OutputPath".into(), "use Output"),
+            ("Result in a JSONata Pass", jsonata(json!({"Type": "Pass", "Result": 1, "Next": "End"})), "state \"S\" is a JSONata state but has Result".into(), "use Output"),
+            ("ItemsPath in a JSONata Map", jsonata(json!({"Type": "Map", "ItemsPath": "$.items", "Next": "End", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}})), "state \"S\" is a JSONata state but has ItemsPath".into(), "use Items"),
+            ("SecondsPath in a JSONata Wait", jsonata(json!({"Type": "Wait", "SecondsPath": "$.s", "Next": "End"})), "state \"S\" is a JSONata state but has SecondsPath".into(), "use Seconds with an expression"),
+            ("TimestampPath in a JSONata Wait", jsonata(json!({"Type": "Wait", "TimestampPath": "$.t", "Next": "End"})), "state \"S\" is a JSONata state but has TimestampPath".into(), "use Timestamp with an expression"),
+            ("TimeoutSecondsPath in a JSONata Task", jsonata(task(json!({"TimeoutSecondsPath": "$.t"}))), "state \"S\" is a JSONata state but has TimeoutSecondsPath".into(), "use TimeoutSeconds with an expression"),
+            ("HeartbeatSecondsPath in a JSONata Task", jsonata(task(json!({"HeartbeatSecondsPath": "$.t"}))), "state \"S\" is a JSONata state but has HeartbeatSecondsPath".into(), "use HeartbeatSeconds with an expression"),
+            ("ErrorPath in a JSONata Fail", jsonata_alone(json!({"Type": "Fail", "ErrorPath": "$.e"})), "state \"S\" is a JSONata state but has ErrorPath".into(), "use Error with an expression"),
+            ("CausePath in a JSONata Fail", jsonata_alone(json!({"Type": "Fail", "CausePath": "$.c"})), "state \"S\" is a JSONata state but has CausePath".into(), "use Cause with an expression"),
+            ("Catch ResultPath in a JSONata state", jsonata(task(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": "End"}]}))), "state \"S\" is a JSONata state but has Catch 1 ResultPath".into(), "$states.errorOutput"),
+            ("Variable rule in a JSONata Choice", jsonata(json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Next": "End"}]})), "state \"S\" is a JSONata state but has Choices rule 1 (a JSONPath rule".into(), "{\"Condition\": \"{% <expression giving true or false> %}\""),
+            ("Arguments in a JSONPath state", around(task(json!({"Arguments": {"a": 1}}))), "state \"S\" is a JSONPath state but has Arguments".into(), "use Parameters"),
+            ("Output in a JSONPath state", around(json!({"Type": "Pass", "Output": {"a": 1}, "Next": "End"})), "state \"S\" is a JSONPath state but has Output".into(), "use ResultSelector, ResultPath and OutputPath"),
+            ("Items in a JSONPath Map", around(json!({"Type": "Map", "Items": [1, 2], "Next": "End", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}})), "state \"S\" is a JSONPath state but has Items".into(), "use ItemsPath"),
+            ("Condition in a JSONPath Choice", around(json!({"Type": "Choice", "Choices": [{"Condition": "{% true %}", "Next": "End"}]})), "state \"S\" is a JSONPath state but has Choices rule 1 Condition".into(), "write the rule with Variable"),
+            ("rule Output in a JSONPath Choice", around(json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Output": 1, "Next": "End"}]})), "state \"S\" is a JSONPath state but has Choices rule 1 Output".into(), "remove it"),
+            ("Catch Output in a JSONPath state", around(task(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Output": 1, "Next": "End"}]}))), "state \"S\" is a JSONPath state but has Catch 1 Output".into(), "use ResultPath"),
+            ("Seconds as a string in a JSONPath Wait", around(json!({"Type": "Wait", "Seconds": "{% 5 %}", "Next": "End"})), "state \"S\" is a JSONPath state but has Seconds \"{% 5 %}\" (a string)".into(), "SecondsPath"),
+            ("TimeoutSeconds as a string in a JSONPath Task", around(task(json!({"TimeoutSeconds": "10"}))), "state \"S\" is a JSONPath state but has TimeoutSeconds \"10\" (a string)".into(), "TimeoutSecondsPath"),
+            ("JSONata state in a JSONPath machine keeps JSONPath rules elsewhere", machine(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": 1, "Next": "B"}, "B": {"Type": "Pass", "Output": 1, "End": true}}})), "state \"B\" is a JSONPath state but has Output".into(), "set \"QueryLanguage\": \"JSONata\" on the state"),
+            // AWS, Transforming data with JSONata: JSONata expressions are written "{% <JSONata expression> %}".
+            ("Condition not wrapped", jsonata(json!({"Type": "Choice", "Choices": [{"Condition": "$states.input.a", "Next": "End"}]})), "state \"S\": Choices rule 1 Condition \"$states.input.a\" is not a JSONata expression".into(), "wrapped exactly as \"{% ... %}\""),
+            ("Condition with a space before the marker", jsonata(json!({"Type": "Choice", "Choices": [{"Condition": " {% true %}", "Next": "End"}]})), "state \"S\": Choices rule 1 Condition \" {% true %}\"".into(), "nothing before {% or after %}"),
+            ("Items neither array nor expression", jsonata(json!({"Type": "Map", "Items": {"a": 1}, "Next": "End", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}})), "state \"S\": Items is {\"a\":1}".into(), "give a JSON array"),
+            ("Items string not wrapped", jsonata(json!({"Type": "Map", "Items": "$states.input", "Next": "End", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}})), "state \"S\": Items \"$states.input\" is not a JSONata expression".into(), "wrapped exactly"),
+            ("Seconds string not wrapped", jsonata(json!({"Type": "Wait", "Seconds": "5", "Next": "End"})), "state \"S\": Seconds \"5\" is not a JSONata expression".into(), "wrapped exactly"),
+            ("HeartbeatSeconds half wrapped", jsonata(task(json!({"HeartbeatSeconds": "{% 5"}))), "state \"S\": HeartbeatSeconds \"{% 5\" is not a JSONata expression".into(), "wrapped exactly"),
+            ("Timestamp literal still checked in JSONata", jsonata(json!({"Type": "Wait", "Timestamp": "tomorrow", "Next": "End"})), "state \"S\": Timestamp \"tomorrow\" is not a timestamp".into(), "RFC 3339"),
+            // AWS, Passing data between states with variables: names are Unicode identifiers (ID_Start, then ID_Continue), at most 80 characters; $states is reserved.
+            ("variable named states", jsonata(json!({"Type": "Pass", "Assign": {"states": 1}, "Next": "End"})), "state \"S\": Assign sets \"states\", which is not a valid variable name: $states is reserved".into(), "a letter or _"),
+            ("variable name starting with a digit", around(json!({"Type": "Pass", "Assign": {"1x": 1}, "Next": "End"})), "state \"S\": Assign sets \"1x\", which is not a valid variable name: it starts with '1'".into(), "at most 80 characters"),
+            ("variable name with a hyphen", jsonata(json!({"Type": "Wait", "Seconds": 1, "Assign": {"my-var": 1}, "Next": "End"})), "state \"S\": Assign sets \"my-var\"".into(), "contains '-'"),
+            ("variable name too long", jsonata(json!({"Type": "Pass", "Assign": {"v".repeat(81): 1}, "Next": "End"})), "state \"S\": Assign sets".into(), "81 characters long"),
+            ("a .$ key in a JSONata Assign", jsonata(json!({"Type": "Pass", "Assign": {"x.$": "$.a"}, "Next": "End"})), "state \"S\": Assign sets \"x.$\"".into(), "takes no .$"),
+            ("variable name in a Catch Assign", jsonata(task(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"bad name": 1}, "Next": "End"}]}))), "state \"S\": Catch 1 Assign sets \"bad name\"".into(), "contains ' '"),
+            ("variable name in a Choice rule Assign", jsonata(json!({"Type": "Choice", "Choices": [{"Condition": "{% true %}", "Assign": {"": 1}, "Next": "End"}]})), "state \"S\": Choices rule 1 Assign sets \"\"".into(), "the name is empty"),
+            ("JSONPath Assign .$ value not a path", around(json!({"Type": "Pass", "Assign": {"x.$": "a.b"}, "Next": "End"})), "state \"S\": Assign \"x.$\" \"a.b\" is not a valid JSONPath".into(), "write e.g."),
+            ("JSONPath Assign .$ value referencing $states", around(json!({"Type": "Pass", "Assign": {"x.$": "$states.input"}, "Next": "End"})), "state \"S\": Assign \"x.$\" \"$states.input\" is not a valid JSONPath".into(), "write e.g."),
             ("Timestamp on a day that does not exist", around(json!({"Type": "Wait", "Timestamp": "2024-02-30T00:00:00Z", "Next": "End"})), "state \"S\": Timestamp \"2024-02-30T00:00:00Z\" is not a timestamp Step Functions accepts: 2024-02 has no day 30".into(), "e.g. \"2026-11-01T00:00:00Z\""),
             ("Timestamp at hour 25", around(json!({"Type": "Wait", "Timestamp": "2024-01-01T25:00:00Z", "Next": "End"})), "state \"S\": Timestamp \"2024-01-01T25:00:00Z\"".into(), "25:00:00 is not a time of day"),
             ("Timestamp without T", around(json!({"Type": "Wait", "Timestamp": "2024-01-01 10:00:00Z", "Next": "End"})), "state \"S\": Timestamp \"2024-01-01 10:00:00Z\"".into(), "a T and the time of day must follow"),

@@ -623,7 +623,7 @@ mod tests {
         };
         StateMachine::new("Choose")
             .with_state("Choose", choose)
-            .with_state("Pause", Wait { seconds: Some(10), next: Some("Choose".into()), ..Wait::default() })
+            .with_state("Pause", Wait { seconds: Some(10.into()), next: Some("Choose".into()), ..Wait::default() })
             .with_state("FanOut", fan_out)
             .with_state("EachItem", each)
             .with_state("Report", notify.task(partition).with_next("Done"))

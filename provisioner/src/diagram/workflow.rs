@@ -422,13 +422,14 @@ fn state_lines(state: &State, resolve: impl Fn(&str) -> String) -> Vec<String> {
     match state {
         State::Task(Task { resource, timeout_seconds, heartbeat_seconds, .. }) => {
             lines.push(format!("Task · {}", resolve(&integration(resource))));
-            lines.extend(timeout_seconds.map(|s| format!("TimeoutSeconds {s}")));
-            lines.extend(heartbeat_seconds.map(|s| format!("HeartbeatSeconds {s}")));
+            lines.extend(timeout_seconds.as_ref().map(|s| format!("TimeoutSeconds {s}")));
+            lines.extend(heartbeat_seconds.as_ref().map(|s| format!("HeartbeatSeconds {s}")));
         }
         State::Pass(pass) => lines.push(if pass.result.is_some() { "Pass · sets a Result" } else { "Pass" }.to_owned()),
         State::Choice(Choice { choices, .. }) => lines.push(format!("Choice · {} rule(s)", choices.len())),
         State::Wait(Wait { seconds, timestamp, seconds_path, timestamp_path, .. }) => {
             let how = seconds
+                .as_ref()
                 .map(|s| format!("{s} s"))
                 .or_else(|| timestamp.as_ref().map(|t| format!("until {t}")))
                 .or_else(|| seconds_path.as_ref().map(|p| format!("SecondsPath {p}")))
@@ -486,6 +487,7 @@ pub fn condition_text(condition: &Condition) -> String {
         Condition::And(all) => all.iter().map(nested_text).collect::<Vec<_>>().join(" and "),
         Condition::Or(any) => any.iter().map(nested_text).collect::<Vec<_>>().join(" or "),
         Condition::Not(inner) => format!("not {}", nested_text(inner)),
+        Condition::Expression(expression) => expression.to_string(),
         Condition::Compare { variable, comparison } => {
             // Display is "Operator: operand"; the variable goes in front.
             let shown = comparison.to_string();
