@@ -83,6 +83,9 @@ pub(crate) struct Node {
 /// What a state does between its Parameters and its ResultSelector, by type, with the model's
 /// fields and the parsed forms of the ones that hold paths.
 #[derive(Debug)]
+// Built once per state when a machine is loaded, as the model's `State` (which allows the same);
+// boxing the Task variant would cost a pointer chase on every Task run for nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Work {
     Task(Task, TaskPaths),
     Pass(Pass),

@@ -45,11 +45,12 @@ impl Runner {
             (None, Some(p)) => Some(positive_seconds(p, &effective, &context, "TimeoutSecondsPath")?),
             (None, None) => None,
         };
-        let heartbeat = match (task.heartbeat_seconds.as_ref().and_then(|s| s.as_number()), &paths.heartbeat_seconds_path) {
-            (Some(seconds), _) => Some(seconds),
-            (None, Some(p)) => Some(positive_seconds(p, &effective, &context, "HeartbeatSecondsPath")?),
-            (None, None) => None,
-        };
+        let heartbeat =
+            match (task.heartbeat_seconds.as_ref().and_then(|s| s.as_number()), &paths.heartbeat_seconds_path) {
+                (Some(seconds), _) => Some(seconds),
+                (None, Some(p)) => Some(positive_seconds(p, &effective, &context, "HeartbeatSecondsPath")?),
+                (None, None) => None,
+            };
         let (resource_type, resource) = split_resource(&task.resource);
         self.log.emit(
             last,

@@ -419,4 +419,68 @@ mod tests {
         let State::Map(map) = &machine.states["Each"] else { panic!("Each is not a Map") };
         assert_eq!(map.result_path, Some(NullablePath::Null));
     }
+
+    #[test]
+    fn jsonata_builders_write_the_fields_they_name() {
+        let task = Task::new("arn:aws:states:::lambda:invoke")
+            .jsonata()
+            .arguments(json!({"Payload": Expression::new("$states.input")}))
+            .output(Expression::new("$states.result.Payload"))
+            .assign("n", 1)
+            .assign("id", Expression::new("$states.result.id"))
+            .timeout_seconds_expression(Expression::new("$states.input.t"))
+            .heartbeat_seconds(5)
+            .with_catch(Catcher::on(["States.ALL"], "F").assign("why", "x").output(json!({"ok": false})))
+            .with_end();
+        assert_eq!(
+            serde_json::to_value(State::from(task)).unwrap(),
+            json!({"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::lambda:invoke",
+                   "Arguments": {"Payload": "{% $states.input %}"}, "TimeoutSeconds": "{% $states.input.t %}",
+                   "HeartbeatSeconds": 5, "Output": "{% $states.result.Payload %}",
+                   "Assign": {"n": 1, "id": "{% $states.result.id %}"},
+                   "Catch": [{"ErrorEquals": ["States.ALL"], "Output": {"ok": false}, "Assign": {"why": "x"}, "Next": "F"}],
+                   "End": true})
+        );
+        let choice = Choice::new([ChoiceRule::jsonata("$n > 1", "A").assign("big", true).output(1).comment("big")])
+            .default_state("B")
+            .assign("seen", true);
+        assert_eq!(
+            serde_json::to_value(State::from(choice)).unwrap(),
+            json!({"Type": "Choice", "Assign": {"seen": true}, "Default": "B", "Choices": [
+                {"Comment": "big", "Condition": "{% $n > 1 %}", "Assign": {"big": true}, "Output": 1, "Next": "A"}]})
+        );
+        let wait =
+            Wait::seconds_expression(Expression::new("$d")).query_language(QueryLanguage::JSONata).with_next("X");
+        assert_eq!(
+            serde_json::to_value(State::from(wait)).unwrap(),
+            json!({"Type": "Wait", "QueryLanguage": "JSONata", "Seconds": "{% $d %}", "Next": "X"})
+        );
+        assert_eq!(
+            serde_json::to_value(State::from(Wait::until("2026-11-01T00:00:00Z"))).unwrap()["Timestamp"],
+            "2026-11-01T00:00:00Z"
+        );
+        let map = Map::new(
+            ItemProcessor::new("W").with_state("W", Succeed::default().output(Expression::new("$states.input"))),
+        )
+        .items(Expression::new("$states.input.items"))
+        .output(json!([]))
+        .with_end();
+        let written = serde_json::to_value(State::from(map)).unwrap();
+        assert_eq!((&written["Items"], &written["Output"]), (&json!("{% $states.input.items %}"), &json!([])));
+        assert_eq!(
+            written["ItemProcessor"]["States"]["W"],
+            json!({"Type": "Succeed", "Output": "{% $states.input %}"})
+        );
+        let fail = Fail::new().jsonata().error("E").cause(Expression::new("$c"));
+        assert_eq!(
+            serde_json::to_value(State::from(fail)).unwrap(),
+            json!({"Type": "Fail", "QueryLanguage": "JSONata", "Error": "E", "Cause": "{% $c %}"})
+        );
+        let parallel = Parallel::new([Branch::new("A").with_state("A", Pass::new().output(1).with_end())])
+            .arguments(json!({"a": 1}))
+            .with_end();
+        assert_eq!(serde_json::to_value(State::from(parallel)).unwrap()["Arguments"], json!({"a": 1}));
+        let machine = StateMachine::new("A").query_language(QueryLanguage::JSONata).with_state("A", Succeed::default());
+        assert_eq!(machine.to_json(), r#"{"StartAt":"A","States":{"A":{"Type":"Succeed"}},"QueryLanguage":"JSONata"}"#);
+    }
 }

@@ -64,7 +64,10 @@ pub enum Condition {
     And(Vec<Condition>),
     Or(Vec<Condition>),
     Not(Box<Condition>),
-    Compare { variable: String, comparison: Comparison },
+    Compare {
+        variable: String,
+        comparison: Comparison,
+    },
     /// JSONata: the rule's `Condition`, an expression giving true or false. Only a top-level
     /// rule has one (JSONata has no And/Or/Not rules: the expression combines).
     Expression(Expression),
@@ -505,6 +508,29 @@ mod tests {
             (json!({"Next": "X"}), "needs Variable"),
             (json!({"And": [], "Next": "X"}), "has no rules"),
             (json!({"Not": {"Variable": "$.a", "IsNull": true}, "Variable": "$.b", "Next": "X"}), "cannot also have"),
+        ];
+        for (rule, expected) in cases {
+            let err = serde_json::from_value::<ChoiceRule>(rule.clone()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{rule}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_jsonata_rule_round_trips_and_stays_top_level() {
+        let rule =
+            json!({"Comment": "c", "Condition": "{% $x > 1 %}", "Assign": {"y": 2}, "Output": {"z": 3}, "Next": "A"});
+        let parsed: ChoiceRule = serde_json::from_value(rule.clone()).unwrap();
+        assert_eq!(parsed.condition, Condition::Expression(Expression::new("$x > 1")));
+        assert_eq!(parsed.assign.as_ref().map(|a| a["y"].clone()), Some(json!(2)));
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), rule);
+        let cases = [
+            (
+                json!({"Condition": "{% true %}", "Variable": "$.a", "IsNull": true, "Next": "X"}),
+                "a rule with Condition cannot also have",
+            ),
+            (json!({"Condition": true, "Next": "X"}), "Condition takes a JSONata expression"),
+            (json!({"Not": {"Condition": "{% true %}"}, "Next": "X"}), "nested in And/Or/Not has Condition"),
+            (json!({"Condition": "{% true %}", "Assign": [1], "Next": "X"}), "Assign must be an object"),
         ];
         for (rule, expected) in cases {
             let err = serde_json::from_value::<ChoiceRule>(rule.clone()).unwrap_err().to_string();

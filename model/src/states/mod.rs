@@ -56,6 +56,7 @@ mod validate;
 
 pub use choice::{ChoiceRule, CompareOp, Comparison, Condition, Operand, TypeTest};
 pub use integrations::{EcsRunTask, SnsMessage, SnsPublish, integration_arn};
+pub use jsonata::{Expression, NumberOrExpression};
 pub use machine::{
     Branch, ExecutionType, ItemProcessor, ParseError, ProcessorConfig, ProcessorMode, QueryLanguage, StateMachine,
     States,
@@ -64,5 +65,4 @@ pub use state::{
     Catcher, Choice, Fail, JitterStrategy, Map, NullablePath, Parallel, Pass, Retrier, STATES_ALL, State, Succeed,
     Task, Variables, Wait,
 };
-pub use jsonata::{Expression, NumberOrExpression};
 pub use validate::{Location, MAX_RETRY_VALUE, MAX_STATE_NAME_LEN, ValidationError, ValidationErrors};

@@ -317,7 +317,8 @@ impl StateMachine {
                         }
                     }
                     State::Map(map) => {
-                        for (label, processor) in [("ItemProcessor", &map.item_processor), ("Iterator", &map.iterator)] {
+                        for (label, processor) in [("ItemProcessor", &map.item_processor), ("Iterator", &map.iterator)]
+                        {
                             if let Some(processor) = processor {
                                 walk(&nested(scope, format!("Map {name:?} {label}")), &processor.states, top, errors);
                             }
@@ -633,7 +634,9 @@ impl Validator {
         }
         for (index, catcher) in state.catch().iter().enumerate() {
             let (field, present, fix) = match language {
-                QueryLanguage::JSONata => ("ResultPath", catcher.result_path.is_some(), "use Output, reading $states.errorOutput"),
+                QueryLanguage::JSONata => {
+                    ("ResultPath", catcher.result_path.is_some(), "use Output, reading $states.errorOutput")
+                }
                 QueryLanguage::JSONPath => ("Output", catcher.output.is_some(), "use ResultPath"),
             };
             if present {
@@ -644,7 +647,11 @@ impl Validator {
             for (index, rule) in choice.choices.iter().enumerate() {
                 let rule_no = index + 1;
                 match (language, &rule.condition) {
-                    (QueryLanguage::JSONata, Condition::Expression(_)) | (QueryLanguage::JSONPath, Condition::Compare { .. } | Condition::And(_) | Condition::Or(_) | Condition::Not(_)) => {}
+                    (QueryLanguage::JSONata, Condition::Expression(_))
+                    | (
+                        QueryLanguage::JSONPath,
+                        Condition::Compare { .. } | Condition::And(_) | Condition::Or(_) | Condition::Not(_),
+                    ) => {}
                     (QueryLanguage::JSONata, _) => wrong(
                         format!("Choices rule {rule_no} (a {other} rule: Variable, And, Or or Not)"),
                         "write the rule as {\"Condition\": \"{% <expression giving true or false> %}\", \"Next\": ...}",
@@ -655,7 +662,10 @@ impl Validator {
                     ),
                 }
                 if language == QueryLanguage::JSONPath && rule.output.is_some() {
-                    wrong(format!("Choices rule {rule_no} Output"), "remove it, or set \"QueryLanguage\": \"JSONata\" on the state");
+                    wrong(
+                        format!("Choices rule {rule_no} Output"),
+                        "remove it, or set \"QueryLanguage\": \"JSONata\" on the state",
+                    );
                 }
             }
         }
@@ -695,7 +705,9 @@ impl Validator {
             match &map.items {
                 None | Some(Value::Array(_)) => {}
                 Some(Value::String(text)) => expressions.push(("Items".to_owned(), text)),
-                Some(other) => self.errors.push(ValidationError::InvalidItems { at: at.clone(), found: other.to_string() }),
+                Some(other) => {
+                    self.errors.push(ValidationError::InvalidItems { at: at.clone(), found: other.to_string() })
+                }
             }
         }
         for (field, value) in expressions {
@@ -1253,6 +1265,118 @@ mod tests {
             .is_err(),
             "AWS spells it JSONPath"
         );
+    }
+
+    /// AWS's own JSONata examples, each inside the least machine that holds it (the scaffolding,
+    /// state names and End/Default, is ours): they parse, validate, and serialise back to the same JSON.
+    #[test]
+    fn aws_jsonata_examples_round_trip_and_validate() {
+        let examples = [
+            // "Transforming data with JSONata in Step Functions": the Task after conversion to JSONata.
+            json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": {
+                "QueryLanguage": "JSONata", "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Arguments": {"static": "Hello", "title": "{% $states.input.title %}",
+                              "name": "{% $customerName %}", "not-evaluated": "$customerName"},
+                "End": true}}}),
+            // "Choice workflow state", Choice Rules (JSONata): the four example rules.
+            json!({"QueryLanguage": "JSONata", "StartAt": "C", "States": {
+                "C": {"Type": "Choice", "Choices": [
+                    {"Condition": "{% $foo = 1 %}", "Next": "NumericMatchState"},
+                    {"Condition": "{% $type = 'local' %}", "Next": "StringMatchState"},
+                    {"Condition": "{% $foo > 'MyStringABC' %}", "Next": "StringGreaterMatchState"},
+                    {"Condition": "{% $possiblyNullValue != null and $possiblyNullValue = 42 %}", "Next": "NotNullAnd42"}
+                ], "Default": "NumericMatchState"},
+                "NumericMatchState": {"Type": "Succeed"},
+                "StringMatchState": {"Type": "Succeed"},
+                "StringGreaterMatchState": {"Type": "Succeed"},
+                "NotNullAnd42": {"Type": "Succeed"}}}),
+            // "Passing data between states with variables": the Assign example, in a JSONPath and a JSONata Pass.
+            json!({"StartAt": "P", "States": {
+                "P": {"Type": "Pass", "Assign": {"productName": "product1", "count": 42, "available": true}, "Next": "Q"},
+                "Q": {"Type": "Pass", "QueryLanguage": "JSONata",
+                      "Assign": {"productName": "product1", "count": 42, "available": true}, "End": true}}}),
+            // Every JSONata field this model knows, in one machine (ours, from the fields the state pages list).
+            json!({"QueryLanguage": "JSONata", "StartAt": "Get", "States": {
+                "Get": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                    "Arguments": {"FunctionName": "f", "Payload": "{% $states.input %}"},
+                    "TimeoutSeconds": "{% $states.input.timeout %}", "HeartbeatSeconds": 10,
+                    "Assign": {"taskResult": "{% $states.result %}"}, "Output": "{% $states.result.Payload %}",
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"why": "{% $states.errorOutput.Cause %}"},
+                               "Output": {"failed": true}, "Next": "Failed"}],
+                    "Next": "Route"},
+                "Route": {"Type": "Choice", "Choices": [{"Condition": "{% $taskResult.n > 1 %}", "Assign": {"big": true},
+                    "Output": "{% $states.input %}", "Next": "Pause"}], "Default": "Each", "Assign": {"seen": 1}},
+                "Pause": {"Type": "Wait", "Seconds": "{% $states.input.delay %}", "Output": {"waited": true}, "Next": "Until"},
+                "Until": {"Type": "Wait", "Timestamp": "{% $states.input.at %}", "Next": "Each"},
+                "Each": {"Type": "Map", "Items": "{% $states.input.items %}", "ItemSelector": {"v": "{% $states.context.Map.Item.Value %}"},
+                    "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Pass", "Output": "{% $states.input.v %}", "End": true}}},
+                    "Output": "{% $states.result %}", "Next": "Fixed"},
+                "Fixed": {"Type": "Map", "Items": [1, 2, 3],
+                    "ItemProcessor": {"StartAt": "W", "States": {"W": {"Type": "Succeed", "Output": "{% $states.input %}"}}}, "Next": "Fan"},
+                "Fan": {"Type": "Parallel", "Arguments": {"x": "{% $states.input %}"},
+                    "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}], "Output": "{% $states.result[0] %}", "Next": "Done"},
+                "Done": {"Type": "Succeed", "Output": {"price": "{% $taskResult %}"}},
+                "Failed": {"Type": "Fail", "Error": "{% $why %}", "Cause": "literal cause"}}}),
+            // JSONPath variables: `.$` Assign values taking a path, a variable, or an intrinsic.
+            json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Assign": {"whole.$": "$", "part.$": "$.Payload.id", "again.$": "$whole.Payload", "n.$": "States.MathAdd($.a, 1)",
+                           "nested": {"x.$": "$part"}},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"err.$": "$.Cause"}, "ResultPath": "$.e", "Next": "B"}],
+                "Next": "B"},
+                "B": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Assign": {"hit": true}, "Next": "C"}], "Default": "C"},
+                "C": {"Type": "Succeed"}}}),
+        ];
+        for example in examples {
+            let parsed = machine(example.clone());
+            assert_eq!(parsed.validate(), Ok(()), "{example}");
+            assert_eq!(serde_json::to_value(&parsed).unwrap(), example);
+            assert_eq!(StateMachine::from_json(&parsed.to_json()).unwrap(), parsed);
+        }
+    }
+
+    #[test]
+    fn the_local_cloud_refuses_jsonata_and_variables_by_state() {
+        let mixed = machine(json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "QueryLanguage": "JSONata", "Next": "B"},
+            "B": {"Type": "Pass", "Assign": {"x": 1}, "Next": "M"},
+            "M": {"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "W", "States": {"W": {"Type": "Choice",
+                "Choices": [{"Variable": "$.a", "IsNull": true, "Assign": {"y": 1}, "Next": "Z"}], "Default": "Z"},
+                "Z": {"Type": "Succeed"}}}}}}));
+        assert_eq!(mixed.validate(), Ok(()), "AWS accepts all of it");
+        let errors = mixed.local_cloud_support().unwrap_err();
+        let text: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.0.len(), 3, "{text:#?}");
+        assert!(
+            text[0].starts_with("state \"A\" runs as JSONata")
+                && text[0].contains("not supported by the local cloud yet")
+        );
+        assert!(text[1].starts_with("state \"B\": Assign sets workflow variables"));
+        assert!(text[2].starts_with("Map \"M\" ItemProcessor state \"W\": Choices rule 1 Assign"));
+        // A JSONata top level makes every state, nested ones included, JSONata.
+        let top = machine(
+            json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+            "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Succeed"}}}]}}}),
+        );
+        let located: Vec<String> =
+            top.local_cloud_support().unwrap_err().0.iter().map(|e| e.location().to_string()).collect();
+        assert_eq!(located, ["state \"P\"", "Parallel \"P\" branch 1 state \"X\""]);
+        // Plain JSONPath runs.
+        assert_eq!(around(json!({"Type": "Pass", "Next": "End"})).local_cloud_support(), Ok(()));
+    }
+
+    #[test]
+    fn half_wrapped_free_form_strings_are_a_lint_not_an_error() {
+        // AWS: only a string wrapped as "{% ... %}" is evaluated; anything else is a literal, so
+        // Step Functions accepts these and `validate` does too. `lint` names each one.
+        let machine = jsonata(task(json!({"Arguments": {"a": "{% $states.input"}, "Output": ["$x %}"],
+            "Assign": {"v": " {% 1 %}"}})));
+        assert_eq!(machine.validate(), Ok(()));
+        let errors = machine.lint().unwrap_err();
+        let text: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 3, "{text:#?}");
+        assert!(text[0].starts_with("state \"S\": Arguments \"{% $states.input\" looks meant as a JSONata expression"));
+        assert!(text[1].starts_with("state \"S\": Output \"$x %}\""));
+        assert!(text[2].starts_with("state \"S\": Assign \"v\" \" {% 1 %}\"") && text[2].contains("literal string"));
     }
 
     #[test]
