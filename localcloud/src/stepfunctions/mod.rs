@@ -660,6 +660,24 @@ mod tests {
     }
 
     #[test]
+    fn a_definition_the_interpreter_cannot_run_is_refused_by_name() {
+        // AWS accepts JSONata and workflow variables; the interpreter runs neither yet, so
+        // CreateStateMachine refuses them here rather than run the machine wrongly.
+        let jsonata = json!({"definition": r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% $states.input %}", "End": true}}}"#});
+        let err = check_definition("CreateStateMachine", jsonata.to_string().as_bytes()).unwrap_err();
+        assert_eq!(err.error_type, "InvalidDefinition");
+        assert!(err.message.contains("state \"A\" runs as JSONata"), "{err}");
+        assert!(err.message.contains("JSONata is not supported by the local cloud yet"), "{err}");
+        let variables = json!({"definition": r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"x": 1}, "End": true}}}"#});
+        let err = check_definition("UpdateStateMachine", variables.to_string().as_bytes()).unwrap_err();
+        assert!(err.message.contains("state \"A\": Assign sets workflow variables"), "{err}");
+        // What AWS itself refuses is reported first, as before.
+        let broken = json!({"definition": r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.a", "End": true}}}"#});
+        let err = check_definition("CreateStateMachine", broken.to_string().as_bytes()).unwrap_err();
+        assert!(err.message.contains("is a JSONata state but has InputPath"), "{err}");
+    }
+
+    #[test]
     fn the_time_scale_comes_from_a_number() {
         assert_eq!(parse_time_scale(None).unwrap(), TimeScale::REAL);
         assert_eq!(parse_time_scale(Some(" 0.01 ")).unwrap(), TimeScale::new(0.01));
