@@ -258,7 +258,8 @@ async fn sfn_versus_moto(cloud: &LocalCloud) -> anyhow::Result<()> {
         }
     })
     .to_string();
-    let ours = time_executions(cloud.sdk_config().clone(), &definition, "bench-ours", EXECUTIONS).await?;
+    let (ours, last) = time_executions(cloud.sdk_config().clone(), &definition, "bench-ours", EXECUTIONS).await?;
+    let history_ms = history_latency_ms(cloud.sdk_config(), &last).await?;
     let moto_config = aws_config::SdkConfig::builder()
         .endpoint_url(&moto_url)
         .region(cloud.sdk_config().region().cloned())
@@ -267,24 +268,27 @@ async fn sfn_versus_moto(cloud: &LocalCloud) -> anyhow::Result<()> {
         )
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build();
-    let moto = time_executions(moto_config, &definition, "bench-moto", EXECUTIONS).await?;
+    let (moto, _) = time_executions(moto_config, &definition, "bench-moto", EXECUTIONS).await?;
     let speedup = moto / ours;
     println!("| {EXECUTIONS} Pass/Choice/Map executions, our interpreter | {ours:.3} s | |");
     println!("| the same, moto's own interpreter | {moto:.3} s | |");
     println!("| moto / ours | {speedup:.1}x | >= 10x |");
+    println!("| GetExecutionHistory of one such execution, ours (median of 20) | {history_ms:.2} ms | |");
     println!("BENCH sfn_ours_s={ours:.3}");
+    println!("BENCH sfn_history_ms={history_ms:.2}");
     println!("BENCH sfn_moto_s={moto:.3}");
     println!("BENCH sfn_vs_moto_speedup={speedup:.2}");
     Ok(())
 }
 
-/// Creates the state machine, then runs `count` executions one after another, each to its end.
+/// Creates the state machine, then runs `count` executions one after another, each to its end;
+/// gives the time they took and the last execution's ARN.
 async fn time_executions(
     config: aws_config::SdkConfig,
     definition: &str,
     name: &str,
     count: usize,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, String)> {
     let sfn = aws_sdk_sfn::Client::new(&config);
     let machine = sfn
         .create_state_machine()
@@ -295,6 +299,7 @@ async fn time_executions(
         .await?
         .state_machine_arn;
     let started = Instant::now();
+    let mut last = String::new();
     for i in 0..count {
         let execution = sfn.start_execution().state_machine_arn(&machine).name(format!("{name}-{i}")).send().await?;
         loop {
@@ -307,6 +312,21 @@ async fn time_executions(
                 }
             }
         }
+        last = execution.execution_arn;
     }
-    Ok(started.elapsed().as_secs_f64())
+    Ok((started.elapsed().as_secs_f64(), last))
+}
+
+/// The median time of 20 GetExecutionHistory calls for one finished execution (its whole history
+/// in one page): how fast the local cloud answers what `run --follow` and the console poll.
+async fn history_latency_ms(config: &aws_config::SdkConfig, execution_arn: &str) -> anyhow::Result<f64> {
+    let sfn = aws_sdk_sfn::Client::new(config);
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let history = sfn.get_execution_history().execution_arn(execution_arn).max_results(1000).send().await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(history.events().len() > 300, "the Map execution's history: {} events", history.events().len());
+    }
+    Ok(median(times))
 }
