@@ -437,24 +437,9 @@ async fn a_loop_that_never_ends_fails_at_25000_events_with_a_bounded_history() {
         (done.error(), done.cause()),
         (Some("States.Runtime"), Some("The execution reached the maximum number of history events (25000)."))
     );
-    let mut events = Vec::new();
-    let mut token = None;
-    loop {
-        let page = sfn
-            .get_execution_history()
-            .execution_arn(arn)
-            .max_results(1000)
-            .set_next_token(token)
-            .include_execution_data(false)
-            .send()
-            .await
-            .unwrap();
-        events.extend(page.events().iter().map(|e| (e.id(), e.r#type().as_str().to_owned())));
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
-        }
-    }
+    let history = sfn.get_execution_history().execution_arn(arn).max_results(1000).include_execution_data(false);
+    let history = history.into_paginator().items().send().try_collect().await.unwrap();
+    let events: Vec<(i64, String)> = history.iter().map(|e| (e.id(), e.r#type().as_str().to_owned())).collect();
     assert_eq!(events.len(), 25_000);
     assert_eq!(events.last().unwrap(), &(25_000, "ExecutionFailed".to_owned()));
     assert_eq!(events.iter().filter(|(_, t)| t == "ExecutionFailed").count(), 1);
