@@ -4,6 +4,10 @@
 //! waits, time is tokio's paused clock: durations are exact virtual time, never wall-clock time;
 //! where nothing waits, the runtime runs as it is.
 
+// In a directory of its own, so cargo does not build it as a test binary of its own.
+#[path = "execution/limits.rs"]
+mod limits;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -269,7 +273,7 @@ async fn a_hundred_thousand_items_run_with_bounded_concurrency() {
     // Single digits, so that a hundred thousand of them stay under the 256 KiB input limit.
     let items: Vec<Value> = (0..100_000).map(|n| json!(n % 10)).collect();
     // Five events an item: on AWS this inline Map would reach a standard execution's 25,000-event
-    // history quota (see tests/limits.rs); it is about concurrency, so it runs without the limit.
+    // history quota (see the limits module, execution/limits.rs); it is about concurrency, so it runs without the limit.
     let outcome =
         Execution::new(definition, Value::Array(items), context(), tasks.clone()).with_history_limit(None).run().await;
     assert_eq!(outcome, Outcome::Succeeded { output: json!({"count": 100_000}) });

@@ -19,23 +19,11 @@ use futures_util::future::BoxFuture;
 use model::states::StateMachine;
 use serde_json::{Value, json};
 use states_interpreter::{
-    EventDetails, EventSink, Execution, ExecutionContext, HistoryEvent, HistoryRecorder, Integrations,
-    MAX_HISTORY_EVENTS, Outcome, TaskCall, TaskFailure,
+    EventDetails, EventSink, Execution, HistoryEvent, HistoryRecorder, Integrations, MAX_HISTORY_EVENTS, Outcome,
+    TaskCall, TaskFailure,
 };
 
-fn context() -> ExecutionContext {
-    ExecutionContext::new(
-        "arn:aws:states:eu-west-1:123456789012:stateMachine:Loop",
-        "run-1",
-        "arn:aws:iam::123456789012:role/Loop",
-    )
-}
-
-fn machine(definition: Value) -> StateMachine {
-    let machine = StateMachine::from_json(&definition.to_string()).unwrap();
-    machine.validate().unwrap();
-    machine
-}
+use super::{context, machine};
 
 /// A loop that never ends and never awaits: a Pass state counts, a Choice state sends it back.
 fn runaway_loop() -> StateMachine {
