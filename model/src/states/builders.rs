@@ -319,7 +319,7 @@ impl Map {
 
     /// Iterations running at once at most (`MaxConcurrency`; 0 means no limit).
     pub fn max_concurrency(mut self, limit: u64) -> Self {
-        self.max_concurrency = Some(limit);
+        self.max_concurrency = Some(limit.into());
         self
     }
 }

@@ -111,6 +111,26 @@ pub enum ExecutionType {
 pub struct ParseError(#[source] serde_json::Error);
 
 impl StateMachine {
+    /// The Resource of every Task state, those of Parallel branches and Map processors included,
+    /// in document order: what the machine calls, for the permissions its role needs.
+    pub fn task_resources(&self) -> Vec<&str> {
+        fn walk<'a>(states: &'a States, out: &mut Vec<&'a str>) {
+            for state in states.values() {
+                match state {
+                    State::Task(task) => out.push(&task.resource),
+                    State::Parallel(parallel) => parallel.branches.iter().for_each(|b| walk(&b.states, out)),
+                    State::Map(map) => {
+                        map.item_processor.iter().chain(&map.iterator).for_each(|p| walk(&p.states, out))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.states, &mut out);
+        out
+    }
+
     /// A machine starting at `start_at`; add states with [`StateMachine::with_state`].
     pub fn new(start_at: impl Into<String>) -> Self {
         Self { start_at: start_at.into(), ..Self::default() }

@@ -9,11 +9,11 @@
 //! `Output`, Map `Items`, Choice `Condition`, expressions in `Seconds`, `TimeoutSeconds`, ...)
 //! and workflow variables (`Assign`, in both languages); see [`jsonata`]. `validate` checks a
 //! JSONata definition as CreateStateMachine does (each field in the language it belongs to,
-//! expressions wrapped as `{% ... %}`, variable names). The local cloud's interpreter runs
-//! JSONPath only: [`StateMachine::local_cloud_support`] names what it cannot run yet.
+//! expressions wrapped as `{% ... %}`, variable names); the local cloud's interpreter runs both
+//! languages and checks each expression's syntax at CreateStateMachine.
 //!
 //! ```
-//! use model::states::{Catcher, EcsRunTask, Fail, Retrier, SnsMessage, SnsPublish, StateMachine};
+//! use model::states::{Catcher, EcsRunTask, Fail, Retrier, RunPattern, SnsMessage, SnsPublish, StateMachine};
 //!
 //! // The partition is the caller's: a literal, or a placeholder the template layer substitutes.
 //! let partition = "${AWS::Partition}";
@@ -24,7 +24,7 @@
 //!     subnets: vec!["${SubnetA}".into(), "${SubnetB}".into()],
 //!     security_groups: vec!["${SecurityGroup}".into()],
 //!     assign_public_ip: true,
-//!     wait_for_completion: true,
+//!     pattern: RunPattern::Sync,
 //! };
 //! let notify = SnsPublish { topic_arn: "${TopicArn}".into(), message: SnsMessage::Path("$".into()) };
 //!
@@ -55,7 +55,7 @@ mod state;
 mod validate;
 
 pub use choice::{ChoiceRule, CompareOp, Comparison, Condition, Operand, TypeTest};
-pub use integrations::{EcsRunTask, SnsMessage, SnsPublish, integration_arn};
+pub use integrations::{EcsRunTask, RunPattern, SnsMessage, SnsPublish, integration_arn};
 pub use jsonata::{Expression, NumberOrExpression};
 pub use machine::{
     Branch, ExecutionType, ItemProcessor, ParseError, ProcessorConfig, ProcessorMode, QueryLanguage, StateMachine,

@@ -52,9 +52,34 @@ pub fn check_path(path: &str, reference: bool) -> Result<(), String> {
     let rest = if let Some(rest) = path.strip_prefix("$$") {
         rest
     } else if let Some(rest) = path.strip_prefix('$') {
-        rest
+        // `$name...` reads the workflow variable `name` ("Passing data between states with
+        // variables"); a reference path says where to write into the input, never a variable.
+        match rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len()) {
+            0 => rest,
+            _ if reference => {
+                return Err("a reference path writes into the state's input and starts with $. or $[ (a \
+                            variable is set with Assign, not a path)"
+                    .to_owned());
+            }
+            end => {
+                if &rest[..end] == super::jsonata::RESERVED_VARIABLE {
+                    return Err("$states is reserved by Step Functions for JSONata; a JSONPath path reads the \
+                                input ($.), the context object ($$.) or a variable of your own"
+                        .to_owned());
+                }
+                if rest.starts_with(|c: char| c.is_ascii_digit()) {
+                    return Err(format!(
+                        "after the $ comes .name, [...] or a variable name, not {:?}",
+                        first_char(rest)
+                    ));
+                }
+                &rest[end..]
+            }
+        }
     } else {
-        return Err("a path starts with $ (the state's input) or $$ (the context object)".to_owned());
+        return Err(
+            "a path starts with $ (the state's input), $$ (the context object) or $name (a variable)".to_owned()
+        );
     };
     if !rest.is_empty() && !rest.starts_with(['.', '[']) {
         return Err(format!("after the $ comes .name or [...], not {:?}", first_char(rest)));
@@ -263,7 +288,8 @@ mod tests {
     fn broken_paths_say_what_is_wrong() {
         for (path, reason) in [
             ("a.b", "starts with $"),
-            ("$a", "after the $"),
+            ("$1a", "after the $"),
+            ("$states.input", "reserved"),
             ("$.a.", "ends with a dot"),
             ("$..", "ends with a dot"),
             ("$.a[0", "not closed"),
@@ -275,6 +301,9 @@ mod tests {
             let err = check_path(path, false).unwrap_err();
             assert!(err.contains(reason), "{path}: {err}");
         }
+        // `$name` reads a variable, except where a path says where to write.
+        assert_eq!(check_path("$order.items[0]", false), Ok(()));
+        assert!(check_path("$order", true).unwrap_err().contains("Assign"));
         assert!(check_path("$.a[*]", true).unwrap_err().contains("reference path"));
         assert!(check_path("$..a", true).unwrap_err().contains("reference path"));
     }

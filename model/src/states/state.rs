@@ -393,13 +393,14 @@ pub struct Map {
     pub item_batcher: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_writer: Option<Value>,
-    /// 0 means no limit.
+    /// 0 means no limit; in a JSONata state, also an expression giving the number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_concurrency: Option<u64>,
+    pub max_concurrency: Option<NumberOrExpression>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency_path: Option<String>,
+    /// In a JSONata state, also an expression giving the number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tolerated_failure_count: Option<u64>,
+    pub tolerated_failure_count: Option<NumberOrExpression>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerated_failure_percentage: Option<f64>,
     /// `ToleratedFailureCount` read from the state's input.

@@ -162,16 +162,6 @@ pub enum ValidationError {
     )]
     InvalidIntrinsic { at: Location, field: String, value: String, reason: String },
     #[error(
-        "{at} runs as JSONata (\"QueryLanguage\": \"JSONata\"): JSONata is not supported by the local cloud yet; \
-         write it with JSONPath (remove QueryLanguage or set it to \"JSONPath\") to run it locally"
-    )]
-    JsonataNotSupported { at: Location },
-    #[error(
-        "{at}: {field} sets workflow variables: variables are not supported by the local cloud yet; pass the \
-         values in the state output (ResultPath) to run it locally"
-    )]
-    VariablesNotSupported { at: Location, field: String },
-    #[error(
         "{at} sets \"QueryLanguage\": \"JSONPath\" in a machine whose QueryLanguage is JSONata: a JSONata \
          machine cannot have JSONPath states; write the state in JSONata, or make the machine JSONPath (the \
          default) and set \"QueryLanguage\": \"JSONata\" on its JSONata states"
@@ -208,6 +198,12 @@ pub enum ValidationError {
          it, the provisioner does not"
     )]
     NoWayOut { at: Location },
+    #[error(
+        "{at} waits for a task token ({resource}) but never passes $$.Task.Token to the task: it would wait \
+         until its HeartbeatSeconds or TimeoutSeconds, as nothing can report back. {fix}; Step Functions would \
+         accept it, the provisioner does not"
+    )]
+    CallbackWithoutToken { at: Location, resource: String, fix: &'static str },
 }
 
 impl ValidationError {
@@ -241,8 +237,6 @@ impl ValidationError {
             | Self::NoTerminalState { at }
             | Self::InvalidPath { at, .. }
             | Self::InvalidIntrinsic { at, .. }
-            | Self::JsonataNotSupported { at }
-            | Self::VariablesNotSupported { at, .. }
             | Self::JsonPathStateInJsonataMachine { at }
             | Self::FieldNotInLanguage { at, .. }
             | Self::NotAnExpression { at, .. }
@@ -250,7 +244,8 @@ impl ValidationError {
             | Self::InvalidItems { at, .. }
             | Self::InvalidVariableName { at, .. }
             | Self::InvalidTimestamp { at, .. }
-            | Self::NoWayOut { at } => at,
+            | Self::NoWayOut { at }
+            | Self::CallbackWithoutToken { at, .. } => at,
         }
     }
 }
@@ -293,44 +288,74 @@ impl StateMachine {
         validator.machine(&[], &self.start_at, &self.states);
         if validator.errors.is_empty() { Ok(()) } else { Err(ValidationErrors(validator.errors)) }
     }
+}
 
-    /// What the local cloud's interpreter cannot run yet, each naming its state: a state that runs
-    /// as JSONata (its own QueryLanguage, or the machine's), and workflow variables (`Assign`, on a
-    /// state, a Choice rule or a Catch). Step Functions accepts both; the local cloud's
-    /// CreateStateMachine calls this after [`StateMachine::validate`] and refuses the definition
-    /// rather than run it wrongly.
-    pub fn local_cloud_support(&self) -> Result<(), ValidationErrors> {
-        fn walk(scope: &[String], states: &States, top: QueryLanguage, errors: &mut Vec<ValidationError>) {
-            for (name, state) in states {
-                let at = Location::state(scope, name);
-                if state.query_language().unwrap_or(top) == QueryLanguage::JSONata {
-                    errors.push(ValidationError::JsonataNotSupported { at: at.clone() });
-                }
-                for (field, _) in assigns(state) {
-                    errors.push(ValidationError::VariablesNotSupported { at: at.clone(), field });
-                }
-                match state {
-                    State::Parallel(parallel) => {
-                        for (index, branch) in parallel.branches.iter().enumerate() {
-                            let inner = nested(scope, format!("Parallel {name:?} branch {}", index + 1));
-                            walk(&inner, &branch.states, top, errors);
-                        }
-                    }
-                    State::Map(map) => {
-                        for (label, processor) in [("ItemProcessor", &map.item_processor), ("Iterator", &map.iterator)]
-                        {
-                            if let Some(processor) = processor {
-                                walk(&nested(scope, format!("Map {name:?} {label}")), &processor.states, top, errors);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
+/// For a Task waiting for a task token whose request never hands the token on: how to fix it. An
+/// `ecs:runTask.waitForTaskToken` must pass it in the container's environment as
+/// [`TOKEN_ENV`](crate::task::TOKEN_ENV), the variable the task runtime reads; any other callback
+/// integration anywhere in its request.
+fn callback_without_token(
+    resource: &str,
+    parameters: Option<&Value>,
+    arguments: Option<&Value>,
+) -> Option<&'static str> {
+    if !resource.ends_with(".waitForTaskToken") {
+        return None;
+    }
+    let request = parameters.or(arguments);
+    if resource.ends_with(":ecs:runTask.waitForTaskToken") {
+        let overrides = request.and_then(|r| r.get("Overrides"));
+        let passed = match overrides.and_then(|o| o.get("ContainerOverrides")) {
+            // An expression computing the overrides: it has to name the token somewhere.
+            Some(expression @ Value::String(_)) => names_token(expression),
+            Some(Value::Array(containers)) => containers.iter().any(|container| match container.get("Environment") {
+                Some(Value::Array(variables)) => variables.iter().any(|variable| {
+                    variable.get("Name").and_then(Value::as_str) == Some(crate::task::TOKEN_ENV)
+                        && (variable
+                            .get("Value.$")
+                            .and_then(Value::as_str)
+                            .is_some_and(|v| v.contains(crate::task::TOKEN_PATH))
+                            || variable.get("Value").is_some_and(names_token))
+                }),
+                Some(expression @ Value::String(_)) => names_token(expression),
+                _ => false,
+            }),
+            _ => false,
+        };
+        return (!passed).then_some(
+            "Pass it in the container's environment: {\"Name\": \"TASK_TOKEN\", \"Value.$\": \"$$.Task.Token\"} in \
+             Overrides.ContainerOverrides[].Environment (in JSONata \"Value\": \"{% $states.context.Task.Token %}\"), \
+             as EcsRunTask with RunPattern::Callback writes it",
+        );
+    }
+    let passed = request.is_some_and(|request| names_token(request) || token_path_in(request));
+    (!passed).then_some(
+        "Pass it in the request, e.g. \"TaskToken.$\": \"$$.Task.Token\" (in JSONata \
+         \"{% $states.context.Task.Token %}\"), where the worker reads it",
+    )
+}
+
+/// Whether a JSONata expression anywhere in `value` reads the task token.
+fn names_token(value: &Value) -> bool {
+    match value {
+        Value::String(text) => {
+            jsonata::expression_body(text).is_some_and(|body| body.contains("$states.context.Task.Token"))
         }
-        let mut errors = Vec::new();
-        walk(&[], &self.states, self.query_language.unwrap_or_default(), &mut errors);
-        if errors.is_empty() { Ok(()) } else { Err(ValidationErrors(errors)) }
+        Value::Array(items) => items.iter().any(names_token),
+        Value::Object(map) => map.values().any(names_token),
+        _ => false,
+    }
+}
+
+/// Whether a JSONPath template anywhere in `value` has a `.$` field reading the task token.
+fn token_path_in(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.iter().any(token_path_in),
+        Value::Object(map) => map.iter().any(|(key, value)| {
+            (key.ends_with(".$") && value.as_str().is_some_and(|v| v.contains(crate::task::TOKEN_PATH)))
+                || token_path_in(value)
+        }),
+        _ => false,
     }
 }
 
@@ -550,6 +575,16 @@ impl Validator {
                 {
                     self.errors.push(ValidationError::HeartbeatNotBelowTimeout { at: at.clone(), heartbeat, timeout });
                 }
+                if self.strict
+                    && let Some(fix) =
+                        callback_without_token(&task.resource, task.parameters.as_ref(), task.arguments.as_ref())
+                {
+                    self.errors.push(ValidationError::CallbackWithoutToken {
+                        at: at.clone(),
+                        resource: task.resource.clone(),
+                        fix,
+                    });
+                }
             }
             State::Wait(wait) => {
                 let forms = [
@@ -675,6 +710,10 @@ impl Validator {
                 ("HeartbeatSeconds", task.heartbeat_seconds.as_ref()),
             ],
             State::Wait(wait) => vec![("Seconds", wait.seconds.as_ref())],
+            State::Map(map) => vec![
+                ("MaxConcurrency", map.max_concurrency.as_ref()),
+                ("ToleratedFailureCount", map.tolerated_failure_count.as_ref()),
+            ],
             _ => Vec::new(),
         };
         // Fields that, when written as a string, must be one wrapped expression.
@@ -1059,7 +1098,7 @@ mod tests {
             ("empty machine", machine(json!({"StartAt": "A", "States": {}})), "the state machine has no states".into(), "add at least one state"),
             ("StartAt missing", machine(json!({"States": {"A": {"Type": "Succeed"}}})), "the state machine has no StartAt".into(), "one of \"A\""),
             ("StartAt to no state", machine(json!({"StartAt": "B", "States": {"A": {"Type": "Succeed"}}})), "StartAt \"B\"".into(), "use one of \"A\""),
-            ("Next to no state", around(task(json!({"Next": "Nowhere", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "End"}]}))), "state \"S\": Next names \"Nowhere\"".into(), "use one of \"End\", \"S\""),
+            ("Next to no state", around(task(json!({"Next": "Nowhere", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "End"}]}))), "state \"S\": Next names \"Nowhere\"".into(), "use one of \"S\", \"End\""),
             ("Default to no state", around(json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsNull": true, "Next": "End"}], "Default": "Nowhere"})), "state \"S\": Default names \"Nowhere\"".into(), "use one of"),
             ("Catch Next to no state", around(task(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Nowhere"}]}))), "state \"S\": Catch 1 Next names \"Nowhere\"".into(), "use one of"),
             ("Choice rule Next to no state", around(json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsNull": true, "Next": "Nowhere"}], "Default": "End"})), "state \"S\": Choices rule 1 Next names \"Nowhere\"".into(), "use one of"),
@@ -1212,7 +1251,7 @@ mod tests {
         assert_eq!(spinning.validate(), Ok(()));
         let errors = spinning.lint().unwrap_err();
         let locations: Vec<String> = errors.0.iter().map(|e| e.location().to_string()).collect();
-        assert_eq!(locations, ["state \"Again\"", "state \"Spin\""], "{errors}");
+        assert_eq!(locations, ["state \"Spin\"", "state \"Again\""], "{errors}");
         assert!(
             errors.0[0].to_string().contains("loop with no way out") && errors.0[0].to_string().contains("a Catch")
         );
@@ -1335,36 +1374,6 @@ mod tests {
     }
 
     #[test]
-    fn the_local_cloud_refuses_jsonata_and_variables_by_state() {
-        let mixed = machine(json!({"StartAt": "A", "States": {
-            "A": {"Type": "Pass", "QueryLanguage": "JSONata", "Next": "B"},
-            "B": {"Type": "Pass", "Assign": {"x": 1}, "Next": "M"},
-            "M": {"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "W", "States": {"W": {"Type": "Choice",
-                "Choices": [{"Variable": "$.a", "IsNull": true, "Assign": {"y": 1}, "Next": "Z"}], "Default": "Z"},
-                "Z": {"Type": "Succeed"}}}}}}));
-        assert_eq!(mixed.validate(), Ok(()), "AWS accepts all of it");
-        let errors = mixed.local_cloud_support().unwrap_err();
-        let text: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
-        assert_eq!(errors.0.len(), 3, "{text:#?}");
-        assert!(
-            text[0].starts_with("state \"A\" runs as JSONata")
-                && text[0].contains("not supported by the local cloud yet")
-        );
-        assert!(text[1].starts_with("state \"B\": Assign sets workflow variables"));
-        assert!(text[2].starts_with("Map \"M\" ItemProcessor state \"W\": Choices rule 1 Assign"));
-        // A JSONata top level makes every state, nested ones included, JSONata.
-        let top = machine(
-            json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
-            "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Succeed"}}}]}}}),
-        );
-        let located: Vec<String> =
-            top.local_cloud_support().unwrap_err().0.iter().map(|e| e.location().to_string()).collect();
-        assert_eq!(located, ["state \"P\"", "Parallel \"P\" branch 1 state \"X\""]);
-        // Plain JSONPath runs.
-        assert_eq!(around(json!({"Type": "Pass", "Next": "End"})).local_cloud_support(), Ok(()));
-    }
-
-    #[test]
     fn half_wrapped_free_form_strings_are_a_lint_not_an_error() {
         // AWS: only a string wrapped as "{% ... %}" is evaluated; anything else is a literal, so
         // Step Functions accepts these and `validate` does too. `lint` names each one.
@@ -1377,6 +1386,56 @@ mod tests {
         assert!(text[0].starts_with("state \"S\": Arguments \"{% $states.input\" looks meant as a JSONata expression"));
         assert!(text[1].starts_with("state \"S\": Output \"$x %}\""));
         assert!(text[2].starts_with("state \"S\": Assign \"v\" \" {% 1 %}\"") && text[2].contains("literal string"));
+    }
+
+    #[test]
+    fn a_callback_task_that_never_passes_its_token_is_a_lint() {
+        let ecs = |environment: Value| {
+            json!({"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.waitForTaskToken", "End": true,
+                   "Parameters": {"Cluster": "c", "TaskDefinition": "t",
+                                  "Overrides": {"ContainerOverrides": [{"Name": "app", "Environment": environment}]}}})
+        };
+        let lint = |machine: StateMachine| -> Vec<String> {
+            assert_eq!(machine.validate(), Ok(()), "AWS accepts it, so validate does");
+            machine.lint().err().map(|e| e.0.iter().map(ToString::to_string).collect()).unwrap_or_default()
+        };
+        // The token in TASK_TOKEN, as the runtime reads it: JSONPath, an intrinsic, JSONata.
+        assert_eq!(lint(alone(ecs(json!([{"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}])))), Vec::<String>::new());
+        let format = json!([{"Name": "TASK_TOKEN", "Value.$": "States.Format('{}', $$.Task.Token)"}]);
+        assert_eq!(lint(alone(ecs(format))), Vec::<String>::new());
+        let mut jsonata_state = ecs(json!([{"Name": "TASK_TOKEN", "Value": "{% $states.context.Task.Token %}"}]));
+        jsonata_state["Arguments"] = jsonata_state.as_object_mut().unwrap().remove("Parameters").unwrap();
+        jsonata_state["QueryLanguage"] = json!("JSONata");
+        assert_eq!(lint(alone(jsonata_state)), Vec::<String>::new());
+        // Missing, under another name, or not the token: refused, naming the state and the fix.
+        for environment in [
+            json!([{"Name": "TASK_INPUT", "Value.$": "States.JsonToString($)"}]),
+            json!([{"Name": "MY_TOKEN", "Value.$": "$$.Task.Token"}]),
+            json!([{"Name": "TASK_TOKEN", "Value": "$$.Task.Token"}]),
+        ] {
+            let errors = lint(alone(ecs(environment.clone())));
+            assert_eq!(errors.len(), 1, "{environment}: {errors:#?}");
+            assert!(
+                errors[0].starts_with("state \"S\" waits for a task token (arn:aws:states:::ecs:runTask.waitForTaskToken) but never passes $$.Task.Token")
+                    && errors[0].contains("{\"Name\": \"TASK_TOKEN\", \"Value.$\": \"$$.Task.Token\"}"),
+                "{}", errors[0]
+            );
+        }
+        // Another callback integration: the token anywhere in its request.
+        let sqs = |parameters: Value| {
+            alone(json!({"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                         "Parameters": parameters, "End": true}))
+        };
+        assert_eq!(
+            lint(sqs(json!({"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}}))),
+            Vec::<String>::new()
+        );
+        assert_eq!(lint(sqs(json!({"QueueUrl": "q", "MessageBody.$": "$"}))).len(), 1);
+        // Not a callback: nothing to pass.
+        assert_eq!(
+            lint(alone(json!({"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync", "End": true}))),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
