@@ -14,6 +14,9 @@ use crate::timestamp;
 
 /// A Choice rule's condition with its paths parsed, as a loaded machine keeps it.
 #[derive(Debug, Clone)]
+// Built once per rule when a machine is loaded; a Compare is by far the most common rule, so it
+// stays unboxed rather than cost a pointer chase on every evaluation.
+#[allow(clippy::large_enum_variant)]
 pub enum Rule {
     And(Vec<Rule>),
     Or(Vec<Rule>),
@@ -24,7 +27,7 @@ pub enum Rule {
         /// The operand of a `...Path` comparison.
         operand: Option<Query>,
     },
-    /// A JSONata `Condition`, which this interpreter does not evaluate.
+    /// A JSONata `Condition` in a JSONPath state, which validation refuses.
     Unsupported(String),
 }
 
@@ -34,8 +37,9 @@ impl Rule {
             Condition::And(all) => Rule::And(all.iter().map(Rule::new).collect()),
             Condition::Or(any) => Rule::Or(any.iter().map(Rule::new).collect()),
             Condition::Not(inner) => Rule::Not(Box::new(Rule::new(inner))),
-            // A JSONata rule: the API refuses JSONata (`StateMachine::local_cloud_support`) before
-            // anything runs; a machine that gets here anyway fails where the rule is evaluated.
+            // A JSONata rule in a JSONPath state: `validate` refuses it before anything runs (a
+            // JSONata Choice is loaded as `Work::JsonataChoice`); a machine that gets here anyway
+            // fails where the rule is evaluated.
             Condition::Expression(expression) => Rule::Unsupported(expression.to_string()),
             Condition::Compare { variable, comparison } => {
                 let operand = match comparison {

@@ -1,12 +1,14 @@
 //! The execution's identity and the context object (`$$`) built from it: `$$.Execution`,
 //! `$$.StateMachine`, `$$.State`, and, where they apply, `$$.Task.Token` and `$$.Map.Item`.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
 use crate::random::RandomSource;
 use crate::timestamp;
+use crate::variables::Variables;
 
 /// Who and what an execution is, as StartExecution established it.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +42,13 @@ impl ExecutionContext {
         }
     }
 
+    /// The same execution run as an express one, whose ARN says `express` where a standard
+    /// execution's says `execution`.
+    pub fn express(mut self) -> Self {
+        self.execution_arn = self.execution_arn.replacen(":execution:", ":express:", 1);
+        self
+    }
+
     /// The region, the fourth field of the execution ARN.
     pub fn region(&self) -> &str {
         self.execution_arn.split(':').nth(3).unwrap_or_default()
@@ -71,17 +80,24 @@ pub(crate) struct StateContext<'a> {
     pub map_item: Option<(usize, &'a Value)>,
 }
 
-/// A state's context object, built on first use, and the execution's random source.
+/// A state's context object, built on first use, the variables where the state runs, and the
+/// execution's random source.
 pub(crate) struct LazyContext<'a> {
     pub state: StateContext<'a>,
     pub base: &'a Value,
-    random: &'a RandomSource,
+    random: &'a Arc<RandomSource>,
+    variables: &'a Variables,
     built: std::sync::OnceLock<Value>,
 }
 
 impl<'a> LazyContext<'a> {
-    pub fn new(state: StateContext<'a>, base: &'a Value, random: &'a RandomSource) -> Self {
-        Self { state, base, random, built: std::sync::OnceLock::new() }
+    pub fn new(
+        state: StateContext<'a>,
+        base: &'a Value,
+        random: &'a Arc<RandomSource>,
+        variables: &'a Variables,
+    ) -> Self {
+        Self { state, base, random, variables, built: std::sync::OnceLock::new() }
     }
 }
 
@@ -90,8 +106,12 @@ impl crate::path::ContextObject for LazyContext<'_> {
         self.built.get_or_init(|| self.state.object(self.base))
     }
 
-    fn random(&self) -> &RandomSource {
+    fn random(&self) -> &Arc<RandomSource> {
         self.random
+    }
+
+    fn variable(&self, name: &str) -> Option<Arc<Value>> {
+        self.variables.get(name)
     }
 }
 

@@ -21,6 +21,8 @@ pub mod names {
     pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
     pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
     pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+    /// A JSONata expression failed, or gave a value JSON cannot hold.
+    pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 }
 
 /// An error raised in a state: its name (`Error`) and a human-readable `Cause`, the pair a
@@ -29,11 +31,19 @@ pub mod names {
 pub struct StatesError {
     pub error: String,
     pub cause: String,
+    /// For a JSONata evaluation that failed: the field it failed in (`Arguments`, `Output`,
+    /// `Choices[0].Condition`...), until the state records its EvaluationFailed event.
+    pub location: Option<String>,
 }
 
 impl StatesError {
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        Self { error: error.into(), cause: cause.into() }
+        Self { error: error.into(), cause: cause.into(), location: None }
+    }
+
+    /// A `States.QueryEvaluationError` in the field `location`.
+    pub fn evaluation(location: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self { location: Some(location.into()), ..Self::new(names::QUERY_EVALUATION_ERROR, cause) }
     }
 
     /// `States.Runtime`: a definition that cannot be carried out on this input (a path that

@@ -110,6 +110,8 @@ pub enum EventDetails {
         kind: StateKind,
         name: String,
         output: Value,
+        /// The variables the state assigned, by name.
+        assigned: Option<serde_json::Map<String, Value>>,
     },
     TaskScheduled {
         resource_type: String,
@@ -164,6 +166,14 @@ pub enum EventDetails {
         name: String,
         index: usize,
     },
+    /// A JSONata expression of state `state` failed in the field `location` (AWS records it only
+    /// for JSONata states, before the state's failure or its Catch).
+    EvaluationFailed {
+        state: String,
+        error: String,
+        cause: String,
+        location: String,
+    },
     MapIterationFailed {
         name: String,
         index: usize,
@@ -216,6 +226,7 @@ impl EventDetails {
             EventDetails::MapIterationStarted { .. } => "MapIterationStarted",
             EventDetails::MapIterationSucceeded { .. } => "MapIterationSucceeded",
             EventDetails::MapIterationFailed { .. } => "MapIterationFailed",
+            EventDetails::EvaluationFailed { .. } => "EvaluationFailed",
             EventDetails::MapIterationAborted { .. } => "MapIterationAborted",
         }
     }
@@ -253,14 +264,26 @@ impl EventDetails {
             EventDetails::ExecutionTimedOut { error, cause } => {
                 ("executionTimedOutEventDetails", json!({"error": error, "cause": cause}))
             }
+            EventDetails::EvaluationFailed { state, error, cause, location } => (
+                "evaluationFailedEventDetails",
+                json!({"state": state, "error": error, "cause": cause, "location": location}),
+            ),
             EventDetails::StateEntered { name, input, .. } => (
                 "stateEnteredEventDetails",
                 json!({"name": name, "input": text(input), "inputDetails": NOT_TRUNCATED()}),
             ),
-            EventDetails::StateExited { name, output, .. } => (
-                "stateExitedEventDetails",
-                json!({"name": name, "output": text(output), "outputDetails": NOT_TRUNCATED()}),
-            ),
+            EventDetails::StateExited { name, output, assigned, .. } => {
+                let mut details = json!({"name": name, "output": text(output), "outputDetails": NOT_TRUNCATED()});
+                // AWS's StateExitedEventDetails: assignedVariables maps each name to its value as
+                // JSON text.
+                if let Some(assigned) = assigned {
+                    let texts: serde_json::Map<String, Value> =
+                        assigned.iter().map(|(k, v)| (k.clone(), Value::String(v.to_string()))).collect();
+                    details["assignedVariables"] = Value::Object(texts);
+                    details["assignedVariablesDetails"] = json!({"truncated": false});
+                }
+                ("stateExitedEventDetails", details)
+            }
             EventDetails::TaskScheduled {
                 resource_type,
                 resource,

@@ -11,19 +11,23 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use crate::callbacks::TaskTokens;
 use crate::clock::{Clock, SystemClock};
-use crate::compiled::{CompiledMachine, FailPaths, Node, Scope, WaitPaths, Work};
+use crate::compiled::{CompiledMachine, FailPaths, JsonataRule, Node, Scope, WaitPaths, Work};
 use crate::context::{ExecutionContext, LazyContext, StateContext};
 use crate::error::{StatesError, names};
 use crate::events::{
     EventDetails, EventLog, EventSink, HISTORY_LIMIT_ERROR, MAX_HISTORY_EVENTS, StateKind, history_limit_cause,
 };
 use crate::integrations::Integrations;
-use crate::pipeline::{DataFlow, check_size, reference_value};
+use crate::jsonata::Bindings;
+use crate::pipeline::{DataFlow, Finished, check_size, reference_value};
 use crate::random::RandomSource;
 use crate::template::Expression;
+use crate::test_state::TestMode;
 use crate::timestamp;
 use crate::timing::TimeScale;
+use crate::variables::Variables;
 
 pub use crate::fan_out::{DISTRIBUTED_MAP_CONCURRENCY, INLINE_MAP_CONCURRENCY};
 pub use crate::pipeline::MAX_PAYLOAD_BYTES;
@@ -103,6 +107,7 @@ pub struct Execution {
     random: Arc<RandomSource>,
     stop: StopHandle,
     history_limit: Option<u64>,
+    tokens: Option<Arc<TaskTokens>>,
 }
 
 impl Execution {
@@ -128,7 +133,16 @@ impl Execution {
             random: Arc::new(RandomSource::from_os()),
             stop: StopHandle::default(),
             history_limit: Some(MAX_HISTORY_EVENTS),
+            tokens: None,
         }
+    }
+
+    /// Runs `.waitForTaskToken` tasks as callbacks: each waits in `tokens` for SendTaskSuccess,
+    /// SendTaskFailure and SendTaskHeartbeat, with its HeartbeatSeconds enforced
+    /// (`States.HeartbeatTimeout`). Without it, the integration answers for the whole task.
+    pub fn with_task_tokens(mut self, tokens: Arc<TaskTokens>) -> Self {
+        self.tokens = Some(tokens);
+        self
     }
 
     /// Fails the execution when its history reaches `limit` events, as AWS does for a standard
@@ -183,6 +197,7 @@ impl Execution {
             random,
             stop,
             history_limit,
+            tokens,
         } = self;
         context.start_time.get_or_insert_with(|| clock.now());
         // Cancelled by StopExecution or by a full history: the state loop goes no further.
@@ -197,6 +212,8 @@ impl Execution {
             base_context: context.base_object(&input),
             context,
             root: CancellationToken::new(),
+            tokens,
+            test: None,
         };
         let mut last = 0;
         runner.log.emit(
@@ -215,7 +232,7 @@ impl Execution {
         let end = {
             let body = async {
                 check_size("the execution input", &input)?;
-                runner.run_states(machine.top(), input, &mut last).await
+                runner.run_states(machine.top(), input, &Variables::root(), &mut last).await
             };
             // Biased: the same execution, replayed, takes the same branch when two are ready.
             tokio::select! {
@@ -299,12 +316,18 @@ pub(crate) struct Runner {
     pub root: CancellationToken,
     /// Cancelled by StopExecution or when the history is full: no state starts after it.
     pub halt: CancellationToken,
+    /// Where callback tasks wait for their token's callbacks.
+    pub tokens: Option<Arc<TaskTokens>>,
+    /// Set for a TestState call: one attempt, no wait, mocks for Map and Parallel.
+    pub test: Option<Arc<TestMode>>,
 }
 
 /// What a state knows while it runs.
 pub(crate) struct Entered<'a> {
     pub name: &'a str,
     pub time: String,
+    /// The variables of the scope it runs in.
+    pub variables: &'a Arc<Variables>,
 }
 
 impl Entered<'_> {
@@ -314,6 +337,7 @@ impl Entered<'_> {
             StateContext { name: self.name, entered_time: &self.time, retry_count, task_token: None, map_item: None },
             &runner.base_context,
             &runner.random,
+            self.variables,
         )
     }
 }
@@ -325,6 +349,7 @@ impl Runner {
         &'a self,
         scope: &'a Scope,
         input: Value,
+        variables: &'a Arc<Variables>,
         last: &'a mut u64,
     ) -> BoxFuture<'a, Result<Value, StatesError>> {
         Box::pin(async move {
@@ -335,7 +360,7 @@ impl Runner {
                 let node = scope.states.get(name).ok_or_else(|| {
                     StatesError::runtime(format!("the definition names the state {name:?}, which does not exist"))
                 })?;
-                let (next, output) = self.run_state(name, node, input, last).await?;
+                let (next, output) = self.run_state(name, node, input, variables, last).await?;
                 match next {
                     Some(next) => {
                         name = next;
@@ -359,23 +384,37 @@ impl Runner {
         }
     }
 
-    async fn run_state<'a>(
+    /// Runs one state: where it goes next, and its output (TestState runs just this).
+    pub(crate) async fn run_state<'a>(
         &'a self,
         name: &'a str,
         node: &'a Node,
         raw: Value,
+        variables: &'a Arc<Variables>,
         last: &mut u64,
     ) -> Result<(Next<'a>, Value), StatesError> {
-        let entered = Entered { name, time: timestamp::format(self.clock.now()) };
+        let entered = Entered { name, time: timestamp::format(self.clock.now()), variables };
         self.log.emit(last, EventDetails::StateEntered { kind: node.kind, name: name.to_owned(), input: raw.clone() });
         let flow = &node.flow;
-        match &node.work {
+        let result = match &node.work {
             Work::Pass(pass) => {
                 let context = entered.context(self, 0);
-                let effective = flow.parameters(flow.input_path(&raw, &context)?, &context)?;
-                let result = pass.result.clone().unwrap_or(effective);
-                let output = flow.output_path(flow.result_path(&raw, result)?, &context)?;
-                Ok((node.next.as_deref(), self.exit(node.kind, name, output, last)?))
+                // JSONata: no result; Output (or the input) is the output.
+                let result = match (&flow.jsonata, &pass.result) {
+                    (Some(_), _) => None,
+                    (None, Some(result)) => {
+                        crate::inspect::record(|i| i.result = Some(result.clone()));
+                        Some(result.clone())
+                    }
+                    (None, None) => Some(flow.request(&raw, &context, name)?),
+                };
+                let finished = flow.finish(&raw, result, &context, name)?;
+                Ok((node.next.as_deref(), self.exit(node.kind, name, finished, variables, last)?))
+            }
+            Work::JsonataChoice(choice, rules) => {
+                let context = entered.context(self, 0);
+                let (next, finished) = self.choose(name, choice, rules, flow, &raw, &context)?;
+                Ok((Some(next), self.exit(node.kind, name, finished, variables, last)?))
             }
             Work::Choice(choice, rules) => {
                 let context = entered.context(self, 0);
@@ -389,21 +428,40 @@ impl Runner {
                         )
                     })?,
                 };
-                let output = flow.output_path(effective, &context)?;
-                Ok((Some(next), self.exit(node.kind, name, output, last)?))
+                let finished = flow.finish(&raw, None, &context, name)?;
+                Ok((Some(next), self.exit(node.kind, name, finished, variables, last)?))
             }
             Work::Wait(wait, paths) => {
-                let output = self.wait(wait, paths, flow, &entered, &raw).await?;
-                Ok((node.next.as_deref(), self.exit(node.kind, name, output, last)?))
+                let finished = self.wait(wait, paths, flow, &entered, &raw).await?;
+                Ok((node.next.as_deref(), self.exit(node.kind, name, finished, variables, last)?))
             }
             Work::Succeed => {
                 let context = entered.context(self, 0);
-                let output = flow.output_path(flow.input_path(&raw, &context)?, &context)?;
-                Ok((None, self.exit(node.kind, name, output, last)?))
+                let finished = flow.finish(&raw, None, &context, name)?;
+                Ok((None, self.exit(node.kind, name, finished, variables, last)?))
             }
             Work::Fail(fail, paths) => Err(self.fail(fail, paths, &entered, &raw)?),
             Work::Task(..) | Work::Parallel(_) | Work::Map(_) => self.with_recovery(node, &entered, &raw, last).await,
+        };
+        result.map_err(|error| self.evaluation_failed(name, error, last))
+    }
+
+    /// Records EvaluationFailed for an error a JSONata evaluation raised in state `name`, once:
+    /// the error goes on without its location, so the states it fails around do not record it
+    /// again.
+    pub fn evaluation_failed(&self, name: &str, mut error: StatesError, last: &mut u64) -> StatesError {
+        if let Some(location) = error.location.take() {
+            self.log.emit(
+                last,
+                EventDetails::EvaluationFailed {
+                    state: name.to_owned(),
+                    error: error.error.clone(),
+                    cause: error.cause.clone(),
+                    location,
+                },
+            );
         }
+        error
     }
 
     /// One attempt at a Task, Parallel or Map state, from its raw input to its output.
@@ -414,7 +472,10 @@ impl Runner {
         raw: &Value,
         retry_count: u64,
         last: &mut u64,
-    ) -> Result<Value, StatesError> {
+    ) -> Result<Finished, StatesError> {
+        if let (Some(test), Work::Parallel(_) | Work::Map(_)) = (&self.test, &node.work) {
+            return self.mocked_fan_out(node, entered, raw, retry_count, test);
+        }
         match &node.work {
             Work::Task(task, paths) => self.task(task, paths, &node.flow, entered, raw, retry_count, last).await,
             Work::Parallel(branches) => self.parallel(branches, &node.flow, entered, raw, retry_count, last).await,
@@ -423,11 +484,78 @@ impl Runner {
         }
     }
 
-    /// Records the state's exit, once its output is within the payload limit.
-    pub fn exit(&self, kind: StateKind, name: &str, output: Value, last: &mut u64) -> Result<Value, StatesError> {
+    /// Records the state's exit, once its output is within the payload limit and its variables
+    /// are stored.
+    pub fn exit(
+        &self,
+        kind: StateKind,
+        name: &str,
+        finished: Finished,
+        variables: &Variables,
+        last: &mut u64,
+    ) -> Result<Value, StatesError> {
+        let Finished { output, assigned } = finished;
         check_size(&format!("the output of state {name:?}"), &output)?;
-        self.log.emit(last, EventDetails::StateExited { kind, name: name.to_owned(), output: output.clone() });
+        if let Some(assigned) = &assigned {
+            variables.assign(name, assigned.clone())?;
+        }
+        if crate::inspect::is_recording() {
+            let visible = variables.visible();
+            if !visible.is_empty() {
+                crate::inspect::record(|i| i.variables = Some(visible));
+            }
+        }
+        self.log
+            .emit(last, EventDetails::StateExited { kind, name: name.to_owned(), output: output.clone(), assigned });
         Ok(output)
+    }
+
+    /// A JSONata Choice: the first rule whose Condition is true, with its own Output and Assign;
+    /// the Default, with the state's, when none is ("If a Choice Rule matches, its Assign is used.
+    /// If no rule matches, the state-level Assign is used").
+    fn choose<'a>(
+        &self,
+        name: &str,
+        choice: &'a model::states::Choice,
+        rules: &'a [JsonataRule],
+        flow: &DataFlow,
+        raw: &Value,
+        context: &dyn crate::path::ContextObject,
+    ) -> Result<(&'a str, Finished), StatesError> {
+        let bindings = Bindings { input: raw, result: None, error_output: None, context };
+        for (index, rule) in rules.iter().enumerate() {
+            let field = format!("Choices[{index}].Condition");
+            match rule.condition.evaluate(&bindings, &field, name)? {
+                Value::Bool(true) => {
+                    let assigned = rule
+                        .assign
+                        .as_ref()
+                        .map(|a| a.evaluate(raw, &bindings, &format!("Choices[{index}].Assign"), name))
+                        .transpose()?;
+                    let output = match &rule.output {
+                        Some(output) => output.evaluate(&bindings, &format!("Choices[{index}].Output"), name)?,
+                        None => raw.clone(),
+                    };
+                    return Ok((rule.next.as_str(), Finished { output, assigned }));
+                }
+                Value::Bool(false) => {}
+                other => {
+                    return Err(StatesError::evaluation(
+                        field,
+                        format!(
+                            "The Condition of rule {index} of Choice state {name:?} gave {other}, not true or false"
+                        ),
+                    ));
+                }
+            }
+        }
+        let next = choice.default.as_deref().ok_or_else(|| {
+            StatesError::new(
+                names::NO_CHOICE_MATCHED,
+                format!("No Choice rule of state {name:?} matched the input, and it has no Default"),
+            )
+        })?;
+        Ok((next, flow.finish(raw, None, context, name)?))
     }
 
     async fn wait(
@@ -437,9 +565,10 @@ impl Runner {
         flow: &DataFlow,
         entered: &Entered<'_>,
         raw: &Value,
-    ) -> Result<Value, StatesError> {
+    ) -> Result<Finished, StatesError> {
         let context = entered.context(self, 0);
         let effective = flow.input_path(raw, &context)?;
+        let bindings = Bindings { input: raw, result: None, error_output: None, context: &context };
         let until = |text: &str, source: &str| -> Result<Duration, StatesError> {
             let target = timestamp::parse(text).ok_or_else(|| {
                 StatesError::runtime(format!(
@@ -452,6 +581,25 @@ impl Runner {
         };
         let delay = if let Some(seconds) = wait.seconds.as_ref().and_then(|s| s.as_number()) {
             self.scale.scale_secs(seconds as f64)
+        } else if let Some(expression) = &paths.seconds {
+            let seconds =
+                expression.evaluate_as(&bindings, "Seconds", "Wait", entered.name, "a non-negative integer", |v| {
+                    v.as_u64().ok_or(v)
+                })?;
+            self.scale.scale_secs(seconds as f64)
+        } else if let Some(expression) = &paths.timestamp {
+            let text = expression.evaluate_as(
+                &bindings,
+                "Timestamp",
+                "Wait",
+                entered.name,
+                "a timestamp string",
+                |v| match v {
+                    Value::String(text) => Ok(text),
+                    other => Err(other),
+                },
+            )?;
+            until(&text, "The Timestamp expression's value")?
         } else if let Some(text) = &wait.timestamp {
             until(text, "Timestamp")?
         } else if let Some(p) = &paths.seconds_path {
@@ -472,8 +620,11 @@ impl Runner {
         } else {
             Duration::ZERO
         };
-        self.clock.sleep(delay).await;
-        flow.output_path(effective, &context)
+        // TestState runs a Wait state without waiting.
+        if self.test.is_none() {
+            self.clock.sleep(delay).await;
+        }
+        flow.finish(raw, None, &context, entered.name)
     }
 
     fn fail(
@@ -484,11 +635,20 @@ impl Runner {
         raw: &Value,
     ) -> Result<StatesError, StatesError> {
         let context = entered.context(self, 0);
+        let bindings = Bindings { input: raw, result: None, error_output: None, context: &context };
         let text = |literal: &Option<String>,
+                    jsonata: &Option<Arc<crate::jsonata::Field>>,
                     dynamic: &Option<Expression>,
                     written: &Option<String>,
                     field: &str|
          -> Result<String, StatesError> {
+            if let Some(expression) = jsonata {
+                let name = if field == "ErrorPath" { "Error" } else { "Cause" };
+                return expression.evaluate_as(&bindings, name, "Fail", entered.name, "a string", |v| match v {
+                    Value::String(s) => Ok(s),
+                    other => Err(other),
+                });
+            }
             if let Some(literal) = literal {
                 return Ok(literal.clone());
             }
@@ -506,8 +666,8 @@ impl Runner {
             }
         };
         Ok(StatesError::new(
-            text(&fail.error, &paths.error_path, &fail.error_path, "ErrorPath")?,
-            text(&fail.cause, &paths.cause_path, &fail.cause_path, "CausePath")?,
+            text(&fail.error, &paths.error, &paths.error_path, &fail.error_path, "ErrorPath")?,
+            text(&fail.cause, &paths.cause, &paths.cause_path, &fail.cause_path, "CausePath")?,
         ))
     }
 }

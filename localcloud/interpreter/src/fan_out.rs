@@ -8,13 +8,14 @@
 use futures_util::stream::{self, FuturesUnordered, StreamExt as _};
 use serde_json::Value;
 
-use crate::compiled::{MapWork, Scope};
+use crate::compiled::{ItemSelector, MapWork, Scope};
 use crate::context::{LazyContext, StateContext};
 use crate::error::{StatesError, names};
 use crate::events::EventDetails;
 use crate::execution::{Entered, Runner};
+use crate::jsonata::Bindings;
 use crate::path;
-use crate::pipeline::{DataFlow, reference_value};
+use crate::pipeline::{DataFlow, Finished, reference_value};
 
 /// Iterations an inline Map runs at once at most, whatever its MaxConcurrency (AWS's limit).
 pub const INLINE_MAP_CONCURRENCY: usize = 40;
@@ -53,18 +54,22 @@ impl Runner {
         raw: &Value,
         retry_count: u64,
         last: &mut u64,
-    ) -> Result<Value, StatesError> {
+    ) -> Result<Finished, StatesError> {
         let context = entered.context(self, retry_count);
-        let input = flow.parameters(flow.input_path(raw, &context)?, &context)?;
+        let input = flow.request(raw, &context, entered.name)?;
         self.log.emit(last, EventDetails::ParallelStateStarted);
         let started = *last;
         let input = &input;
+        let outer = entered.variables;
         let mut running: FuturesUnordered<_> = branches
             .iter()
             .enumerate()
             .map(|(index, branch)| async move {
                 let mut branch_last = started;
-                (index, self.run_states(branch, input.clone(), &mut branch_last).await)
+                // Each branch has a scope of its own: it reads the outer variables, and what it
+                // assigns goes when it ends.
+                let variables = outer.child();
+                (index, self.run_states(branch, input.clone(), &variables, &mut branch_last).await)
             })
             .collect();
         let mut outputs = vec![Value::Null; branches.len()];
@@ -80,7 +85,7 @@ impl Runner {
             }
         }
         self.log.emit(last, EventDetails::ParallelStateSucceeded);
-        flow.output(raw, Value::Array(outputs), &context)
+        flow.finish(raw, Some(Value::Array(outputs)), &context, entered.name)
     }
 
     pub(crate) async fn map(
@@ -91,7 +96,7 @@ impl Runner {
         raw: &Value,
         retry_count: u64,
         last: &mut u64,
-    ) -> Result<Value, StatesError> {
+    ) -> Result<Finished, StatesError> {
         let context = entered.context(self, retry_count);
         let Some(processor) = map.processor.as_ref() else {
             return Err(StatesError::runtime(format!("the Map state {:?} has no ItemProcessor", entered.name)));
@@ -104,8 +109,26 @@ impl Runner {
             )));
         }
         let effective = flow.input_path(raw, &context)?;
-        let items = match map.items_path.apply(&effective, &context) {
+        let items = match &map.jsonata {
+            // JSONata: `Items`, a JSON array or an expression giving one; the input when absent.
+            Some(jsonata) => {
+                let bindings = Bindings { input: raw, result: None, error_output: None, context: &context };
+                let items = match &jsonata.items {
+                    Some(items) => items.evaluate(&bindings, "Items", entered.name)?,
+                    None => raw.clone(),
+                };
+                Ok(items)
+            }
+            None => map.items_path.apply(&effective, &context),
+        };
+        let items = match items {
             Ok(Value::Array(items)) => items,
+            Ok(other) if map.jsonata.is_some() => {
+                return Err(StatesError::evaluation(
+                    "Items",
+                    format!("the Items of Map state {:?} gave {}, not a JSON array", entered.name, path::kind(&other)),
+                ));
+            }
             Ok(other) => {
                 return Err(StatesError::runtime(format!(
                     "the ItemsPath {:?} of Map state {:?} gave {}, not a JSON array",
@@ -119,6 +142,12 @@ impl Runner {
             }
         };
         let ceiling = if map.distributed { DISTRIBUTED_MAP_CONCURRENCY } else { INLINE_MAP_CONCURRENCY };
+        let bindings = Bindings { input: raw, result: None, error_output: None, context: &context };
+        let count = |expression: &crate::jsonata::Field, field: &str| {
+            expression.evaluate_as(&bindings, field, "Map", entered.name, "a non-negative integer", |value| {
+                value.as_u64().ok_or(value)
+            })
+        };
         let max_concurrency = match (&map.max_concurrency, &map.max_concurrency_path) {
             (Some(n), _) => *n,
             (None, Some(p)) => {
@@ -129,7 +158,10 @@ impl Runner {
                     ))
                 })?
             }
-            (None, None) => 0,
+            (None, None) => match &map.max_concurrency_expression {
+                Some(expression) => count(expression, "MaxConcurrency")?,
+                None => 0,
+            },
         };
         let limit = match usize::try_from(max_concurrency) {
             Ok(0) | Err(_) => ceiling,
@@ -145,7 +177,11 @@ impl Runner {
                     ))
                 })?,
             ),
-            (None, None) => None,
+            (None, None) => map
+                .tolerated_failure_count_expression
+                .as_deref()
+                .map(|e| count(e, "ToleratedFailureCount"))
+                .transpose()?,
         };
         let tolerated_percentage = match (&map.tolerated_failure_percentage, &map.tolerated_failure_percentage_path) {
             (Some(n), _) => Some(*n),
@@ -170,18 +206,18 @@ impl Runner {
             (count, _) => count,
         };
         let selector = map.item_selector.as_ref();
-        // A failed child execution's entry in a distributed Map's output records its input.
-        let keep_input = map.distributed;
         let length = items.len();
         self.log.emit(last, EventDetails::MapStateStarted { length });
         let started = *last;
-        let (effective, name, base, random) = (&effective, entered.name, &self.base_context, &*self.random);
+        let (effective, name, base, random) = (&effective, entered.name, &self.base_context, &self.random);
         let entered_time = entered.time.as_str();
+        let outer = entered.variables;
         let mut iterations = stream::iter(items.into_iter().enumerate())
             .map(|(index, item)| async move {
                 let mut iteration_last = started;
                 self.log.emit(&mut iteration_last, EventDetails::MapIterationStarted { name: name.to_owned(), index });
                 let input = match selector {
+                    None => Ok(item),
                     Some(selector) => {
                         let context = LazyContext::new(
                             StateContext {
@@ -193,14 +229,26 @@ impl Runner {
                             },
                             base,
                             random,
+                            outer,
                         );
-                        selector.evaluate(effective, &context)
+                        match selector {
+                            ItemSelector::Path(template) => template.evaluate(effective, &context),
+                            ItemSelector::Jsonata(field) => {
+                                let bindings =
+                                    Bindings { input: raw, result: None, error_output: None, context: &context };
+                                field.evaluate(&bindings, "ItemSelector", name)
+                            }
+                        }
                     }
-                    None => Ok(item),
                 };
-                let kept = if keep_input { input.as_ref().ok().cloned() } else { None };
+                // A failed child execution's entry in a distributed Map's output records its input.
+                let kept = if map.distributed { input.as_ref().ok().cloned() } else { None };
+                // An inline iteration reads the outer variables; a distributed Map's child
+                // execution none ("Distributed Map states cannot reference variables in outer
+                // scopes").
+                let variables = if map.distributed { outer.isolated() } else { outer.child() };
                 let result = match input {
-                    Ok(input) => self.run_states(processor, input, &mut iteration_last).await,
+                    Ok(input) => self.run_states(processor, input, &variables, &mut iteration_last).await,
                     Err(e) => Err(e),
                 };
                 let result = result.map_err(|error| (error, kept));
@@ -241,6 +289,6 @@ impl Runner {
             }
         }
         self.log.emit(last, EventDetails::MapStateSucceeded);
-        flow.output(raw, Value::Array(outputs), &context)
+        flow.finish(raw, Some(Value::Array(outputs)), &context, entered.name)
     }
 }

@@ -493,7 +493,7 @@ fn java_text(value: &Value, out: &mut String) {
     }
 }
 
-fn hash(data: &[u8], algorithm: &str) -> Option<String> {
+pub(crate) fn hash(data: &[u8], algorithm: &str) -> Option<String> {
     use sha2::Digest as _;
     Some(match algorithm {
         "MD5" => hex::encode(md5::Md5::digest(data)),

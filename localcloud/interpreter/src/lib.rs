@@ -1,4 +1,4 @@
-//! An interpreter of the Amazon States Language, JSONPath flavour: it runs a
+//! An interpreter of the Amazon States Language: it runs a
 //! [`model::states::StateMachine`] on an input, calls Task resources through the
 //! [`Integrations`] trait, and reports every step as a GetExecutionHistory event. Pure: no
 //! network, no files; the time comes from a [`Clock`] and randomness (task tokens, `States.UUID`,
@@ -35,14 +35,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-//! Not implemented: JSONata and workflow variables (`Assign`; the model parses and validates them,
-//! and `StateMachine::local_cloud_support` refuses them at CreateStateMachine), Map's ItemReader, ItemBatcher and
+//! Both query languages run: JSONPath (paths, templates, intrinsic functions) and JSONata (every
+//! `{% %}` field, through `jsonata-core`), with workflow variables (`Assign`) in both, scoped per
+//! Parallel branch and Map iteration. [`CompiledMachine::problems`] names every JSONata expression
+//! that does not parse, for CreateStateMachine.
+//!
+//! Not implemented: Map's ItemReader, ItemBatcher and
 //! ResultWriter (distributed Maps run their items inline, as iterations, not child executions),
-//! HeartbeatSeconds enforcement (a call has no heartbeat channel; the value is only shown in
-//! TaskScheduled), MapIterationAborted and
+//! HeartbeatSeconds for a task that is not a callback (`.sync` calls have no heartbeat channel;
+//! a `.waitForTaskToken` task with [`Execution::with_task_tokens`] enforces it), MapIterationAborted and
 //! ...Aborted state events when a stop or a failed sibling cuts iterations short, and the legacy
 //! Lambda-ARN event types (LambdaFunctionScheduled...): every Task records Task... events.
 
+mod callbacks;
 mod choice;
 mod clock;
 mod compiled;
@@ -51,17 +56,23 @@ mod error;
 mod events;
 mod execution;
 mod fan_out;
+mod inspect;
 mod integrations;
 mod intrinsics;
+mod jsonata;
 mod path;
 mod pipeline;
 mod random;
 mod recovery;
 mod task;
 mod template;
+pub mod test_state;
+pub mod testing;
 mod timestamp;
 mod timing;
+mod variables;
 
+pub use callbacks::{Callback, CallbackError, TaskTokens};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use compiled::CompiledMachine;
 pub use context::ExecutionContext;
@@ -74,6 +85,8 @@ pub use execution::{
     DISTRIBUTED_MAP_CONCURRENCY, Execution, INLINE_MAP_CONCURRENCY, MAX_PAYLOAD_BYTES, Outcome, StopHandle,
 };
 pub use integrations::{Integrations, TaskCall, TaskEvents, TaskFailure, split_resource};
+/// A JSON value's type as messages name it ("an object", "a string"...).
+pub use path::kind as json_kind;
 pub use random::RandomSource;
 pub use recovery::retry_delay_seconds;
 pub use timing::TimeScale;

@@ -17,6 +17,8 @@ pub enum PathError {
     Invalid { path: String, reason: String },
     #[error("the path {path:?} matched nothing")]
     NoMatch { path: String },
+    #[error("the variable ${name} has no value here: no state assigned it before, in this scope or an outer one")]
+    NoVariable { name: String },
     #[error("the reference path {path:?} may hold only field names and array indexes ($.a.b, $['a'], $.a[0])")]
     NotReference { path: String },
     #[error("the reference path {path:?} cannot be applied: {reason}")]
@@ -25,11 +27,15 @@ pub enum PathError {
 
 /// What an expression reads besides the state's input: the context object (`$$`), built only
 /// when a path reads it (it holds the execution's whole input, which a Map of many items must not
-/// copy once per iteration), and the execution's random source (`States.UUID`,
-/// `States.MathRandom`).
+/// copy once per iteration), the workflow variables (`$name`), and the execution's random source
+/// (`States.UUID`, `States.MathRandom`, JSONata's `$uuid` and `$random`).
 pub trait ContextObject: Sync {
     fn value(&self) -> &Value;
-    fn random(&self) -> &crate::random::RandomSource;
+    fn random(&self) -> &std::sync::Arc<crate::random::RandomSource>;
+    /// The workflow variable `name`, where the state runs.
+    fn variable(&self, _name: &str) -> Option<std::sync::Arc<Value>> {
+        None
+    }
 }
 
 /// A bare value as the context object, for unit tests: its draws come from a fixed seed.
@@ -39,10 +45,15 @@ impl ContextObject for Value {
         self
     }
 
-    fn random(&self) -> &crate::random::RandomSource {
-        static RANDOM: std::sync::LazyLock<crate::random::RandomSource> =
-            std::sync::LazyLock::new(|| crate::random::RandomSource::seeded(0));
+    fn random(&self) -> &std::sync::Arc<crate::random::RandomSource> {
+        static RANDOM: std::sync::LazyLock<std::sync::Arc<crate::random::RandomSource>> =
+            std::sync::LazyLock::new(|| std::sync::Arc::new(crate::random::RandomSource::seeded(0)));
         &RANDOM
+    }
+
+    /// A bare value's variables are its own fields under `"variables"`, for unit tests.
+    fn variable(&self, name: &str) -> Option<std::sync::Arc<Value>> {
+        self.get("variables")?.get(name).cloned().map(std::sync::Arc::new)
     }
 }
 
@@ -54,6 +65,8 @@ pub struct Query {
     text: String,
     /// Reads the context object (`$$...`) rather than the input.
     on_context: bool,
+    /// Reads a workflow variable (`$name...`) rather than the input.
+    variable: Option<String>,
     /// The path can select at most one node.
     definite: bool,
     parsed: Result<JsonPath, PathError>,
@@ -61,17 +74,33 @@ pub struct Query {
 
 impl Query {
     pub fn new(path: &str) -> Self {
+        let mut variable = None;
+        let owned;
         let (on_context, path_on_target) = match path.strip_prefix('$') {
             Some(rest) if rest.starts_with('$') => (true, rest),
+            // `$name.field`: the variable `name` ("Passing data between states with variables":
+            // "To reference a variable, prepend the variable name with a dollar sign").
+            Some(rest) if rest.starts_with(|c: char| c.is_alphabetic() || c == '_') => {
+                let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+                variable = Some(rest[..end].to_owned());
+                owned = format!("${}", &rest[end..]);
+                (false, owned.as_str())
+            }
             Some(_) => (false, path),
             None => {
                 let error = PathError::Invalid { path: path.to_owned(), reason: "a path starts with $ or $$".into() };
-                return Self { text: path.to_owned(), on_context: false, definite: true, parsed: Err(error) };
+                return Self {
+                    text: path.to_owned(),
+                    on_context: false,
+                    variable: None,
+                    definite: true,
+                    parsed: Err(error),
+                };
             }
         };
         let parsed = JsonPath::parse(&bracket_loose_names(path_on_target))
             .map_err(|e| PathError::Invalid { path: path.to_owned(), reason: e.to_string() });
-        Self { text: path.to_owned(), on_context, definite: is_definite(path_on_target), parsed }
+        Self { text: path.to_owned(), on_context, variable, definite: is_definite(path_on_target), parsed }
     }
 
     /// The path as the definition writes it.
@@ -87,7 +116,15 @@ impl Query {
     /// Applies the path to `input`, or to `context` when it starts with `$$`.
     pub fn apply(&self, input: &Value, context: &dyn ContextObject) -> Result<Value, PathError> {
         let parsed = self.parsed.as_ref().map_err(Clone::clone)?;
-        let target = if self.on_context { context.value() } else { input };
+        let held;
+        let target = match &self.variable {
+            Some(name) => {
+                held = context.variable(name).ok_or_else(|| PathError::NoVariable { name: name.clone() })?;
+                &*held
+            }
+            None if self.on_context => context.value(),
+            None => input,
+        };
         let nodes = parsed.query(target);
         if self.definite {
             nodes.at_most_one().ok().flatten().cloned().ok_or_else(|| PathError::NoMatch { path: self.text.clone() })

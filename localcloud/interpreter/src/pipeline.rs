@@ -5,10 +5,14 @@
 //! field, over the parsed form a machine keeps from load ([`DataFlow`]); the state types call the
 //! steps they have. Also the payload limit every step's output is held to.
 
+use std::sync::Arc;
+
 use model::states::NullablePath;
 use serde_json::{Map as JsonMap, Value};
 
 use crate::error::{StatesError, names};
+use crate::inspect;
+use crate::jsonata::{Bindings, Field};
 use crate::path::{self, ContextObject, Query, Reference};
 use crate::template::Template;
 
@@ -89,6 +93,52 @@ impl Placement {
     }
 }
 
+/// The two fields that replace the five JSONPath ones in a JSONata state ("Transforming data with
+/// JSONata"): `Arguments` (Task, Parallel) and `Output`.
+#[derive(Debug, Clone, Default)]
+pub struct JsonataFlow {
+    pub arguments: Option<Arc<Field>>,
+    pub output: Option<Arc<Field>>,
+}
+
+/// A state's (or a catcher's, or a Choice rule's) `Assign`: in JSONPath, keys ending in `.$` take
+/// a path or intrinsic function; in JSONata, `{% %}` strings are expressions.
+#[derive(Debug, Clone)]
+pub enum Assign {
+    Path(Template),
+    Jsonata(Arc<Field>),
+}
+
+impl Assign {
+    /// The variables it sets. A JSONPath `Assign` reads `value` as `$` (the state's result after
+    /// ResultSelector, its effective input when it has no result, or a catcher's error output); a
+    /// JSONata one reads `bindings`.
+    pub fn evaluate(
+        &self,
+        value: &Value,
+        bindings: &Bindings<'_>,
+        field: &str,
+        state: &str,
+    ) -> Result<JsonMap<String, Value>, StatesError> {
+        let assigned = match self {
+            Assign::Path(template) => template.evaluate(value, bindings.context)?,
+            Assign::Jsonata(expression) => expression.evaluate(bindings, field, state)?,
+        };
+        match assigned {
+            Value::Object(map) => Ok(map),
+            other => Err(StatesError::runtime(format!("the {field} of state {state:?} gave {other}, not an object"))),
+        }
+    }
+}
+
+/// What a state that ended normally hands on: its output, and the variables it assigns (stored
+/// only once the output is known to be good).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    pub output: Value,
+    pub assigned: Option<JsonMap<String, Value>>,
+}
+
 /// One state's data-flow fields, parsed. A field the state type does not have is absent here too.
 #[derive(Debug, Clone)]
 pub struct DataFlow {
@@ -97,6 +147,9 @@ pub struct DataFlow {
     pub result_selector: Option<Template>,
     pub result_path: Placement,
     pub output_path: Selection,
+    /// Set for a JSONata state, whose JSONPath fields above are then all absent.
+    pub jsonata: Option<Box<JsonataFlow>>,
+    pub assign: Option<Assign>,
 }
 
 impl Default for DataFlow {
@@ -107,6 +160,8 @@ impl Default for DataFlow {
             result_selector: None,
             result_path: Placement::Replace,
             output_path: Selection::Whole,
+            jsonata: None,
+            assign: None,
         }
     }
 }
@@ -114,16 +169,20 @@ impl Default for DataFlow {
 impl DataFlow {
     /// Selects the effective input from the raw input.
     pub fn input_path(&self, raw: &Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
-        self.input_path.apply(raw.clone(), context, "InputPath")
+        let effective = self.input_path.apply(raw.clone(), context, "InputPath")?;
+        inspect::record(|i| i.after_input_path = Some(effective.clone()));
+        Ok(effective)
     }
 
     /// Builds the request (or a Pass state's result, or a Parallel's branch input) from the
     /// effective input; without `Parameters`, the effective input itself.
     pub fn parameters(&self, effective: Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
-        match &self.parameters {
-            Some(template) => template.evaluate(&effective, context),
-            None => Ok(effective),
-        }
+        let request = match &self.parameters {
+            Some(template) => template.evaluate(&effective, context)?,
+            None => effective,
+        };
+        inspect::record(|i| i.after_parameters = Some(request.clone()));
+        Ok(request)
     }
 
     /// Reshapes the work's raw result.
@@ -144,11 +203,68 @@ impl DataFlow {
         self.output_path.apply(output, context, "OutputPath")
     }
 
-    /// What follows the work: ResultSelector, ResultPath, OutputPath.
-    pub fn output(&self, raw: &Value, result: Value, context: &dyn ContextObject) -> Result<Value, StatesError> {
-        let result = self.result_selector(result, context)?;
-        let output = self.result_path(raw, result)?;
-        self.output_path(output, context)
+    /// What the state's work is given (a Task's request, the branches' input, a JSONPath Pass
+    /// state's result when it has no `Result`): `Parameters` over the `InputPath` selection in
+    /// JSONPath; `Arguments` in JSONata, or the state's input when it has none.
+    pub fn request(&self, raw: &Value, context: &dyn ContextObject, state: &str) -> Result<Value, StatesError> {
+        match &self.jsonata {
+            Some(jsonata) => {
+                let request = match &jsonata.arguments {
+                    Some(arguments) => arguments.evaluate(
+                        &Bindings { input: raw, result: None, error_output: None, context },
+                        "Arguments",
+                        state,
+                    )?,
+                    None => raw.clone(),
+                };
+                inspect::record(|i| i.after_arguments = Some(request.clone()));
+                Ok(request)
+            }
+            None => self.parameters(self.input_path(raw, context)?, context),
+        }
+    }
+
+    /// What follows the work, for a state that ended normally: its output and its assignments.
+    /// `result` is the work's (Task, Parallel, Map, Pass); None for a state without one (Choice,
+    /// Wait, Succeed). JSONPath: ResultSelector, then Assign on the selected result, ResultPath
+    /// and OutputPath (without a result, Assign and OutputPath read the InputPath selection).
+    /// JSONata: Assign and Output, both reading `$states.input` and `$states.result` and the
+    /// variables as they were when the state was entered; without Output, the result or the input.
+    pub fn finish(
+        &self,
+        raw: &Value,
+        result: Option<Value>,
+        context: &dyn ContextObject,
+        state: &str,
+    ) -> Result<Finished, StatesError> {
+        if let Some(jsonata) = &self.jsonata {
+            let bindings = Bindings { input: raw, result: result.as_ref(), error_output: None, context };
+            let assigned = self.assign.as_ref().map(|a| a.evaluate(raw, &bindings, "Assign", state)).transpose()?;
+            let output = match &jsonata.output {
+                Some(output) => output.evaluate(&bindings, "Output", state)?,
+                None => result.unwrap_or_else(|| raw.clone()),
+            };
+            return Ok(Finished { output, assigned });
+        }
+        let bindings = Bindings { input: raw, result: None, error_output: None, context };
+        match result {
+            Some(result) => {
+                let result = self.result_selector(result, context)?;
+                inspect::record(|i| i.after_result_selector = Some(result.clone()));
+                let assigned =
+                    self.assign.as_ref().map(|a| a.evaluate(&result, &bindings, "Assign", state)).transpose()?;
+                let placed = self.result_path(raw, result)?;
+                inspect::record(|i| i.after_result_path = Some(placed.clone()));
+                let output = self.output_path(placed, context)?;
+                Ok(Finished { output, assigned })
+            }
+            None => {
+                let effective = self.input_path(raw, context)?;
+                let assigned =
+                    self.assign.as_ref().map(|a| a.evaluate(&effective, &bindings, "Assign", state)).transpose()?;
+                Ok(Finished { output: self.output_path(effective, context)?, assigned })
+            }
+        }
     }
 }
 

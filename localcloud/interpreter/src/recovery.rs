@@ -8,9 +8,11 @@ use std::time::Duration;
 use model::states::{JitterStrategy, Retrier};
 use serde_json::Value;
 
-use crate::compiled::Node;
+use crate::compiled::{CompiledCatcher, Node};
 use crate::error::StatesError;
 use crate::execution::{Entered, Next, Runner};
+use crate::jsonata::Bindings;
+use crate::pipeline::Finished;
 
 /// ASL's defaults for a Retrier's absent fields.
 pub const DEFAULT_INTERVAL_SECONDS: u64 = 1;
@@ -31,24 +33,67 @@ impl Runner {
         let mut retry_count = 0u64;
         loop {
             let attempt = self.attempt(node, entered, raw, retry_count, last).await;
-            let error = match attempt.and_then(|output| self.exit(node.kind, entered.name, output, last)) {
+            let error = match attempt
+                .and_then(|finished| self.exit(node.kind, entered.name, finished, entered.variables, last))
+            {
                 Ok(output) => return Ok((node.next.as_deref(), output)),
-                Err(error) => error,
+                Err(error) => self.evaluation_failed(entered.name, error, last),
             };
-            if let Some(delay) = self.retry_delay(&node.retry, &mut attempts, &error) {
+            if let Some(test) = &self.test {
+                // TestState: no retry happens; the answer says one would.
+                if test.retriable(&node.retry, &error, self.random.unit()) {
+                    return Err(error);
+                }
+            } else if let Some(delay) = self.retry_delay(&node.retry, &mut attempts, &error) {
                 retry_count += 1;
                 tracing::debug!(state = entered.name, error = %error.error, ?delay, retry_count, "retrying");
                 self.clock.sleep(delay).await;
                 continue;
             }
-            return match node.catch.iter().find(|(c, _)| error.is_matched_by(&c.error_equals)) {
-                // The output of a caught state: the error output placed into its raw input.
-                Some((catcher, placement)) => {
-                    Ok((Some(catcher.next.as_str()), placement.apply(raw, error.to_output())?))
+            return match node.catch.iter().enumerate().find(|(_, c)| error.is_matched_by(&c.catcher.error_equals)) {
+                Some((index, catcher)) => {
+                    if let Some(test) = &self.test {
+                        test.caught(index, &error);
+                    }
+                    let Finished { output, assigned } =
+                        self.caught(node, catcher, entered, raw, &error, retry_count)?;
+                    if let Some(assigned) = assigned {
+                        entered.variables.assign(entered.name, assigned)?;
+                    }
+                    Ok((Some(catcher.catcher.next.as_str()), output))
                 }
                 None => Err(error),
             };
         }
+    }
+
+    /// The output of a caught state, and the catcher's assignments (the state's own Assign is
+    /// not evaluated). JSONPath: the error output placed into the raw input by the catcher's
+    /// ResultPath, and its Assign reading the error output as `$`. JSONata: the catcher's Output
+    /// (the error output when absent) and Assign, reading `$states.errorOutput`.
+    fn caught(
+        &self,
+        node: &Node,
+        catcher: &CompiledCatcher,
+        entered: &Entered<'_>,
+        raw: &Value,
+        error: &StatesError,
+        retry_count: u64,
+    ) -> Result<Finished, StatesError> {
+        let error_output = error.to_output();
+        let context = entered.context(self, retry_count);
+        let bindings = Bindings { input: raw, result: None, error_output: Some(&error_output), context: &context };
+        let assigned = catcher
+            .assign
+            .as_ref()
+            .map(|a| a.evaluate(&error_output, &bindings, "Catch.Assign", entered.name))
+            .transpose()?;
+        let output = match (&node.flow.jsonata, &catcher.output) {
+            (Some(_), Some(output)) => output.evaluate(&bindings, "Catch.Output", entered.name)?,
+            (Some(_), None) => error_output,
+            (None, _) => catcher.placement.apply(raw, error_output)?,
+        };
+        Ok(Finished { output, assigned })
     }
 
     /// The delay before the next retry, when the first retrier matching `error` has attempts left.

@@ -5,13 +5,15 @@
 use model::states::Task;
 use serde_json::Value;
 
+use crate::callbacks::Callback;
 use crate::compiled::TaskPaths;
 use crate::context::{LazyContext, StateContext};
 use crate::error::{StatesError, names};
 use crate::events::EventDetails;
 use crate::execution::{Entered, Runner, sleep_or_forever};
-use crate::integrations::{TaskCall, TaskEvents, split_resource};
-use crate::pipeline::{DataFlow, check_size, positive_seconds};
+use crate::integrations::{TaskCall, TaskEvents, TaskFailure, split_resource};
+use crate::jsonata::{Bindings, Field};
+use crate::pipeline::{DataFlow, Finished, check_size, positive_seconds};
 
 impl Runner {
     #[allow(clippy::too_many_arguments)]
@@ -24,7 +26,7 @@ impl Runner {
         raw: &Value,
         retry_count: u64,
         last: &mut u64,
-    ) -> Result<Value, StatesError> {
+    ) -> Result<Finished, StatesError> {
         let token = task.resource.ends_with(".waitForTaskToken").then(|| self.random.uuid().to_string());
         let context = LazyContext::new(
             StateContext {
@@ -36,20 +38,33 @@ impl Runner {
             },
             &self.base_context,
             &self.random,
+            entered.variables,
         );
-        let effective = flow.input_path(raw, &context)?;
-        let request = flow.parameters(effective.clone(), &context)?;
-        check_size(&format!("the input of state {:?} after Parameters", entered.name), &request)?;
+        let request = flow.request(raw, &context, entered.name)?;
+        let after = if flow.jsonata.is_some() { "Arguments" } else { "Parameters" };
+        check_size(&format!("the input of state {:?} after {after}", entered.name), &request)?;
+        let effective = match (&paths.timeout_seconds_path, &paths.heartbeat_seconds_path) {
+            (None, None) => Value::Null,
+            _ => flow.input_path(raw, &context)?,
+        };
+        let bindings = Bindings { input: raw, result: None, error_output: None, context: &context };
+        let seconds = |expression: &Field, field: &str| {
+            expression.evaluate_as(&bindings, field, "Task", entered.name, "a positive integer", |value| {
+                value.as_u64().filter(|n| *n > 0).ok_or(value)
+            })
+        };
         let timeout = match (task.timeout_seconds.as_ref().and_then(|s| s.as_number()), &paths.timeout_seconds_path) {
             (Some(seconds), _) => Some(seconds),
             (None, Some(p)) => Some(positive_seconds(p, &effective, &context, "TimeoutSecondsPath")?),
-            (None, None) => None,
+            (None, None) => paths.timeout_seconds.as_deref().map(|e| seconds(e, "TimeoutSeconds")).transpose()?,
         };
         let heartbeat =
             match (task.heartbeat_seconds.as_ref().and_then(|s| s.as_number()), &paths.heartbeat_seconds_path) {
                 (Some(seconds), _) => Some(seconds),
                 (None, Some(p)) => Some(positive_seconds(p, &effective, &context, "HeartbeatSecondsPath")?),
-                (None, None) => None,
+                (None, None) => {
+                    paths.heartbeat_seconds.as_deref().map(|e| seconds(e, "HeartbeatSeconds")).transpose()?
+                }
             };
         let (resource_type, resource) = split_resource(&task.resource);
         self.log.emit(
@@ -80,19 +95,53 @@ impl Runner {
         // No call once the execution is halted (its TaskScheduled may have been refused for a full
         // history): the call would run for an execution that is over.
         self.checkpoint().await;
+        // A callback task (`.waitForTaskToken`) waits, once the service took the call, for
+        // SendTaskSuccess or SendTaskFailure with its token, each SendTaskHeartbeat starting its
+        // HeartbeatSeconds again; without a registry the integration does all of it.
+        let waiting = match (&token, self.tokens.as_deref()) {
+            (Some(token), Some(tokens)) => Some(tokens.open(token)),
+            _ => None,
+        };
         let invoke = self.integrations.invoke(call);
+        let beat = heartbeat.map(|s| self.scale.scale_secs(s as f64));
+        let work = async {
+            let answer = invoke.await;
+            let Some(mut waiting) = waiting else {
+                return Ended::Answered(answer);
+            };
+            match answer {
+                Ok(submitted) => events.submitted(submitted),
+                Err(failure) => return Ended::Answered(Err(failure)),
+            }
+            loop {
+                tokio::select! {
+                    biased;
+                    callback = waiting.next() => match callback {
+                        Callback::Success(output) => return Ended::Answered(Ok(output)),
+                        Callback::Failure { error, cause } => {
+                            return Ended::Answered(Err(TaskFailure::new(
+                                error.unwrap_or_default(),
+                                cause.unwrap_or_default(),
+                            )));
+                        }
+                        Callback::Heartbeat => {}
+                    },
+                    () = sleep_or_forever(self.clock.as_ref(), beat) => return Ended::HeartbeatTimedOut,
+                }
+            }
+        };
         // Biased: a call that answered wins over a timeout that fell due at the same time, the
         // same way on every replay.
         let outcome = tokio::select! {
             biased;
-            outcome = invoke => Some(outcome),
-            () = sleep_or_forever(self.clock.as_ref(), timeout.map(|s| self.scale.scale_secs(s as f64))) => None,
+            ended = work => ended,
+            () = sleep_or_forever(self.clock.as_ref(), timeout.map(|s| self.scale.scale_secs(s as f64))) => Ended::TimedOut,
         };
         // TaskSubmitted, when the integration recorded one, comes before the call's end.
         *last = events.last_id();
         let result = match outcome {
-            Some(Ok(result)) => result,
-            Some(Err(failure)) => {
+            Ended::Answered(Ok(result)) => result,
+            Ended::Answered(Err(failure)) => {
                 self.log.emit(
                     last,
                     EventDetails::TaskFailed {
@@ -104,12 +153,22 @@ impl Runner {
                 );
                 return Err(StatesError::new(failure.error, failure.cause));
             }
-            None => {
+            ended @ (Ended::TimedOut | Ended::HeartbeatTimedOut) => {
                 cancellation.cancel();
-                let error = StatesError::new(
-                    names::TIMEOUT,
-                    format!("The task ran longer than its TimeoutSeconds ({})", timeout.unwrap_or_default()),
-                );
+                let error = if matches!(ended, Ended::TimedOut) {
+                    StatesError::new(
+                        names::TIMEOUT,
+                        format!("The task ran longer than its TimeoutSeconds ({})", timeout.unwrap_or_default()),
+                    )
+                } else {
+                    StatesError::new(
+                        names::HEARTBEAT_TIMEOUT,
+                        format!(
+                            "The task sent no heartbeat (SendTaskHeartbeat) or result within its HeartbeatSeconds ({})",
+                            heartbeat.unwrap_or_default()
+                        ),
+                    )
+                };
                 self.log.emit(
                     last,
                     EventDetails::TaskTimedOut {
@@ -122,8 +181,19 @@ impl Runner {
                 return Err(error);
             }
         };
+        crate::inspect::record(|i| i.result = Some(result.clone()));
         check_size(&format!("the result of state {:?}", entered.name), &result)?;
         self.log.emit(last, EventDetails::TaskSucceeded { resource_type, resource, output: result.clone() });
-        flow.output(raw, result, &context)
+        flow.finish(raw, Some(result), &context, entered.name)
     }
+}
+
+/// How a Task call ended.
+enum Ended {
+    /// The service answered (or, for a callback task, SendTaskSuccess or SendTaskFailure came).
+    Answered(Result<Value, TaskFailure>),
+    /// The state's TimeoutSeconds passed.
+    TimedOut,
+    /// A callback task's HeartbeatSeconds passed without a heartbeat.
+    HeartbeatTimedOut,
 }

@@ -1,4 +1,5 @@
-//! Runs every case of `conformance.json` (the format is described in its `about` field) through
+//! Runs every case of `conformance.json` and `conformance-jsonata.json` (JSONata and workflow
+//! variables; the format is described in its `about` field) through
 //! the interpreter: validation first, as CreateStateMachine would, then an execution with Task
 //! calls answered from the case's `tasks` table. Time is tokio's paused clock, so Waits, Retry
 //! intervals and timeouts take their full definition length without taking wall-clock time.
@@ -10,7 +11,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use model::states::StateMachine;
 use serde_json::Value;
-use states_interpreter::{Execution, ExecutionContext, Integrations, Outcome, TaskCall, TaskFailure};
+use states_interpreter::{CompiledMachine, Execution, ExecutionContext, Integrations, Outcome, TaskCall, TaskFailure};
 
 const STATE_MACHINE_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:Conformance";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/Conformance";
@@ -59,12 +60,18 @@ async fn run_case(case: &Value) -> Result<(), String> {
     let expected = &case["expected"];
     let status = expected["status"].as_str().ok_or("expected.status is missing")?;
     let machine = StateMachine::from_json(&case["definition"].to_string()).map_err(|e| e.to_string())?;
-    // As the local cloud's CreateStateMachine does: AWS's rules, then what the interpreter cannot run yet.
-    if let Err(problems) = machine.validate().and_then(|()| machine.local_cloud_support()) {
-        if status != "INVALID" {
-            return Err(format!("the definition does not validate: {problems}"));
+    // As the local cloud's CreateStateMachine does: AWS's rules, then every JSONata expression parsed.
+    let problems = match machine.validate() {
+        Err(problems) => Some(problems.to_string()),
+        Ok(()) => {
+            let problems = CompiledMachine::new(machine.clone()).problems();
+            (!problems.is_empty()).then(|| problems.join("; "))
         }
-        let text = problems.to_string();
+    };
+    if let Some(text) = problems {
+        if status != "INVALID" {
+            return Err(format!("the definition does not validate: {text}"));
+        }
         let missing: Vec<&str> = expected["problems"]
             .as_array()
             .into_iter()
@@ -115,13 +122,11 @@ async fn run_case(case: &Value) -> Result<(), String> {
     if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
 }
 
-#[tokio::test(start_paused = true)]
-async fn every_conformance_case() {
-    let text = include_str!("conformance.json");
-    let table: Value = serde_json::from_str(text).expect("conformance.json is JSON");
-    let cases = table["cases"].as_array().expect("conformance.json has cases");
+/// Runs every case of one table; the names must be unique across tables (`names`).
+async fn run_table(file: &str, text: &str, names: &mut std::collections::HashSet<String>) {
+    let table: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{file} is not JSON: {e}"));
+    let cases = table["cases"].as_array().unwrap_or_else(|| panic!("{file} has no cases"));
     let mut failures = Vec::new();
-    let mut names = std::collections::HashSet::new();
     for case in cases {
         let name = case["name"].as_str().unwrap_or("<unnamed>");
         assert!(names.insert(name.to_owned()), "case {name} appears twice");
@@ -130,5 +135,18 @@ async fn every_conformance_case() {
             failures.push(format!("{name}: {problem}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases of {file} failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_conformance_case() {
+    let mut names = std::collections::HashSet::new();
+    run_table("conformance.json", include_str!("conformance.json"), &mut names).await;
+    run_table("conformance-jsonata.json", include_str!("conformance-jsonata.json"), &mut names).await;
 }

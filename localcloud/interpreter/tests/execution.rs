@@ -7,6 +7,8 @@
 // In a directory of its own, so cargo does not build it as a test binary of its own.
 #[path = "execution/limits.rs"]
 mod limits;
+#[path = "execution/test_state.rs"]
+mod test_state;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,8 +18,8 @@ use futures_util::future::BoxFuture;
 use model::states::StateMachine;
 use serde_json::{Value, json};
 use states_interpreter::{
-    Execution, ExecutionContext, FixedClock, HistoryRecorder, Integrations, Outcome, RandomSource, TaskCall,
-    TaskFailure, TimeScale,
+    Callback, Execution, ExecutionContext, FixedClock, HistoryRecorder, Integrations, Outcome, RandomSource, TaskCall,
+    TaskFailure, TaskTokens, TimeScale,
 };
 
 fn context() -> ExecutionContext {
@@ -132,14 +134,15 @@ async fn a_task_machine_records_the_history_aws_would() {
                "parameters": "{\"Cluster\":\"c\",\"Input\":\"me\"}", "timeoutInSeconds": 300})
     );
     assert_eq!(events[3]["taskStartedEventDetails"], json!({"resourceType": "ecs", "resource": "runTask.sync"}));
+    // The service's answer keeps its key order, as AWS records it.
     assert_eq!(
         events[4]["taskSucceededEventDetails"]["output"],
-        json!("{\"StopCode\":\"EssentialContainerExited\",\"TaskArn\":\"arn:task/1\"}")
+        json!("{\"TaskArn\":\"arn:task/1\",\"StopCode\":\"EssentialContainerExited\"}")
     );
     assert_eq!(events[5]["stateExitedEventDetails"]["name"], "Run");
     assert_eq!(
         events[8]["executionSucceededEventDetails"]["output"],
-        json!("{\"task\":{\"arn\":\"arn:task/1\"},\"who\":\"me\"}")
+        json!("{\"who\":\"me\",\"task\":{\"arn\":\"arn:task/1\"}}")
     );
     let calls = tasks.calls.lock().unwrap();
     assert_eq!(calls.len(), 1);
@@ -166,6 +169,35 @@ async fn a_failed_task_records_task_failed_and_execution_failed() {
         json!({"resourceType": "lambda", "resource": "invoke", "error": "Lambda.Unknown", "cause": "it broke"})
     );
     assert_eq!(events[5]["executionFailedEventDetails"], json!({"error": "Lambda.Unknown", "cause": "it broke"}));
+}
+
+#[tokio::test]
+async fn a_failed_jsonata_expression_records_evaluation_failed_once_naming_state_and_field() {
+    // AWS, EvaluationFailedEventDetails: "an evaluation failure that occurred while processing a
+    // state, for example, when a JSONata expression throws an error", with the state and the
+    // location of the field. Inside a Map iteration it is recorded once, by the state that failed.
+    let definition = machine(json!({"QueryLanguage": "JSONata", "StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "Items": "{% [1] %}", "End": true,
+            "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Output": "{% $states.errorOutput.Error %}", "Next": "Caught"}],
+            "ItemProcessor": {"StartAt": "Call", "States": {
+                "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                    "Arguments": {"n": "{% $states.input + 'x' %}"}, "End": true}}}},
+        "Caught": {"Type": "Succeed"}}}));
+    let tasks = Scripted::new(Duration::ZERO, |_| Ok(json!({})));
+    let recorder = Arc::new(HistoryRecorder::default());
+    let outcome =
+        Execution::new(definition, json!({}), context(), tasks.clone()).with_events(recorder.clone()).run().await;
+    assert_eq!(outcome, Outcome::Succeeded { output: json!("States.QueryEvaluationError") });
+    assert!(tasks.calls.lock().unwrap().is_empty(), "no call is made with arguments that failed");
+    let events = history(&recorder);
+    let failed: Vec<&Value> = events.iter().filter(|e| e["type"] == "EvaluationFailed").collect();
+    assert_eq!(failed.len(), 1, "{:?}", types(&events));
+    let details = &failed[0]["evaluationFailedEventDetails"];
+    assert_eq!(
+        (&details["state"], &details["location"], &details["error"]),
+        (&json!("Call"), &json!("Arguments"), &json!("States.QueryEvaluationError"))
+    );
+    assert!(details["cause"].as_str().unwrap().contains("$states.input + 'x'"), "{details}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -262,6 +294,72 @@ async fn retry_intervals_follow_backoff_under_the_time_scale() {
     assert_eq!(start.elapsed(), Duration::from_secs(13));
     let attempts: Vec<u32> = tasks.calls.lock().unwrap().iter().map(|c| c.attempt).collect();
     assert_eq!(attempts, [1, 2, 3, 4]);
+}
+
+/// Starts a callback execution (`sns:publish.waitForTaskToken`, HeartbeatSeconds 10) and waits
+/// for its call: the running execution, the calls, and the call's token.
+async fn callback_execution(
+    tokens: &Arc<TaskTokens>,
+    recorder: &Arc<HistoryRecorder>,
+) -> (tokio::task::JoinHandle<Outcome>, String) {
+    let definition = machine(json!({"StartAt": "Ask", "States": {
+        "Ask": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken", "HeartbeatSeconds": 10,
+            "Parameters": {"Message.$": "$$.Task.Token"}, "End": true}}}));
+    let tasks = Scripted::new(Duration::ZERO, |_| Ok(json!({"MessageId": "m-1"})));
+    let execution = Execution::new(definition, json!({}), context(), tasks.clone())
+        .with_task_tokens(tokens.clone())
+        .with_events(recorder.clone());
+    let running = tokio::spawn(execution.run());
+    let token = loop {
+        if let Some(call) = tasks.calls.lock().unwrap().first() {
+            break call.task_token.clone().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
+    assert_eq!(tasks.calls.lock().unwrap()[0].parameters, json!({"Message": token}), "the token is in the call");
+    (running, token)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_callback_task_waits_for_its_token_kept_alive_by_heartbeats() {
+    // AWS: a .waitForTaskToken task "pauses until it receives that task token back with a
+    // SendTaskSuccess or SendTaskFailure call"; with HeartbeatSeconds, each SendTaskHeartbeat
+    // starts the interval again.
+    let tokens = Arc::new(TaskTokens::new());
+    let recorder = Arc::new(HistoryRecorder::default());
+    let (running, token) = callback_execution(&tokens, &recorder).await;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        tokens.send(&token, Callback::Heartbeat).unwrap();
+    }
+    tokens.send(&token, Callback::Success(json!({"done": true}))).unwrap();
+    assert_eq!(running.await.unwrap(), Outcome::Succeeded { output: json!({"done": true}) });
+    let events = history(&recorder);
+    assert_eq!(
+        types(&events)[1..6],
+        ["TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
+    );
+    assert_eq!(events[4]["taskSubmittedEventDetails"]["output"], json!("{\"MessageId\":\"m-1\"}"));
+    assert_eq!(tokens.send(&token, Callback::Heartbeat).unwrap_err().code(), "TaskTimedOut");
+    assert_eq!(tokens.waiting(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_callback_task_without_heartbeats_times_out_and_a_failure_callback_fails_it() {
+    let tokens = Arc::new(TaskTokens::new());
+    let recorder = Arc::new(HistoryRecorder::default());
+    let (running, token) = callback_execution(&tokens, &recorder).await;
+    let Outcome::Failed { error, cause } = running.await.unwrap() else { panic!("not failed") };
+    assert_eq!(error, "States.HeartbeatTimeout");
+    assert!(cause.contains("HeartbeatSeconds (10)"), "{cause}");
+    assert!(types(&history(&recorder)).contains(&"TaskTimedOut".to_owned()));
+    assert_eq!(tokens.send(&token, Callback::Success(json!(1))).unwrap_err().code(), "TaskTimedOut");
+
+    let recorder = Arc::new(HistoryRecorder::default());
+    let (running, token) = callback_execution(&tokens, &recorder).await;
+    let failure = Callback::Failure { error: Some("Task.Broken".into()), cause: Some("it broke".into()) };
+    tokens.send(&token, failure).unwrap();
+    assert_eq!(running.await.unwrap(), Outcome::Failed { error: "Task.Broken".into(), cause: "it broke".into() });
 }
 
 #[tokio::test(start_paused = true)]
