@@ -145,6 +145,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             println!("env file: {}  (point a shell at it: . {})", up.env_file.display(), up.env_file.display());
+            let mocks = localcloud::stepfunctions::mock_config::MOCK_CONFIG_ENV;
+            let gateway_ran =
+                up.services.iter().any(|(s, o)| *s == Service::Gateway && !matches!(o, Started::Started { .. }));
+            if gateway_ran && std::env::var_os(mocks).is_some_and(|v| !v.is_empty()) {
+                eprintln!(
+                    "note: the gateway was already running; it reads {mocks} only when it starts: `localcloud down`, \
+                     then `up` again, to use the file"
+                );
+            }
         }
         Command::Down { timeout } => {
             for (service, outcome) in localcloud::down(&config.state_dir, seconds(timeout, "--timeout")?)? {

@@ -150,6 +150,10 @@ impl Endpoints {
             ("AWS_DEFAULT_REGION", REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID", "test".to_owned()),
             ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            // Step Functions' model puts `sync-` before the host of TestState and
+            // StartSyncExecution: without this standard setting the CLI and the SDKs ask
+            // http://sync-127.0.0.1:4566/, which does not resolve (the provisioner honours it too).
+            ("AWS_DISABLE_HOST_PREFIX_INJECTION", "true".to_owned()),
             (REGISTRY_ENV, self.registry.clone()),
         ]
     }
@@ -178,6 +182,7 @@ mod tests {
         assert!(text.contains("export LOCALCLOUD_REGISTRY=127.0.0.1:5055\n"), "{text}");
         assert!(text.contains("export AWS_DEFAULT_REGION=us-east-1\n"), "{text}");
         assert!(text.contains("export AWS_ACCESS_KEY_ID=test\n"), "{text}");
+        assert!(text.contains("export AWS_DISABLE_HOST_PREFIX_INJECTION=true\n"), "{text}");
     }
 
     #[test]

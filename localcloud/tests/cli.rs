@@ -39,6 +39,7 @@ impl Sandbox {
             "LOCALCLOUD_DOCKER_REGISTRY",
             "LOCALCLOUD_MOTO_PORT",
             "LOCALCLOUD_GATEWAY",
+            "SFN_MOCK_CONFIG",
         ] {
             cmd.env_remove(var);
         }
@@ -110,6 +111,10 @@ fn up_twice_leaves_one_of_each_and_down_stops_them_and_is_fine_when_nothing_runs
     assert_eq!(pid_of(&before, "registry"), pid_of(&after, "registry"));
     assert_eq!(pid_of(&before, "gateway"), pid_of(&after, "gateway"));
     assert_eq!(processes_of(&sandbox.dir).len(), 3, "exactly one moto, one registry, one gateway");
+    // The running gateway read no mock configuration file and will not read one now: up says so.
+    let noted = sandbox.command(&["up"]).env("SFN_MOCK_CONFIG", "/nonexistent/mocks.json").output().unwrap();
+    assert!(noted.status.success(), "{}", text(&noted));
+    assert!(text(&noted).contains("reads SFN_MOCK_CONFIG only when it starts: `localcloud down`"), "{}", text(&noted));
 
     // The gateway is the endpoint; moto is on another port, behind it.
     let moto_port =
@@ -246,4 +251,27 @@ fn no_docker_engine_fails_up_before_starting_anything_and_says_how_to_fix_it() {
     let status = sandbox.status();
     assert!(status["services"].as_array().unwrap().iter().all(|s| s["state"] == "stopped"), "{status}");
     assert!(!sandbox.dir.join("env").exists(), "no env file points at a cloud that is not there");
+}
+
+#[test]
+fn a_bad_mock_configuration_file_stops_up_naming_the_file_the_key_and_the_fix_and_leaves_nothing_running() {
+    let sandbox = Sandbox::new("bad-mocks");
+    let file = std::env::temp_dir().join(format!("localcloud-cli-mocks-{}.json", std::process::id()));
+    let mocks = r#"{"StateMachines": {"M": {"TestCases": {"T": {"Run": "R"}}}},
+        "MockedResponses": {"R": {"0": {"Return": {}, "Throw": {"Error": "E", "Cause": "C"}}}}}"#;
+    std::fs::write(&file, mocks).unwrap();
+    let mut cmd = sandbox.command(&["up", "--aws-port", &free_port().to_string()]);
+    cmd.args(["--registry-port", &free_port().to_string()]).env("SFN_MOCK_CONFIG", &file);
+    let out = cmd.output().unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the gateway (the AWS endpoint) exited"), "{err}");
+    let reason = format!(
+        "the mock configuration file {} (SFN_MOCK_CONFIG) is not valid: MockedResponses[\"R\"][\"0\"] has both \
+         Return and Throw; keep one",
+        file.display()
+    );
+    assert!(err.contains(&reason), "{err}");
+    assert!(processes_of(&sandbox.dir).is_empty(), "nothing left running: {:?}", processes_of(&sandbox.dir));
 }

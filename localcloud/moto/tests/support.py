@@ -170,7 +170,7 @@ def state_machine_task_definition(cloud: Cloud) -> str:
     sfn = cloud.client("stepfunctions")
     (machine,) = sfn.list_state_machines()["stateMachines"]
     definition = json.loads(sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"])
-    return definition["States"]["RunTask"]["Parameters"]["TaskDefinition"]
+    return definition["States"]["RunTask"]["Arguments"]["TaskDefinition"]
 
 
 def task_definition(cloud: Cloud, arn_or_family: str = SERVICE) -> dict[str, Any]:

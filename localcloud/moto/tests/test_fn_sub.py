@@ -55,16 +55,18 @@ def test_a_state_machine_keeps_the_context_object_through_the_stack(corrected: C
     machine = template["Resources"]["StateMachine"]["Properties"]
     text, variables = machine["DefinitionString"]["Fn::Sub"]
     definition = json.loads(text)
-    definition["States"]["Succeeded"] = {"Type": "Pass", "Parameters": {"execution.$": "$$.Execution.Id"}, "End": True}
+    # The definition is JSONata: an expression full of `$`, and a literal holding `$$`.
+    output = {"execution": "{% $states.context.Execution.Id %}", "literal": "$$.Execution.Id costs $5"}
+    definition["States"]["Succeeded"] = {"Type": "Pass", "Output": output, "End": True}
     machine["DefinitionString"]["Fn::Sub"] = [json.dumps(definition), variables]
     create_stack(corrected, json.dumps(template), IMAGE_1)
     sfn = corrected.client("stepfunctions")
     (summary,) = sfn.list_state_machines()["stateMachines"]
     stored = json.loads(sfn.describe_state_machine(stateMachineArn=summary["stateMachineArn"])["definition"])
-    assert stored["States"]["Succeeded"]["Parameters"] == {"execution.$": "$$.Execution.Id"}
+    assert stored["States"]["Succeeded"]["Output"] == output
     # The variables are still substituted around it.
-    assert stored["States"]["RunTask"]["Resource"] == "arn:aws:states:::ecs:runTask.sync"
-    assert stored["States"]["RunTask"]["Parameters"]["TaskDefinition"].startswith("arn:aws:ecs:")
+    assert stored["States"]["RunTask"]["Resource"] == "arn:aws:states:::ecs:runTask.waitForTaskToken"
+    assert stored["States"]["RunTask"]["Arguments"]["TaskDefinition"].startswith("arn:aws:ecs:")
 
 
 def test_substitute_leaves_an_unresolved_or_unclosed_variable_as_written() -> None:

@@ -14,7 +14,7 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
+    CreateContainerOptions, CreateImageOptions, EventsOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
     RemoveContainerOptions, RemoveImageOptions, StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::{Stream, StreamExt};
@@ -314,6 +314,22 @@ impl Engine {
                 ContainerExit { exit_code: None, oom_killed: false }
             }
         }
+    }
+
+    /// Whether the engine reports an `oom` event for the container since `since` (Unix seconds),
+    /// waiting up to `within` for one. Docker records the kernel's OOM kill when containerd reports
+    /// it, and that report can come after the exit that ended `wait`: under load an inspection right
+    /// after the exit still says OOMKilled false (moby/moby#41929 describes the race). The event,
+    /// once it comes, is what settles it.
+    pub async fn oom_event(&self, id: &str, since: i64, within: std::time::Duration) -> bool {
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            ("container".to_string(), vec![id.to_owned()]),
+            ("event".to_string(), vec!["oom".to_string()]),
+        ]);
+        let options = EventsOptions { since: Some(since.to_string()), until: None, filters: Some(filters) };
+        let mut events = self.docker.events(Some(options));
+        matches!(tokio::time::timeout(within, events.next()).await, Ok(Some(Ok(_))))
     }
 
     /// SIGTERM, then SIGKILL after `timeout_seconds` (what Docker's stop does).

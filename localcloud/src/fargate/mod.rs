@@ -114,6 +114,8 @@ pub fn is_task_id(s: &str) -> bool {
 
 /// How long a stopped task is still listed and described: "at least one hour" on ECS.
 const STOPPED_TASKS_KEPT_FOR: Duration = Duration::from_secs(3600);
+/// How long an exit by SIGKILL waits for the engine's report of an OOM kill that came after it.
+const OOM_REPORT_WAIT: Duration = Duration::from_secs(5);
 
 /// Where tasks reach the local cloud: the gateway's address on the task network.
 #[derive(Debug, Clone)]
@@ -529,6 +531,10 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
     let environment = task_environment(&plan, &task_id, &region, inner.task_side.as_ref());
     let network = inner.task_side.as_ref().map(|s| s.network.name.as_str());
     let container_name = format!("localcloud-{task_id}-{}", sanitize(&plan.name));
+    // Whole seconds, a second early: Docker's `since` takes seconds, and an event of this container
+    // cannot come before it exists.
+    let created_at =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64 - 1);
     let id = match engine.create(&plan, &container_name, &task_arn, network, environment).await {
         Ok(id) => id,
         Err(message) => return fail(format!("CannotCreateContainerError: {message}")),
@@ -548,17 +554,22 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
     });
 
     let mut stop = slot.stop.subscribe();
-    let exit = {
+    let (mut exit, stopped_here) = {
         let waiting = engine.wait(&id);
         tokio::pin!(waiting);
         tokio::select! {
-            exit = &mut waiting => exit,
+            exit = &mut waiting => (exit, false),
             _ = async { stop.wait_for(Option::is_some).await.map(|_| ()) } => {
                 let timeout = plan.stop_timeout_seconds;
-                tokio::join!(engine.stop(&id, timeout), waiting).1
+                (tokio::join!(engine.stop(&id, timeout), waiting).1, true)
             }
         }
     };
+    // A SIGKILL nobody here sent, in a container with a memory limit: the kernel's OOM killer, unless
+    // the engine says otherwise once its OOM report has had time to arrive.
+    if !exit.oom_killed && !stopped_here && exit.exit_code == Some(137) && plan.memory_mib.is_some() {
+        exit.oom_killed = engine.oom_event(&id, created_at, OOM_REPORT_WAIT).await;
+    }
     slot.state.send_modify(|t| t.stopping(now(), StopCode::EssentialContainerExited, task::ESSENTIAL_CONTAINER_EXITED));
     if let Some(shipping) = shipping {
         // The engine ends the log stream when the container exits; a follower that sees STOPPED

@@ -59,6 +59,8 @@ pub enum GatewayError {
     #[error(transparent)]
     TimeScale(#[from] stepfunctions::TimeScaleError),
     #[error(transparent)]
+    MockConfig(#[from] stepfunctions::mock_config::MockConfigError),
+    #[error(transparent)]
     MaxTasks(#[from] crate::fargate::MaxTasksError),
     #[error("the gateway's state directory {} cannot be used: {source}", path.display())]
     StateDir {
@@ -225,6 +227,11 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
         TcpListener::bind(public).await.map_err(|source| GatewayError::Listen { address: public, source })?;
 
     let time_scale = stepfunctions::time_scale_from_env()?;
+    let mocks = stepfunctions::mock_config::MockConfig::from_env()?;
+    if let Some(mocks) = &mocks {
+        let (machines, test_cases) = mocks.counts();
+        tracing::info!(file = %mocks.path().display(), machines, test_cases, "mock configuration read (SFN_MOCK_CONFIG)");
+    }
     let max_tasks = crate::fargate::max_tasks_from_env()?;
     let upstream = Upstream::new(config.moto_port);
     let engine = match Engine::connect(&config.state_dir).await {
@@ -274,7 +281,8 @@ pub async fn run(config: GatewayConfig) -> Result<(), GatewayError> {
     let fargate = Fargate::new(upstream.clone(), engine.clone(), task_side, max_tasks);
     let integrations = Arc::new(LocalIntegrations::new(fargate.clone(), upstream.clone()));
     let store = Store::open(Some(&config.state_dir));
-    let stepfunctions = StepFunctions::new(upstream.clone(), store.clone(), integrations, time_scale);
+    let stepfunctions =
+        StepFunctions::new(upstream.clone(), store.clone(), integrations, time_scale).with_mock_config(mocks);
     let gateway = Gateway::new(upstream, fargate.clone(), stepfunctions);
     tracing::info!(%public, moto_port = config.moto_port, "gateway listening");
     let mut accepting = vec![tokio::spawn(accept(public_listener, gateway.clone()))];

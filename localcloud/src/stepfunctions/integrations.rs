@@ -12,8 +12,8 @@ use crate::fargate::{Fargate, RunTaskRequest, Task};
 use crate::upstream::{Upstream, xml_element};
 
 /// What the local cloud serves, named in the error for any other resource.
-const SUPPORTED: &str =
-    "arn:aws:states:::ecs:runTask, arn:aws:states:::ecs:runTask.sync and arn:aws:states:::sns:publish";
+const SUPPORTED: &str = "arn:aws:states:::ecs:runTask (.sync, .waitForTaskToken) and arn:aws:states:::sns:publish \
+     (.waitForTaskToken)";
 
 /// A Task resource the local cloud can call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,9 +28,10 @@ fn resource(arn: &str) -> Option<Resource> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     match parts.as_slice() {
         ["arn", _, "states", "", "", rest] => match *rest {
-            "ecs:runTask" => Some(Resource::RunTask),
+            // A callback task's call is the plain one: the interpreter then waits for its token.
+            "ecs:runTask" | "ecs:runTask.waitForTaskToken" => Some(Resource::RunTask),
             "ecs:runTask.sync" => Some(Resource::RunTaskSync),
-            "sns:publish" => Some(Resource::SnsPublish),
+            "sns:publish" | "sns:publish.waitForTaskToken" => Some(Resource::SnsPublish),
             _ => None,
         },
         _ => None,
@@ -244,7 +245,9 @@ mod tests {
         assert_eq!(resource("arn:aws:states:::ecs:runTask.sync"), Some(Resource::RunTaskSync));
         assert_eq!(resource("arn:aws-us-gov:states:::ecs:runTask"), Some(Resource::RunTask));
         assert_eq!(resource("arn:aws-cn:states:::sns:publish"), Some(Resource::SnsPublish));
-        assert_eq!(resource("arn:aws:states:::ecs:runTask.waitForTaskToken"), None);
+        assert_eq!(resource("arn:aws:states:::ecs:runTask.waitForTaskToken"), Some(Resource::RunTask));
+        assert_eq!(resource("arn:aws:states:::sns:publish.waitForTaskToken"), Some(Resource::SnsPublish));
+        assert_eq!(resource("arn:aws:states:::lambda:invoke.waitForTaskToken"), None);
         assert_eq!(resource("arn:aws:states:::lambda:invoke"), None);
         assert_eq!(resource("arn:aws:lambda:us-east-1:123456789012:function:F"), None);
     }

@@ -5,11 +5,15 @@
 //! made by CloudFormation run too), and Create/UpdateStateMachine are checked with
 //! `model::states` before they are forwarded.
 //!
-//! `store` keeps the executions (and persists them), `integrations` is what Task states call.
+//! `store` keeps the executions (and persists them), `integrations` is what Task states call,
+//! `mock_config` Step Functions Local's mock configuration file (`SFN_MOCK_CONFIG`, test cases
+//! started as `stateMachineArn#TestCase`).
 //! Durations in definitions run at `LOCALCLOUD_SFN_TIME_SCALE` (read at gateway start; 1 is real
 //! time, 0.01 makes a 60-second Wait take 0.6 s), for tests.
 
 pub mod integrations;
+pub mod mock_config;
+pub mod mock_schema;
 pub mod store;
 
 use std::sync::Arc;
@@ -20,8 +24,10 @@ use model::states::StateMachine;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use states_interpreter::test_state::{TestConfiguration, TestMock, TestState, TestStateError};
 use states_interpreter::{
-    Execution, ExecutionContext, Integrations, MAX_PAYLOAD_BYTES, Outcome, RandomSource, SystemClock, TimeScale,
+    Callback, Execution, ExecutionContext, Integrations, MAX_PAYLOAD_BYTES, Outcome, RandomSource, SystemClock,
+    TaskTokens, TimeScale,
 };
 
 use crate::awsjson::{self, AwsError, CONTENT_TYPE_1_0};
@@ -39,6 +45,10 @@ pub const SERVED_OPERATIONS: &[&str] = &[
     "DescribeStateMachineForExecution",
     "CreateStateMachine",
     "UpdateStateMachine",
+    "SendTaskSuccess",
+    "SendTaskFailure",
+    "SendTaskHeartbeat",
+    "TestState",
 ];
 
 /// The operations whose request is checked here and then forwarded to moto unchanged.
@@ -48,6 +58,9 @@ pub const CHECKED_THEN_FORWARDED: &[&str] = &["CreateStateMachine", "UpdateState
 pub const TIME_SCALE_ENV: &str = "LOCALCLOUD_SFN_TIME_SCALE";
 
 const TARGET: &str = "AWSStepFunctions";
+
+/// The account TestState's made-up execution runs in: moto's default, as every other ARN here.
+const TEST_STATE_ACCOUNT: &str = "123456789012";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{TIME_SCALE_ENV}={value:?} is not a number of 0 or more; unset it for real time, or use e.g. 0.01")]
@@ -82,15 +95,32 @@ pub struct StepFunctions {
     store: Store,
     integrations: Arc<dyn Integrations>,
     time_scale: TimeScale,
+    /// Where every execution's callback tasks (`.waitForTaskToken`) wait for their token.
+    tokens: Arc<TaskTokens>,
+    /// The mock configuration file (`SFN_MOCK_CONFIG`), when the gateway was given one.
+    mocks: Option<Arc<mock_config::MockConfig>>,
 }
 
 impl StepFunctions {
     pub fn new(upstream: Upstream, store: Store, integrations: Arc<dyn Integrations>, time_scale: TimeScale) -> Self {
-        Self { upstream, store, integrations, time_scale }
+        Self { upstream, store, integrations, time_scale, tokens: Arc::new(TaskTokens::new()), mocks: None }
+    }
+
+    /// Executions started as `stateMachineArn#TestCase` run that test case of `mocks`.
+    pub fn with_mock_config(mut self, mocks: Option<mock_config::MockConfig>) -> Self {
+        self.mocks = mocks.map(Arc::new);
+        self
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat: `callback` to the task waiting with
+    /// `token`; an empty answer, as AWS's.
+    fn callback(&self, token: &str, callback: Callback) -> Result<Value, AwsError> {
+        self.tokens.send(token, callback).map_err(|e| error(e.code(), e.to_string()))?;
+        Ok(json!({}))
     }
 
     /// Serves `operation` (one of [`SERVED_OPERATIONS`] but the checked ones) for a caller in `region`.
@@ -124,6 +154,35 @@ impl StepFunctions {
                 let record = self.execution(&request.execution_arn)?;
                 history(record, &request)
             }
+            "SendTaskSuccess" => {
+                let request: TaskSuccessRequest = parse(operation, body)?;
+                // The output is JSON of at most 256 KiB (API_SendTaskSuccess: InvalidOutput).
+                let output: Value = serde_json::from_str(&request.output).map_err(|e| {
+                    error(
+                        "InvalidOutput",
+                        format!("The output is not valid JSON: {e}: {:?}", truncate(&request.output)),
+                    )
+                })?;
+                if request.output.len() > MAX_PAYLOAD_BYTES {
+                    return Err(error(
+                        "InvalidOutput",
+                        format!(
+                            "The output is {} bytes, over the limit of {} bytes (256 KiB)",
+                            request.output.len(),
+                            MAX_PAYLOAD_BYTES
+                        ),
+                    ));
+                }
+                self.callback(&request.task_token, Callback::Success(output))
+            }
+            "SendTaskFailure" => {
+                let request: TaskFailureRequest = parse(operation, body)?;
+                self.callback(&request.task_token, Callback::Failure { error: request.error, cause: request.cause })
+            }
+            "SendTaskHeartbeat" => {
+                let request: TaskTokenRequest = parse(operation, body)?;
+                self.callback(&request.task_token, Callback::Heartbeat)
+            }
             "StopExecution" => {
                 let request: StopRequest = parse(operation, body)?;
                 // Whether it exists, without copying a running execution's history.
@@ -147,8 +206,111 @@ impl StepFunctions {
                     "updateDate": record.summary.start_date,
                 }))
             }
+            "TestState" => self.test_state(region, parse(operation, body)?).await,
             other => Err(error("UnknownOperationException", format!("Unknown operation {TARGET}.{other}"))),
         }
+    }
+
+    /// TestState (API_TestState): one state run once on its input, a Task without a mock calling
+    /// the local services as an execution's would.
+    async fn test_state(&self, region: &str, request: TestStateRequest) -> Result<Value, AwsError> {
+        let level = request.inspection_level.as_deref().unwrap_or("INFO");
+        if !["INFO", "DEBUG", "TRACE"].contains(&level) {
+            return Err(error(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value '{level}' at 'inspectionLevel' failed to satisfy constraint: Member must satisfy enum value set: [INFO, DEBUG, TRACE]"
+                ),
+            ));
+        }
+        let input = check_input(request.input.as_deref().unwrap_or("{}"))?;
+        let json_object = |field: &str, text: &Option<String>| -> Result<serde_json::Map<String, Value>, AwsError> {
+            match text.as_deref() {
+                None => Ok(serde_json::Map::new()),
+                Some(text) => match serde_json::from_str(text) {
+                    Ok(Value::Object(map)) => Ok(map),
+                    Ok(other) => {
+                        Err(error("ValidationException", format!("{field} must be a JSON object, not {other}")))
+                    }
+                    Err(e) => Err(error("ValidationException", format!("{field} is not valid JSON: {e}"))),
+                },
+            }
+        };
+        let variables = json_object("variables", &request.variables)?;
+        let context = match &request.context {
+            Some(_) => Some(Value::Object(json_object("context", &request.context)?)),
+            None => None,
+        };
+        let mock = match request.mock {
+            None => None,
+            Some(mock) => {
+                if request.reveal_secrets == Some(true) {
+                    return Err(error(
+                        "ValidationException",
+                        "TestState does not support RevealSecrets when a mock is specified.",
+                    ));
+                }
+                let mode = mock_schema::FieldValidationMode::from_api(mock.field_validation_mode.as_deref())
+                    .map_err(|e| error("ValidationException", e.to_string()))?;
+                match (mock.result, mock.error_output) {
+                    (Some(_), Some(_)) => {
+                        return Err(error(
+                            "ValidationException",
+                            "A test mock should have only one of the following fields: [result, errorOutput].",
+                        ));
+                    }
+                    (Some(result), None) => {
+                        let value: Value = serde_json::from_str(&result).map_err(|e| {
+                            error(
+                                "ValidationException",
+                                format!("The mocked result is not valid JSON: {e}: {:?}", truncate(&result)),
+                            )
+                        })?;
+                        Some((TestMock::Result(value), mode))
+                    }
+                    (None, Some(output)) => Some((
+                        TestMock::Error {
+                            error: output.error.unwrap_or_default(),
+                            cause: output.cause.unwrap_or_default(),
+                        },
+                        mode,
+                    )),
+                    (None, None) => {
+                        return Err(error(
+                            "ValidationException",
+                            "A test mock should have one of the following fields: [result, errorOutput].",
+                        ));
+                    }
+                }
+            }
+        };
+        let configuration = request.state_configuration.unwrap_or_default();
+        let execution =
+            states_interpreter::test_state::test_execution(region, TEST_STATE_ACCOUNT, request.role_arn.as_deref());
+        let mode = mock.as_ref().map(|(_, mode)| *mode);
+        let test = TestState {
+            definition: request.definition,
+            state_name: request.state_name,
+            input,
+            variables,
+            context,
+            mock: mock.map(|(mock, _)| mock),
+            configuration: TestConfiguration {
+                retrier_retry_count: configuration.retrier_retry_count.unwrap_or(0),
+                error_caused_by_state: configuration.error_caused_by_state,
+                map_iteration_failure_count: configuration.map_iteration_failure_count,
+            },
+            execution,
+            check_mock: mode.map(|mode| -> states_interpreter::test_state::MockCheck {
+                Arc::new(move |resource: &str, result: &Value| mock_schema::validate(resource, result, mode))
+            }),
+        };
+        let answer =
+            states_interpreter::test_state::test_state(test, self.integrations.clone()).await.map_err(|e| match e {
+                TestStateError::InvalidDefinition(message) => error("InvalidDefinition", message),
+                TestStateError::Validation(message) => error("ValidationException", message),
+            })?;
+        Ok(answer.to_api(level))
     }
 
     fn execution(&self, arn: &str) -> Result<Record, AwsError> {
@@ -156,7 +318,8 @@ impl StepFunctions {
         self.store.get(arn).map_err(AwsError::server)?.ok_or_else(|| does_not_exist(arn))
     }
 
-    async fn start(&self, region: &str, request: StartRequest, sync: bool) -> Result<Value, AwsError> {
+    async fn start(&self, region: &str, mut request: StartRequest, sync: bool) -> Result<Value, AwsError> {
+        let test_case = mock_config::take_test_case(&mut request.state_machine_arn);
         check_arn(&request.state_machine_arn, &["stateMachine"])?;
         let name = match request.name {
             Some(name) => {
@@ -187,13 +350,21 @@ impl StepFunctions {
         }
         let mut context = ExecutionContext::new(&machine_arn, &name, &role_arn);
         if express {
-            context.execution_arn = context.execution_arn.replacen(":execution:", ":express:", 1);
+            context = context.express();
         }
         let arn = context.execution_arn.clone();
         let start_date = crate::fargate::now();
         let parsed = StateMachine::from_json(&definition);
+        let integrations = mock_config::integrations_for(
+            self.mocks.as_deref(),
+            test_case.as_deref(),
+            machine_arn.rsplit(':').next().unwrap_or_default(),
+            parsed.as_ref().ok(),
+            self.integrations.clone(),
+            self.tokens.clone(),
+        )?;
         let mut execution = parsed.as_ref().ok().map(|machine| {
-            Execution::new(machine.clone(), input.clone(), context.clone(), self.integrations.clone())
+            Execution::new(machine.clone(), input.clone(), context.clone(), integrations.clone())
                 .with_clock(Arc::new(SystemClock))
                 .with_random(RandomSource::from_os())
                 .with_time_scale(self.time_scale)
@@ -201,6 +372,7 @@ impl StepFunctions {
                 // AWS fails a standard execution at 25,000 events; an express one has no such
                 // quota (it runs at most five minutes there instead).
                 .with_history_limit((!express).then_some(states_interpreter::MAX_HISTORY_EVENTS))
+                .with_task_tokens(self.tokens.clone())
         });
         let stop = execution.as_ref().map(Execution::stop_handle).unwrap_or_default();
         let record = Record {
@@ -336,6 +508,34 @@ struct ExecutionRequest {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct TaskSuccessRequest {
+    task_token: String,
+    output: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskFailureRequest {
+    task_token: String,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    cause: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskTokenRequest {
+    task_token: String,
+}
+
+/// At most 200 characters of `text`, for an error message.
+fn truncate(text: &str) -> String {
+    text.chars().take(200).collect()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct StopRequest {
     execution_arn: String,
     #[serde(default)]
@@ -369,6 +569,60 @@ struct HistoryRequest {
     reverse_order: bool,
     #[serde(default)]
     include_execution_data: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TestStateRequest {
+    definition: String,
+    #[serde(default)]
+    role_arn: Option<String>,
+    #[serde(default)]
+    input: Option<String>,
+    #[serde(default)]
+    inspection_level: Option<String>,
+    #[serde(default)]
+    reveal_secrets: Option<bool>,
+    #[serde(default)]
+    variables: Option<String>,
+    #[serde(default)]
+    state_name: Option<String>,
+    #[serde(default)]
+    mock: Option<MockInput>,
+    #[serde(default)]
+    context: Option<String>,
+    #[serde(default)]
+    state_configuration: Option<StateConfiguration>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MockInput {
+    #[serde(default)]
+    result: Option<String>,
+    #[serde(default)]
+    error_output: Option<MockErrorOutput>,
+    #[serde(default)]
+    field_validation_mode: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MockErrorOutput {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    cause: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct StateConfiguration {
+    #[serde(default)]
+    retrier_retry_count: Option<u64>,
+    #[serde(default)]
+    error_caused_by_state: Option<String>,
+    #[serde(default)]
+    map_iteration_failure_count: Option<u64>,
 }
 
 fn parse<T: DeserializeOwned>(operation: &str, body: &[u8]) -> Result<T, AwsError> {
@@ -518,9 +772,8 @@ fn page(
 }
 
 /// CreateStateMachine and UpdateStateMachine: the definition (when the request has one) parsed
-/// and validated with `model::states`; InvalidDefinition with every problem otherwise, and for
-/// what the interpreter does not run yet (`StateMachine::local_cloud_support`: JSONata states,
-/// workflow variables).
+/// and validated with `model::states`, then its JSONata expressions parsed by the interpreter
+/// (`CompiledMachine::problems`); InvalidDefinition with every problem otherwise.
 pub fn check_definition(operation: &str, body: &[u8]) -> Result<(), AwsError> {
     let request: Value = serde_json::from_slice(if body.is_empty() { b"{}" } else { body })
         .map_err(|e| AwsError::serialization(format!("{operation}: the request body is not JSON: {e}")))?;
@@ -532,11 +785,15 @@ pub fn check_definition(operation: &str, body: &[u8]) -> Result<(), AwsError> {
     };
     let machine = StateMachine::from_json(definition)
         .map_err(|e| error("InvalidDefinition", format!("Invalid State Machine Definition: '{e}'")))?;
-    // What AWS refuses, then what AWS runs but this local cloud cannot yet (JSONata, variables).
     machine
         .validate()
-        .and_then(|()| machine.local_cloud_support())
-        .map_err(|problems| error("InvalidDefinition", format!("Invalid State Machine Definition: '{problems}'")))
+        .map_err(|problems| error("InvalidDefinition", format!("Invalid State Machine Definition: '{problems}'")))?;
+    let problems = states_interpreter::CompiledMachine::new(machine).problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(error("InvalidDefinition", format!("Invalid State Machine Definition: '{}'", problems.join("; "))))
+    }
 }
 
 #[cfg(test)]
@@ -660,20 +917,21 @@ mod tests {
     }
 
     #[test]
-    fn a_definition_the_interpreter_cannot_run_is_refused_by_name() {
-        // AWS accepts JSONata and workflow variables; the interpreter runs neither yet, so
-        // CreateStateMachine refuses them here rather than run the machine wrongly.
-        let jsonata = json!({"definition": r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% $states.input %}", "End": true}}}"#});
-        let err = check_definition("CreateStateMachine", jsonata.to_string().as_bytes()).unwrap_err();
-        assert_eq!(err.error_type, "InvalidDefinition");
-        assert!(err.message.contains("state \"A\" runs as JSONata"), "{err}");
-        assert!(err.message.contains("JSONata is not supported by the local cloud yet"), "{err}");
-        let variables = json!({"definition": r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"x": 1}, "End": true}}}"#});
-        let err = check_definition("UpdateStateMachine", variables.to_string().as_bytes()).unwrap_err();
-        assert!(err.message.contains("state \"A\": Assign sets workflow variables"), "{err}");
-        // What AWS itself refuses is reported first, as before.
-        let broken = json!({"definition": r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.a", "End": true}}}"#});
+    fn jsonata_and_variables_are_accepted_and_an_expression_that_does_not_parse_is_refused_by_name() {
+        let jsonata = json!({"definition": r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% $states.input %}", "Assign": {"x": "{% $count([1]) %}"}, "End": true}}}"#});
+        assert!(check_definition("CreateStateMachine", jsonata.to_string().as_bytes()).is_ok());
+        let variables = json!({"definition": r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"x.$": "$.a"}, "End": true}}}"#});
+        assert!(check_definition("UpdateStateMachine", variables.to_string().as_bytes()).is_ok());
+        let broken = json!({"definition": r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": {"n": "{% $states.input. %}"}, "End": true}}}"#});
         let err = check_definition("CreateStateMachine", broken.to_string().as_bytes()).unwrap_err();
+        assert_eq!(err.error_type, "InvalidDefinition");
+        assert!(
+            err.message.contains("state \"A\": the JSONata expression '$states.input.' of field Output does not parse"),
+            "{err}"
+        );
+        // What the model refuses is reported first, as AWS's own rules.
+        let wrong_field = json!({"definition": r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.a", "End": true}}}"#});
+        let err = check_definition("CreateStateMachine", wrong_field.to_string().as_bytes()).unwrap_err();
         assert!(err.message.contains("is a JSONata state but has InputPath"), "{err}");
     }
 
