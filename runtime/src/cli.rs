@@ -24,6 +24,8 @@ type Handler = Box<dyn Fn(Invocation) -> CommandFuture>;
 pub struct Invocation {
     pub matches: ArgMatches,
     pub shutdown: Shutdown,
+    /// How long the work has after a stop is asked for before the runtime cuts it off.
+    pub grace: Duration,
 }
 
 pub struct Root {
@@ -148,7 +150,7 @@ impl Root {
             }
         };
         let shutdown = Shutdown::new();
-        let invocation = Invocation { matches: sub_matches.clone(), shutdown: shutdown.clone() };
+        let invocation = Invocation { matches: sub_matches.clone(), shutdown: shutdown.clone(), grace: self.grace };
         let work = handler(invocation);
         let grace = self.grace;
         let outcome = runtime.block_on(async {

@@ -9,9 +9,14 @@ use std::future::Future;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::callback::{Callback, CallbackError};
 use crate::cli::{CommandFuture, Invocation};
 use crate::exit::{CommandError, TaskError};
 use crate::task::TaskContext;
+
+/// What a task reporting to its workflow keeps of the grace period after SIGTERM: a task still
+/// running this long before the runtime must exit is reported `Terminated`, while there is time.
+pub const REPORT_TIME: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The subcommand the image's entrypoint runs (`/usr/local/bin/task fargateTask`), as Sparta named it.
 pub const TASK_COMMAND: &str = "fargateTask";
@@ -57,12 +62,85 @@ where
         let run = run.clone();
         Box::pin(async move {
             let context = TaskContext::from_env(invocation.shutdown).map_err(TaskError::from)?;
-            let output = call(&run, &context).await?;
-            let line = serde_json::to_string(&output)
-                .map_err(|e| CommandError::task_failed(format!("could not encode the task's result as JSON: {e}")))?;
-            println!("{line}");
-            Ok(())
+            let callback = Callback::from_env().map_err(|e| CommandError::task_failed(e.to_string()))?;
+            let beating = callback.clone().zip(Callback::heartbeat_interval(|n| std::env::var(n).ok())).map(
+                |(callback, every)| {
+                    let shutdown = context.shutdown().clone();
+                    tokio::spawn(heartbeats(callback, every, shutdown))
+                },
+            );
+            let result = match &callback {
+                None => call(&run, &context).await,
+                // A task that does not stop in time after SIGTERM is reported stopped while the
+                // runtime can still report it; otherwise the workflow would wait for its heartbeat.
+                Some(_) => {
+                    let budget = invocation.grace.saturating_sub(REPORT_TIME);
+                    let shutdown = context.shutdown().clone();
+                    tokio::select! {
+                        result = call(&run, &context) => result,
+                        () = async { shutdown.requested().await; tokio::time::sleep(budget).await } => {
+                            Err(TaskError::terminated(format!(
+                                "the task was stopped (SIGTERM) and did not finish within {} s",
+                                budget.as_secs_f64()
+                            )))
+                        }
+                    }
+                }
+            };
+            if let Some(beating) = beating {
+                beating.abort();
+            }
+            let outcome = match result {
+                Ok(output) => Ok(serde_json::to_value(output).map_err(|e| {
+                    CommandError::task_failed(format!("could not encode the task's result as JSON: {e}"))
+                })?),
+                Err(e) => Err(e),
+            };
+            if let Ok(value) = &outcome {
+                println!("{value}");
+            }
+            if let Some(callback) = callback {
+                report(callback, outcome.clone()).await?;
+            }
+            outcome.map(|_| ()).map_err(CommandError::from)
         })
+    }
+}
+
+/// Tells the waiting workflow how the task ended: SendTaskSuccess with its result, or
+/// SendTaskFailure with its error name and message (an output over 256 KiB becomes a failure
+/// `OutputTooLarge`). A report that cannot be made fails the task: the workflow would otherwise
+/// wait until its HeartbeatSeconds or TimeoutSeconds.
+pub async fn report(callback: Callback, outcome: Result<serde_json::Value, TaskError>) -> Result<(), CommandError> {
+    let sent = tokio::task::spawn_blocking(move || match &outcome {
+        Ok(output) => match callback.success(output) {
+            Err(too_big @ CallbackError::OutputTooLarge { .. }) => {
+                callback.failure("OutputTooLarge", &too_big.to_string())?;
+                Err(too_big)
+            }
+            other => other,
+        },
+        Err(e) => callback.failure(e.error(), e.message()),
+    })
+    .await
+    .map_err(|e| CommandError::task_failed(format!("the callback to Step Functions did not run: {e}")))?;
+    sent.map_err(|e| CommandError::task_failed(format!("could not report to the workflow: {e}")))
+}
+
+/// SendTaskHeartbeat as the task starts (its HeartbeatSeconds then need only cover the container's
+/// start) and every `every` after, until the task ends (the caller aborts this) or a stop is asked
+/// for; a refused heartbeat (the workflow moved on) is logged, and the task goes on.
+async fn heartbeats(callback: Callback, every: std::time::Duration, shutdown: crate::Shutdown) {
+    loop {
+        let beat = callback.clone();
+        match tokio::task::spawn_blocking(move || beat.heartbeat()).await {
+            Ok(Ok(())) => tracing::debug!("heartbeat sent"),
+            Ok(Err(e)) => tracing::warn!("{e}"),
+            Err(e) => tracing::warn!("the heartbeat did not run: {e}"),
+        }
+        if !shutdown.sleep(every).await {
+            return;
+        }
     }
 }
 
@@ -108,6 +186,76 @@ mod tests {
         let stopping = context(r#"{"n":1}"#);
         stopping.shutdown().request();
         assert_eq!(call(&double, &stopping).await.unwrap_err().exit(), Exit::Terminated);
+    }
+
+    fn callback_to(endpoint: &str) -> Callback {
+        let endpoint = endpoint.to_owned();
+        Callback::from_lookup(move |name| match name {
+            crate::callback::TOKEN_ENV => Some("tok".into()),
+            "AWS_REGION" => Some("us-east-1".into()),
+            "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("test".into()),
+            _ => None,
+        })
+        .unwrap()
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_result_is_sent_as_success_and_an_error_as_failure_with_its_name() {
+        use crate::callback::test_server::serve_once;
+        let (url, server) = serve_once(200, "{}");
+        report(callback_to(&url), Ok(serde_json::json!({"greeting": "hi"}))).await.unwrap();
+        let (head, body) = server.join().unwrap();
+        assert!(head.to_ascii_lowercase().contains("awsstepfunctions.sendtasksuccess"), "{head}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["output"], r#"{"greeting":"hi"}"#);
+
+        let (url, server) = serve_once(200, "{}");
+        let stopped = TaskError::terminated("stopped by SIGTERM before the words were counted");
+        report(callback_to(&url), Err(stopped)).await.unwrap();
+        let (head, body) = server.join().unwrap();
+        assert!(head.to_ascii_lowercase().contains("awsstepfunctions.sendtaskfailure"), "{head}");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"], TaskError::TERMINATED);
+        assert_eq!(body["cause"], "stopped by SIGTERM before the words were counted");
+    }
+
+    #[tokio::test]
+    async fn an_output_over_256_kib_is_reported_as_a_failure_and_fails_the_task() {
+        use crate::callback::test_server::serve_once;
+        let (url, server) = serve_once(200, "{}");
+        let big = serde_json::json!("x".repeat(crate::callback::MAX_OUTPUT_BYTES));
+        let err = report(callback_to(&url), Ok(big)).await.unwrap_err();
+        assert!(err.to_string().contains("256 KiB"), "{err}");
+        let (_, body) = server.join().unwrap();
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["error"], "OutputTooLarge");
+    }
+
+    #[tokio::test]
+    async fn the_first_heartbeat_goes_as_the_task_starts_and_a_stop_ends_them() {
+        use crate::callback::test_server::serve_once;
+        let (url, server) = serve_once(200, "{}");
+        let shutdown = Shutdown::new();
+        // An interval no test waits out: the beat that comes is the one at the start.
+        let beating =
+            tokio::spawn(heartbeats(callback_to(&url), std::time::Duration::from_secs(3600), shutdown.clone()));
+        let (head, body) = tokio::task::spawn_blocking(move || server.join().unwrap()).await.unwrap();
+        assert!(head.to_ascii_lowercase().contains("awsstepfunctions.sendtaskheartbeat"), "{head}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap(), serde_json::json!({"taskToken": "tok"}));
+        shutdown.request();
+        tokio::time::timeout(std::time::Duration::from_secs(5), beating)
+            .await
+            .expect("a stop ends the heartbeats")
+            .unwrap();
+    }
+
+    #[test]
+    fn heartbeats_come_every_third_of_heartbeat_seconds() {
+        let every = |v: &'static str| Callback::heartbeat_interval(move |_| Some(v.to_owned()));
+        assert_eq!(every("60"), Some(std::time::Duration::from_secs(20)));
+        assert_eq!(every("2"), Some(std::time::Duration::from_secs(1)));
+        assert_eq!(every("0"), None);
+        assert_eq!(Callback::heartbeat_interval(|_| None), None);
     }
 
     #[test]

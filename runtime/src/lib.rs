@@ -4,6 +4,7 @@
 //! in by ECS and the state machine, SIGTERM handling with a grace period, and exit codes. No AWS
 //! SDK lives here: a task binary links only what it calls.
 
+pub mod callback;
 pub mod cli;
 pub mod entry;
 pub mod exit;

@@ -5,7 +5,9 @@
 //! `ServiceDescription::workflow`; nothing here calls AWS.
 
 pub use model::service::{DescriptionError, ServiceDescription, WorkflowResources};
-use model::states::{Catcher, EcsRunTask, Fail, Retrier, STATES_ALL, SnsMessage, SnsPublish, StateMachine, Succeed};
+use model::states::{
+    Catcher, EcsRunTask, Fail, QueryLanguage, Retrier, RunPattern, STATES_ALL, SnsPublish, StateMachine, Succeed,
+};
 use serde_json::json;
 
 use crate::SERVICE_NAME;
@@ -25,12 +27,21 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[("RUST_LOG", "info")];
 /// TimeoutSeconds). A timed-out task is not retried: running it again would most likely time out too.
 pub const TASK_TIMEOUT_SECONDS: u64 = 3600;
 
+/// How long the task may go without a heartbeat before the workflow gives up on it with
+/// `States.HeartbeatTimeout` (the RunTask state's HeartbeatSeconds). The runtime sends one as the
+/// task starts and every third of this while it runs, so this bounds how long a task that died
+/// without reporting (out of memory, killed, an image that cannot start) keeps the workflow
+/// waiting. It must cover Fargate's start, image pull included: a minute or two.
+pub const HEARTBEAT_SECONDS: u64 = 300;
+
 /// Days CloudWatch Logs keeps the task's output.
 pub const LOG_RETENTION_DAYS: u32 = 30;
 
-/// The workflow: run the task (waiting for it to stop), retrying only ECS's own transient API
-/// errors; on success publish a success message and succeed; on any failure publish the error and
-/// its cause, then fail with them.
+/// The workflow, in JSONata (AWS's recommendation for new workflows): run the task and wait for
+/// it to report back (the callback pattern: the task's return value is the state's result, its
+/// error the state's error), retrying only ECS's own transient API errors; on success publish the
+/// task's result and succeed; on any failure keep the error in the variable `$error`, publish it
+/// with its cause, then fail with them.
 pub fn workflow(resources: &WorkflowResources) -> StateMachine {
     let partition = resources.partition.as_str();
     let run_task = EcsRunTask {
@@ -41,10 +52,13 @@ pub fn workflow(resources: &WorkflowResources) -> StateMachine {
         security_groups: resources.security_groups.clone(),
         // Public subnets without NAT: the task needs a public IP to reach ECR and CloudWatch Logs.
         assign_public_ip: true,
-        wait_for_completion: true,
+        // The runtime sends the task's result (or its error) back with the token the state
+        // passes it; `RunPattern::Sync` would wait for the task to stop and keep only ECS's
+        // description of it.
+        pattern: RunPattern::Callback { heartbeat_seconds: Some(HEARTBEAT_SECONDS) },
     };
     let run = run_task
-        .task(partition)
+        .jsonata_task(partition)
         // ECS refusing or failing the RunTask call itself (capacity, throttling, a 5xx) is worth
         // another try; the task failing (States.TaskFailed) or timing out is not.
         .with_retry(
@@ -53,56 +67,56 @@ pub fn workflow(resources: &WorkflowResources) -> StateMachine {
                 .max_attempts(3)
                 .backoff_rate(2.0),
         )
-        .with_catch(Catcher::on([STATES_ALL], "NotifyFailure").result_path("$.error"))
+        // Any failure: remember it as $error and go on with the execution's input.
+        .with_catch(
+            Catcher::on([STATES_ALL], "NotifyFailure")
+                .assign("error", "{% $states.errorOutput %}")
+                .output("{% $states.input %}"),
+        )
         .timeout_seconds(TASK_TIMEOUT_SECONDS)
-        // Keep the execution input and add only what a reader of the notification needs.
-        .result_selector(json!({ "TaskArn.$": "$.TaskArn", "StopCode.$": "$.StopCode" }))
-        .result_path("$.task")
+        // Keep the execution input and add the task's result.
+        .output("{% $merge([$states.input, {'result': $states.result}]) %}")
         .with_next("NotifySuccess");
 
     // Each message names its execution (the context object), so a reader can find its history.
-    let notify_success = SnsPublish {
-        topic_arn: resources.topic_arn.clone(),
-        message: SnsMessage::Literal(json!({
+    let notify_success = SnsPublish::jsonata_task(
+        resources.topic_arn.clone(),
+        json!({
             "service": resources.service_name,
             "status": "SUCCEEDED",
-            "execution.$": "$$.Execution.Id",
-            "task.$": "$.task",
-        })),
-    }
-    .task(partition)
-    .discard_result()
+            "execution": "{% $states.context.Execution.Id %}",
+            "result": "{% $states.input.result %}",
+        }),
+        partition,
+    )
+    // The publish's own answer is not kept: the state passes its input on.
+    .output("{% $states.input %}")
     .with_next("Succeeded");
 
-    let notify_failure = SnsPublish {
-        topic_arn: resources.topic_arn.clone(),
-        message: SnsMessage::Literal(json!({
+    let notify_failure = SnsPublish::jsonata_task(
+        resources.topic_arn.clone(),
+        json!({
             "service": resources.service_name,
             "status": "FAILED",
-            "execution.$": "$$.Execution.Id",
-            "error.$": "$.error.Error",
-            "cause.$": "$.error.Cause",
-        })),
-    }
-    .task(partition)
+            "execution": "{% $states.context.Execution.Id %}",
+            "error": "{% $error.Error %}",
+            "cause": "{% $error.Cause %}",
+        }),
+        partition,
+    )
     // A failed notification must not hide the task's own error: go on to Failed either way.
-    .with_catch(Catcher::on([STATES_ALL], "Failed").result_path("$.notificationError"))
-    .discard_result()
+    .with_catch(Catcher::on([STATES_ALL], "Failed").output("{% $states.input %}"))
+    .output("{% $states.input %}")
     .with_next("Failed");
 
-    StateMachine::new("RunTask")
+    let mut machine = StateMachine::new("RunTask")
         .with_state("RunTask", run)
         .with_state("NotifySuccess", notify_success)
         .with_state("Succeeded", Succeed::default())
         .with_state("NotifyFailure", notify_failure)
-        .with_state(
-            "Failed",
-            Fail {
-                error_path: Some("$.error.Error".into()),
-                cause_path: Some("$.error.Cause".into()),
-                ..Fail::default()
-            },
-        )
+        .with_state("Failed", Fail::new().error("{% $error.Error %}").cause("{% $error.Cause %}"));
+    machine.query_language = Some(QueryLanguage::JSONata);
+    machine
 }
 
 /// The service as a fork ships it.
@@ -142,13 +156,18 @@ mod tests {
         let definition: serde_json::Value =
             serde_json::from_str(&describe().unwrap().workflow(&resources()).to_json()).unwrap();
         let run = &definition["States"]["RunTask"];
-        assert!(run["Resource"].as_str().unwrap().ends_with(":states:::ecs:runTask.sync"), "{run}");
+        assert!(run["Resource"].as_str().unwrap().ends_with(":states:::ecs:runTask.waitForTaskToken"), "{run}");
+        assert_eq!(run["HeartbeatSeconds"], HEARTBEAT_SECONDS);
+        let environment = &run["Arguments"]["Overrides"]["ContainerOverrides"][0]["Environment"];
+        assert_eq!(environment[1], json!({"Name": "TASK_TOKEN", "Value": "{% $states.context.Task.Token %}"}));
         assert_eq!(run["Retry"][0]["ErrorEquals"], json!(["ECS.AmazonECSException", "ECS.ServerException"]));
+        assert_eq!(definition["QueryLanguage"], "JSONata");
         assert_eq!(
             run["Catch"][0],
-            json!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"})
+            json!({"ErrorEquals": ["States.ALL"], "Output": "{% $states.input %}",
+                   "Assign": {"error": "{% $states.errorOutput %}"}, "Next": "NotifyFailure"})
         );
-        assert_eq!(definition["States"]["NotifyFailure"]["Parameters"]["Message"]["cause.$"], "$.error.Cause");
+        assert_eq!(definition["States"]["NotifyFailure"]["Arguments"]["Message"]["cause"], "{% $error.Cause %}");
         assert_eq!(definition["States"]["Failed"]["Type"], "Fail");
         assert_eq!(definition["States"]["Succeeded"]["Type"], "Succeed");
     }
