@@ -73,7 +73,7 @@ pub async fn report(caller: &Caller, stack_name: &str, recent: usize) -> anyhow:
         report.task_definition = described.task_definition().map(|td| task_definition_status(arn, td));
     }
     if let Some(arn) = stack.outputs.get("StateMachineArn") {
-        let sfn = aws_sdk_sfn::Client::new(&caller.config);
+        let sfn = crate::host_prefix::sfn_client(&caller.config);
         let listed = sfn
             .list_executions()
             .state_machine_arn(arn)

@@ -19,6 +19,12 @@ use crate::stack::describe;
 
 /// How many of the task's last log lines a failure repeats.
 const LAST_LINES: usize = 10;
+/// Before a state that ran a task is shown ending, its log stream is read until a read this long
+/// after the last one brings nothing new: a task's lines reach CloudWatch Logs a moment after it
+/// writes them, and a callback task reports before its container stops.
+const SETTLE_PAUSE: Duration = Duration::from_millis(250);
+/// The longest that wait lasts, for a task that keeps writing.
+const SETTLE_MAX: Duration = Duration::from_secs(3);
 
 /// Ctrl-C while following: the execution goes on.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +81,7 @@ pub async fn start(caller: &Caller, stack_name: &str, input: &str, name: Option<
             stack.status
         )
     })?;
-    let sfn = aws_sdk_sfn::Client::new(&caller.config);
+    let sfn = crate::host_prefix::sfn_client(&caller.config);
     let started = sfn
         .start_execution()
         .state_machine_arn(state_machine)
@@ -116,7 +122,7 @@ pub async fn follow(
     stack_name: &str,
     on_line: &dyn Fn(&str),
 ) -> anyhow::Result<Followed> {
-    let sfn = aws_sdk_sfn::Client::new(&caller.config);
+    let sfn = crate::host_prefix::sfn_client(&caller.config);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&caller.config);
     let stack = &started.stack;
     let mut follower = Follow {
@@ -160,6 +166,15 @@ pub async fn follow(
     Ok(Followed { summary: follower.summary, last_lines: follower.last_lines })
 }
 
+/// Whether `event` ends a task state's wait for its ECS task (the task reported, stopped, failed or
+/// timed out).
+fn ends_a_task(event: &HistoryEvent) -> bool {
+    let ecs = |resource_type: &str| resource_type == "ecs";
+    event.task_succeeded_event_details().is_some_and(|d| ecs(d.resource_type()))
+        || event.task_failed_event_details().is_some_and(|d| ecs(d.resource_type()))
+        || event.task_timed_out_event_details().is_some_and(|d| ecs(d.resource_type()))
+}
+
 /// The awslogs stream prefix: the service name the stack was tagged with, else the stack name.
 fn stack_name_prefix(stack: &describe::Stack) -> String {
     stack.tags.get(SERVICE_TAG).cloned().unwrap_or_else(|| stack.name.clone())
@@ -177,13 +192,17 @@ fn failure_text(summary: &RunSummary, last_lines: &VecDeque<String>) -> String {
         let shown: String = cause.chars().take(2000).collect();
         text.push_str(&format!("\n  cause: {shown}"));
     }
-    if let Some(code) = summary.task_exit_code {
-        text.push_str(&format!("\n  the task {} exited with code {code}", summary.task_arn.as_deref().unwrap_or("")));
-        if !last_lines.is_empty() {
-            text.push_str("; its last log lines:");
-            for line in last_lines {
-                text.push_str(&format!("\n  | {line}"));
-            }
+    let task = summary.task_arn.as_deref().unwrap_or("");
+    match summary.task_exit_code {
+        Some(code) => text.push_str(&format!("\n  the task {task} exited with code {code}")),
+        // A callback task reported its own error (the cause above): no exit code to show.
+        None if !last_lines.is_empty() => text.push_str(&format!("\n  the task {task}")),
+        None => return text,
+    }
+    if !last_lines.is_empty() {
+        text.push_str("; its last log lines:");
+        for line in last_lines {
+            text.push_str(&format!("\n  | {line}"));
         }
     }
     text
@@ -250,6 +269,9 @@ impl Follow<'_> {
                 .map_err(|e| anyhow::anyhow!(crate::aws::explain("GetExecutionHistory", &e)))?;
             for event in page.events() {
                 if self.seen.insert(event.id()) {
+                    if ends_a_task(event) {
+                        self.settle_logs().await?;
+                    }
                     self.event(event);
                 }
             }
@@ -317,6 +339,25 @@ impl Follow<'_> {
                 self.summary.task_arn = Some(arn.to_owned());
             }
         }
+    }
+
+    /// Reads the tasks' log streams until they settle (see [`SETTLE_PAUSE`]), so that a task's lines
+    /// are shown under its state, before the state's end.
+    async fn settle_logs(&mut self) -> anyhow::Result<()> {
+        if self.log_streams.is_empty() {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + SETTLE_MAX;
+        self.read_logs().await?;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(SETTLE_PAUSE).await;
+            let before = self.summary.log_lines.len();
+            self.read_logs().await?;
+            if self.summary.log_lines.len() == before {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Prints the task's new log lines (a stream that does not exist yet is read again later).

@@ -8,6 +8,7 @@ pub mod deployment;
 pub mod diagram;
 pub mod execution;
 pub mod fork;
+pub mod host_prefix;
 pub mod image;
 pub mod interrupt;
 pub mod stack;

@@ -26,6 +26,8 @@ enum Command {
     Provision(provisioner::cmd::provision::ProvisionArgs),
     /// Start an execution of the stack's state machine; --follow shows its states and the task's logs.
     Run(provisioner::cmd::run::RunArgs),
+    /// Run one state of the workflow through Step Functions' TestState: input, mock, inspection.
+    TestState(provisioner::cmd::test_state::TestStateArgs),
     /// The stack's status, outputs, recent events, task image and recent executions.
     Status(provisioner::cmd::status::StatusArgs),
     /// Delete the stack and wait until it is gone (images only with --purge-images).
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
             Command::Push(args) => provisioner::cmd::image::push(args).await,
             Command::Provision(args) => provisioner::cmd::provision::run(args).await,
             Command::Run(args) => provisioner::cmd::run::run(args).await,
+            Command::TestState(args) => provisioner::cmd::test_state::run(args).await,
             Command::Status(args) => provisioner::cmd::status::run(args).await,
             Command::Delete(args) => provisioner::cmd::delete::run(args).await,
             Command::Fork(args) => provisioner::cmd::fork::run(args),

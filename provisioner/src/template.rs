@@ -139,6 +139,10 @@ pub fn check_state_machines(fragment: &Template) -> anyhow::Result<()> {
         let machine = model::states::StateMachine::from_json(&text)
             .with_context(|| format!("the state machine {id} has a definition that is not the States Language"))?;
         machine.lint().with_context(|| format!("the state machine {id} cannot be deployed"))?;
+        let problems = states_interpreter::CompiledMachine::new(machine).problems();
+        if !problems.is_empty() {
+            anyhow::bail!("the state machine {id} cannot be deployed: {}", problems.join("; "));
+        }
     }
     Ok(())
 }

@@ -69,7 +69,7 @@ fn the_task_runs_in_the_egress_only_security_group() {
     assert_eq!(group["SecurityGroupEgress"][0]["CidrIp"], "0.0.0.0/0");
     let sub = &t["Resources"]["StateMachine"]["Properties"]["DefinitionString"]["Fn::Sub"];
     let definition: Value = serde_json::from_str(sub[0].as_str().unwrap()).unwrap();
-    let vpc = &definition["States"]["RunTask"]["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"];
+    let vpc = &definition["States"]["RunTask"]["Arguments"]["NetworkConfiguration"]["AwsvpcConfiguration"];
     assert_eq!(vpc["SecurityGroups"], json!(["${SecurityGroupId}"]));
     assert_eq!(vpc["Subnets"], json!(["${Subnet1}", "${Subnet2}"]));
     assert_eq!(vpc["AssignPublicIp"], "ENABLED");
@@ -86,7 +86,7 @@ fn no_partition_is_hard_coded_in_the_definition() {
     let t = template_value();
     let text = t["Resources"]["StateMachine"]["Properties"]["DefinitionString"]["Fn::Sub"][0].as_str().unwrap();
     assert!(!text.contains("arn:aws:"), "{text}");
-    assert!(text.contains("arn:${AWS::Partition}:states:::ecs:runTask.sync"), "{text}");
+    assert!(text.contains("arn:${AWS::Partition}:states:::ecs:runTask.waitForTaskToken"), "{text}");
     assert!(text.contains("arn:${AWS::Partition}:states:::sns:publish"), "{text}");
 }
 
@@ -139,57 +139,108 @@ fn the_execution_role_only_pulls_this_image_and_writes_these_logs() {
     }
 }
 
+/// The statements of a role, each as (its actions, the statement).
+fn by_action(role: &Value) -> Vec<(BTreeSet<String>, Value)> {
+    statements(role)
+        .into_iter()
+        .map(|s| (s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect(), s))
+        .collect()
+}
+
+fn find(by_action: &[(BTreeSet<String>, Value)], action: &str) -> Value {
+    by_action
+        .iter()
+        .find(|(actions, _)| actions.contains(action))
+        .map(|(_, s)| s.clone())
+        .unwrap_or_else(|| panic!("{action} missing"))
+}
+
 #[test]
-fn the_task_role_starts_empty() {
+fn the_task_role_may_only_report_to_its_own_workflow() {
+    // The workflow waits for the task's token, so its task reports back, and may do nothing else.
     let t = template_value();
     let role = &t["Resources"]["TaskRole"];
-    assert!(role["Properties"].get("Policies").is_none() && role["Properties"].get("ManagedPolicyArns").is_none());
+    assert!(role["Properties"].get("ManagedPolicyArns").is_none());
     assert_ne!(t["Resources"]["TaskRole"], t["Resources"]["TaskExecutionRole"]);
+    let policies = role["Properties"]["Policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 1);
+    assert_eq!(policies[0]["PolicyName"], "ReportToTheWorkflow");
+    assert_eq!(
+        statements(role),
+        [json!({
+            "Effect": "Allow",
+            "Action": ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+            "Resource": {"Fn::Sub": format!(
+                "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{}-workflow",
+                service::SERVICE_NAME
+            )}
+        })]
+    );
+    // The ARN it names is the state machine's own.
+    assert_eq!(
+        t["Resources"]["StateMachine"]["Properties"]["StateMachineName"],
+        format!("{}-workflow", service::SERVICE_NAME)
+    );
 }
 
 #[test]
 fn the_state_machine_role_is_least_privilege() {
+    // The callback: the state machine only runs the task (and passes its roles) and publishes.
     let t = template_value();
     let role = &t["Resources"]["StateMachineRole"];
     assert!(role["Properties"].get("ManagedPolicyArns").is_none());
-    let by_action: Vec<(BTreeSet<String>, Value)> = statements(role)
-        .into_iter()
-        .map(|s| (s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect(), s))
-        .collect();
-    let find = |action: &str| {
-        by_action
-            .iter()
-            .find(|(actions, _)| actions.contains(action))
-            .map(|(_, s)| s.clone())
-            .unwrap_or_else(|| panic!("{action} missing"))
-    };
-    let run = find("ecs:RunTask");
+    let by_action = by_action(role);
+    let run = find(&by_action, "ecs:RunTask");
     assert_eq!(run["Resource"], json!({"Ref": "TaskDefinition"}));
     assert_eq!(run["Condition"]["ArnEquals"]["ecs:cluster"], json!({"Fn::GetAtt": ["Cluster", "Arn"]}));
-    let describe = find("ecs:DescribeTasks");
-    assert!(find("ecs:StopTask") == describe);
-    assert_eq!(
-        describe["Resource"],
-        json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task/{}/*", service::SERVICE_NAME)})
-    );
-    let pass = find("iam:PassRole");
+    let pass = find(&by_action, "iam:PassRole");
     assert_eq!(
         pass["Resource"],
         json!([{"Fn::GetAtt": ["TaskExecutionRole", "Arn"]}, {"Fn::GetAtt": ["TaskRole", "Arn"]}])
     );
-    let events = find("events:PutTargets");
+    assert_eq!(find(&by_action, "sns:Publish")["Resource"], json!({"Ref": "NotificationTopic"}));
+    assert_eq!(by_action.len(), 3);
+    let all: usize = by_action.iter().map(|(a, _)| a.len()).sum();
+    assert_eq!(all, 1 + 1 + 1, "no action beyond the listed ones");
+    for (_, statement) in &by_action {
+        assert_ne!(statement["Resource"], "*", "{statement}");
+    }
+}
+
+/// The sample workflow with its task run `.sync`: the other pattern a fork may choose.
+fn sync_workflow(resources: &WorkflowResources) -> StateMachine {
+    let mut machine = description::workflow(resources);
+    let model::states::State::Task(run) = machine.states.get_mut("RunTask").unwrap() else { panic!("RunTask") };
+    run.resource = run.resource.replace(".waitForTaskToken", ".sync");
+    run.heartbeat_seconds = None;
+    let environment = &mut run.arguments.as_mut().unwrap()["Overrides"]["ContainerOverrides"][0]["Environment"];
+    environment.as_array_mut().unwrap().truncate(1);
+    machine
+}
+
+#[test]
+fn a_sync_workflow_s_role_also_watches_and_stops_its_tasks_and_its_task_role_stays_empty() {
+    let service = description::ServiceDescription::new(service::SERVICE_NAME, 256, 512, sync_workflow).unwrap();
+    let (template, _) = decorators::assemble(service, Some("example/image:1".into())).unwrap();
+    let t: Value = serde_json::from_str(&template.to_json().unwrap()).unwrap();
+    let task_role = &t["Resources"]["TaskRole"];
+    assert!(task_role["Properties"].get("Policies").is_none(), "{task_role}");
+    let by_action = by_action(&t["Resources"]["StateMachineRole"]);
+    let describe = find(&by_action, "ecs:DescribeTasks");
+    assert!(find(&by_action, "ecs:StopTask") == describe);
+    assert_eq!(
+        describe["Resource"],
+        json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task/{}/*", service::SERVICE_NAME)})
+    );
+    let events = find(&by_action, "events:PutTargets");
     assert_eq!(events["Action"], json!(["events:PutTargets", "events:PutRule", "events:DescribeRule"]));
     assert_eq!(
         events["Resource"],
         json!({"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/StepFunctionsGetEventsForECSTaskRule"})
     );
-    assert_eq!(find("sns:Publish")["Resource"], json!({"Ref": "NotificationTopic"}));
     assert_eq!(by_action.len(), 5);
     let all: usize = by_action.iter().map(|(a, _)| a.len()).sum();
-    assert_eq!(all, 1 + 2 + 1 + 3 + 1, "no action beyond the listed ones");
-    for (_, statement) in &by_action {
-        assert_ne!(statement["Resource"], "*", "{statement}");
-    }
+    assert_eq!(all, 1 + 1 + 2 + 3 + 1, "no action beyond the listed ones");
 }
 
 #[test]
@@ -362,12 +413,6 @@ const ALLOWED_WILDCARDS: &[(&str, &[&str], &str, &str)] = &[
         &["ecr:GetAuthorizationToken"],
         "*",
         "IAM defines no resource type for GetAuthorizationToken: it acts on the account's registry",
-    ),
-    (
-        "StateMachineRole",
-        &["ecs:StopTask", "ecs:DescribeTasks"],
-        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/{service}/*",
-        "a task's ID exists only after RunTask; the ARN keeps the grant to this cluster's tasks",
     ),
     (
         "TaskLogKey",

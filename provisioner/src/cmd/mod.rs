@@ -10,3 +10,4 @@ pub mod provision;
 pub mod run;
 pub mod status;
 pub mod template;
+pub mod test_state;

@@ -49,3 +49,15 @@ pub fn service_role(service_principal: &str, description: &str, policies: Vec<(&
         .collect();
     role.property("Policies", policies)
 }
+
+/// Adds an inline policy (name, statements) to a role made by [`service_role`].
+pub fn add_inline_policy(role: &mut Resource, name: &str, statements: Vec<Value>) {
+    let policy =
+        json!({ "PolicyName": name, "PolicyDocument": { "Version": POLICY_VERSION, "Statement": statements } });
+    match role.properties.get_mut("Policies").and_then(Value::as_array_mut) {
+        Some(policies) => policies.push(policy),
+        None => {
+            role.properties.insert("Policies".into(), json!([policy]));
+        }
+    }
+}

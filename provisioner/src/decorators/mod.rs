@@ -39,6 +39,8 @@ pub enum DecoratorError {
     MissingContext { what: &'static str, written_by: &'static str },
     #[error("the workflow's state machine definition is not valid:\n{0}")]
     Workflow(ValidationErrors),
+    #[error("the workflow's state machine definition is not valid:\n{}", .0.join("\n"))]
+    Expressions(Vec<String>),
     #[error(
         "the workflow's definition contains \"${{{variable}}}\", which CloudFormation would try to substitute \
          and which names nothing the provisioner provides ({known}); write \"${{!{variable}}}\" for a literal \"${{{variable}}}\""

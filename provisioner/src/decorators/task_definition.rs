@@ -1,6 +1,8 @@
 //! The Fargate task definition and its two roles. The execution role is what ECS uses to start the
 //! task: pull this service's image and write to its log group, nothing else. The task role is what
-//! the task's own code runs as: empty, so a fork grants exactly what its code calls. The size is a
+//! the task's own code runs as: empty but for reporting to its workflow when the workflow waits for
+//! the task's token (the state machine decorator adds that), so a fork grants exactly what its code
+//! calls. The size is a
 //! cpu/memory pair Fargate accepts (checked when the service description is made).
 
 use model::template::{Expr, Pseudo, Resource, Template};

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use model::states::QueryLanguage;
 use model::template::{Resource, Template};
 use serde_json::Value;
 
@@ -64,7 +65,11 @@ impl<'t> Builder<'t> {
         for workflow in &workflows {
             let resource = self.resources[&workflow.id];
             let kind = resource.properties.get("StateMachineType").map_or_else(|| "STANDARD".to_owned(), brief);
-            let title = format!("{} · {STATE_MACHINE_TYPE} · {kind}", workflow.id);
+            let mut title = format!("{} · {STATE_MACHINE_TYPE} · {kind}", workflow.id);
+            // A top-level QueryLanguage is every state's default; a state's own shows in its box.
+            if workflow.machine.query_language == Some(QueryLanguage::JSONata) {
+                title.push_str(" · JSONata");
+            }
             let group = self.diagram.add_group(
                 None,
                 "workflow",
@@ -462,7 +467,13 @@ mod tests {
     fn catch_and_retry_are_shown_where_they_apply() {
         let d = diagram(&shipped_template());
         let run = node_by(&d, "state", "RunTask");
-        assert!(run.lines.iter().any(|l| l == "Task · ecs:runTask.sync"), "{:?}", run.lines);
+        assert!(run.lines.iter().any(|l| l == "Task · ecs:runTask.waitForTaskToken"), "{:?}", run.lines);
+        assert!(
+            run.lines.iter().any(|l| l == "waits for its task token: the result is what the task reports"),
+            "the callback pattern is named: {:?}",
+            run.lines
+        );
+        assert!(run.lines.iter().any(|l| l == "HeartbeatSeconds 300"), "{:?}", run.lines);
         assert!(run.lines.iter().any(|l| l == "Retry ECS.AmazonECSException, ECS.ServerException"), "{:?}", run.lines);
         assert!(run.lines.iter().any(|l| l.contains("MaxAttempts 3") && l.contains("IntervalSeconds 5")));
         let catch = d
@@ -556,7 +567,7 @@ mod tests {
             subnets: r.subnets.clone(),
             security_groups: r.security_groups.clone(),
             assign_public_ip: true,
-            wait_for_completion: true,
+            pattern: model::states::RunPattern::Sync,
         };
         let notify = SnsPublish { topic_arn: r.topic_arn.clone(), message: SnsMessage::Path("$".into()) };
         let choose = Choice {
@@ -598,7 +609,7 @@ mod tests {
         };
         let each = Map {
             items_path: Some("$.items".into()),
-            max_concurrency: Some(4),
+            max_concurrency: Some(4.into()),
             item_processor: Some(
                 ItemProcessor::new("Check")
                     .with_state(
@@ -685,6 +696,12 @@ mod tests {
         assert!(labels.contains(&"$.mode StringEquals \"each\" and (not $.items IsNull true)"), "{labels:?}");
         let fan_out_node = node_by(&d, "state", "FanOut");
         assert!(fan_out_node.lines.iter().any(|l| l == "Retry States.ALL"), "{:?}", fan_out_node.lines);
+        // The other pattern is named too: this workflow's tasks run `.sync`.
+        assert!(
+            run_in_branch.lines.iter().any(|l| l == "waits for the job to end: the result is its final description"),
+            "{:?}",
+            run_in_branch.lines
+        );
     }
 
     #[test]
@@ -795,6 +812,212 @@ mod tests {
             }
             roxmltree::Document::parse(&svg::svg(&d, &placed)).unwrap();
         }
+    }
+
+    /// A template with the shipped service plus `machines` (logical ID, definition) merged in.
+    fn with_machines(machines: &[(&str, &StateMachine)]) -> Template {
+        let mut template = shipped_template();
+        let mut resources = serde_json::Map::new();
+        for (id, machine) in machines {
+            resources.insert(
+                (*id).to_owned(),
+                json!({"Type": STATE_MACHINE_TYPE, "Properties": {
+                    "RoleArn": {"Fn::GetAtt": ["StateMachineRole", "Arn"]},
+                    "Definition": serde_json::to_value(machine).unwrap()}}),
+            );
+        }
+        template.merge(Template::from_json(&json!({"Resources": resources}).to_string()).unwrap()).unwrap();
+        template
+    }
+
+    /// The text drawn in the box of state `name`, whitespace removed: the layout wraps long lines
+    /// (dropping the space it breaks at), so the test compares characters, not line breaks.
+    fn drawn_text(svg: &str, name: &str) -> String {
+        let document = roxmltree::Document::parse(svg).expect("the SVG is well-formed XML");
+        let node = document
+            .descendants()
+            .find(|n| {
+                n.has_tag_name("g")
+                    && n.attribute("data-kind") == Some("state")
+                    && n.attribute("data-state") == Some(name)
+            })
+            .unwrap_or_else(|| panic!("no box for state {name} in the SVG"));
+        node.descendants().filter_map(|n| n.text()).flat_map(str::chars).filter(|c| !c.is_whitespace()).collect()
+    }
+
+    fn squeezed(text: &str) -> String {
+        text.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    /// A JSONata machine built with the model's builders: each state's box lists the expressions
+    /// and assignments it carries, with the field they are in (AWS, "Transforming data with
+    /// JSONata in Step Functions"; "Passing data between states with variables"; "Choice workflow
+    /// state" for a rule's Condition, Assign and Output; "Map state" for Items).
+    #[test]
+    fn jsonata_expressions_and_assignments_are_shown_on_their_states() {
+        use model::states::{Expression, QueryLanguage, Task};
+        let e = Expression::new;
+        let machine = StateMachine::new("Get")
+            .query_language(QueryLanguage::JSONata)
+            .with_state(
+                "Get",
+                Task::new("arn:aws:states:::lambda:invoke")
+                    .arguments(json!({"FunctionName": "get", "Payload": e("$states.input")}))
+                    .output(e("$states.result.Payload"))
+                    .assign("price", e("$states.result.Payload.price"))
+                    .timeout_seconds_expression(e("$states.input.timeout"))
+                    .heartbeat_seconds_expression(e("$states.input.beat"))
+                    .with_catch(Catcher::on(["States.ALL"], "Broken").assign("why", e("$states.errorOutput.Cause")))
+                    .with_next("Check"),
+            )
+            .with_state(
+                "Check",
+                Choice::new([
+                    ChoiceRule::jsonata("$price > 100", "Expensive")
+                        .comment("dear")
+                        .assign("flag", true)
+                        .output(json!({"p": e("$price")})),
+                    ChoiceRule::jsonata("$price < 0", "Broken"),
+                ])
+                .assign("checked", e("$now()"))
+                .default_state("Later"),
+            )
+            .with_state("Later", Wait::seconds_expression(e("$states.input.delay")).with_next("Until"))
+            .with_state("Until", Wait::until(e("$states.input.when")).with_next("Each"))
+            .with_state(
+                "Each",
+                Map::new(
+                    ItemProcessor::new("One")
+                        .with_state("One", Pass::new().output(json!({"n": e("$states.input")})).with_end()),
+                )
+                .items(e("$states.input.items"))
+                .assign("count", e("$count($states.result)"))
+                .with_next("Cheap"),
+            )
+            .with_state("Cheap", Succeed::default().output(json!({"price": e("$price")})))
+            .with_state("Expensive", Fail::new().error(e("'TooDear'")).cause(e("'price ' & $price")))
+            .with_state("Broken", Fail::new().error("Broken"));
+        machine.validate().unwrap();
+        let d = diagram(&with_machines(&[("Priced", &machine)]));
+
+        let expected: [(&str, &[&str]); 9] = [
+            (
+                "Get",
+                &[
+                    "Task · lambda:invoke",
+                    "TimeoutSeconds {% $states.input.timeout %}",
+                    "HeartbeatSeconds {% $states.input.beat %}",
+                    r#"Arguments {"FunctionName":"get","Payload":"{% $states.input %}"}"#,
+                    "Output {% $states.result.Payload %}",
+                    "Assign price = {% $states.result.Payload.price %}",
+                    "Catch States.ALL → Broken",
+                    "Assign why = {% $states.errorOutput.Cause %}",
+                ],
+            ),
+            (
+                "Check",
+                &[
+                    "Choice · 2 rule(s)",
+                    "Rule 1 → Expensive",
+                    "Condition {% $price > 100 %}",
+                    r#"Output {"p":"{% $price %}"}"#,
+                    "Assign flag = true",
+                    "Rule 2 → Broken",
+                    "Condition {% $price < 0 %}",
+                    "Assign checked = {% $now() %}",
+                ],
+            ),
+            ("Later", &["Wait Seconds {% $states.input.delay %}"]),
+            ("Until", &["Wait until {% $states.input.when %}"]),
+            ("Each", &["Map · each item of {% $states.input.items %}", "Assign count = {% $count($states.result) %}"]),
+            ("One", &[r#"Pass"#, r#"Output {"n":"{% $states.input %}"}"#]),
+            ("Cheap", &["Succeed", r#"Output {"price":"{% $price %}"}"#]),
+            ("Expensive", &["Fail", "Error {% 'TooDear' %}", "Cause {% 'price ' & $price %}"]),
+            ("Broken", &["Fail", "Error Broken"]),
+        ];
+        let placed = layout::layout(&d).unwrap();
+        let svg = svg::svg(&d, &placed);
+        for (name, lines) in expected {
+            let node = node_by(&d, "state", name);
+            assert_eq!(node.lines, lines, "{name}");
+            // And the picture draws them in that state's box.
+            let text = drawn_text(&svg, name);
+            for line in lines {
+                assert!(text.contains(&squeezed(line)), "{name}: {line:?} not in {text:?}");
+            }
+        }
+        // The arrows keep their labels: a rule's Comment, else its Condition.
+        let label = |rule: &str| {
+            d.edges
+                .iter()
+                .find(|e| e.kind == EdgeKind::Choice && e.data.contains(&("rule", rule.to_owned())))
+                .and_then(|e| e.label.clone())
+        };
+        assert_eq!(label("1").as_deref(), Some("dear"));
+        assert_eq!(label("2").as_deref(), Some("{% $price < 0 %}"));
+        // The machine's QueryLanguage is in its group's title, not repeated on every state.
+        let group = d.groups.iter().find(|g| g.data.contains(&("logical-id", "Priced".to_owned()))).unwrap();
+        assert!(group.title.ends_with("· STANDARD · JSONata"), "{}", group.title);
+        let others: Vec<&str> =
+            d.groups.iter().filter(|g| g.class == "workflow" && g.id != group.id).map(|g| g.title.as_str()).collect();
+        // The shipped sample workflow is JSONata too; a JSONPath machine's title does not say
+        // JSONPath (see the next test).
+        assert!(!others.is_empty() && others.iter().all(|t| t.ends_with("· STANDARD · JSONata")), "{others:?}");
+    }
+
+    /// In a JSONPath machine: a state that sets its own QueryLanguage to JSONata says so, JSONPath
+    /// `Assign` keeps its `.$` keys (a path, not a literal), a JSONPath Choice rule shows its
+    /// Assign, and states without any of these are drawn exactly as before.
+    #[test]
+    fn a_jsonpath_machine_shows_its_assignments_and_its_jsonata_states() {
+        use model::states::{Expression, Operand};
+        let machine = StateMachine::new("Remember")
+            .with_state(
+                "Remember",
+                Pass::new().assign("seen", true).assign("total.$", "$.result.total").with_next("Shift"),
+            )
+            .with_state("Shift", Pass::new().jsonata().output(Expression::new("$states.input.x")).with_next("Decide"))
+            .with_state(
+                "Decide",
+                Choice::new([
+                    ChoiceRule::new(
+                        Condition::compare("$.ok", Comparison::BooleanEquals(Operand::Value(true))),
+                        "Pause",
+                    )
+                    .assign("ok.$", "$.ok"),
+                    ChoiceRule::new(Condition::compare("$.n", Comparison::string_equals("x")), "Pause"),
+                ])
+                .default_state("Pause"),
+            )
+            .with_state("Pause", Wait::seconds(10).with_end());
+        machine.validate().unwrap();
+        let d = diagram(&with_machines(&[("Mixed", &machine)]));
+        let lines = |name: &str| node_by(&d, "state", name).lines.clone();
+        assert_eq!(lines("Remember"), ["Pass", "Assign seen = true", "Assign total.$ = $.result.total"]);
+        assert_eq!(lines("Shift"), ["Pass", "QueryLanguage JSONata", "Output {% $states.input.x %}"]);
+        assert_eq!(lines("Decide"), ["Choice · 2 rule(s)", "Rule 1 → Pause", "Assign ok.$ = $.ok"]);
+        assert_eq!(lines("Pause"), ["Wait 10 s"]);
+        let group = d.groups.iter().find(|g| g.data.contains(&("logical-id", "Mixed".to_owned()))).unwrap();
+        assert!(!group.title.contains("JSONata"), "{}", group.title);
+        layout::layout(&d).unwrap();
+    }
+
+    /// A long value is cut, marked with `…`, so one field cannot make a box as tall as the page;
+    /// template.json beside the picture has it whole.
+    #[test]
+    fn a_long_value_is_cut() {
+        use model::states::Task;
+        let long = format!("{{% {} %}}", "$states.input.a & ".repeat(20));
+        let machine = StateMachine::new("Big").with_state(
+            "Big",
+            Task::new("arn:aws:states:::lambda:invoke").jsonata().arguments(json!({"Payload": long})).with_end(),
+        );
+        let d = diagram(&with_machines(&[("Long", &machine)]));
+        let arguments =
+            node_by(&d, "state", "Big").lines.iter().find(|l| l.starts_with("Arguments ")).cloned().unwrap();
+        assert!(arguments.ends_with('…'), "{arguments}");
+        assert_eq!(arguments.chars().count(), "Arguments ".len() + 120, "{arguments}");
+        assert!(arguments.starts_with(r#"Arguments {"Payload":"{% $states.input.a & "#), "{arguments}");
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! One state machine drawn inside its group: Start and End, a box per state with its type, what
-//! it calls and its Retry, and an arrow per transition (Next, each Choice rule with its condition,
-//! Default, each Catch with its ErrorEquals, the end of the execution or of a branch). A Parallel
-//! or Map is a group holding the state's box, a group per branch (or its item processor) and a
-//! join where the branches meet again. A state's request names resources through `${...}`
-//! placeholders; each resolved one becomes an arrow from the state to that resource's box.
+//! it calls, its JSONata expressions and variable assignments (when it has them) and its Retry,
+//! and an arrow per transition (Next, each Choice rule with its condition, Default, each Catch
+//! with its ErrorEquals, the end of the execution or of a branch). A Parallel or Map is a group
+//! holding the state's box, a group per branch (or its item processor) and a join where the
+//! branches meet again. A state's request names resources through `${...}` placeholders; each
+//! resolved one becomes an arrow from the state to that resource's box.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use model::states::{
-    Choice, Condition, ItemProcessor, Map, Parallel, Retrier, State, StateMachine, States, Task, Wait,
+    Choice, ChoiceRule, Condition, ItemProcessor, Map, NumberOrExpression, Parallel, QueryLanguage, Retrier, State,
+    StateMachine, States, Task, Variables, Wait,
 };
 use model::template::{Resource, sub_variables};
 use serde_json::Value;
@@ -416,12 +418,32 @@ pub(super) fn read_workflow(
 
 // ---- Describing states ------------------------------------------------------------------------
 
-/// The lines under a state's name: its type and what it does, then its Retry.
+/// The longest value a detail line shows of a free-form field (`Arguments`, `Output`, `Items`,
+/// an `Assign` value, a Choice rule's `Condition`): about three wrapped lines of a box. Longer
+/// values are cut and end in `…`; `template.json` beside the picture has them whole.
+const MAX_VALUE_CHARS: usize = 120;
+
+/// The lines under a state's name: its type and what it does; its own QueryLanguage when it is
+/// JSONata; its JSONata `Arguments`; its Choice rules that carry more than the arrow shows; its
+/// `Output` and `Assign`; its Retry; its catchers that set an `Output` or `Assign`. A field the
+/// state lacks adds no line, so a JSONPath state without variables is drawn as it always was.
+///
+/// AWS, "Transforming data with JSONata in Step Functions"
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>): a JSONata
+/// state's fields are `Arguments` and `Output` (replacing InputPath, Parameters, ResultSelector,
+/// ResultPath, OutputPath), a Map's `Items` (an array or an expression giving one) replaces
+/// `ItemsPath`, and `QueryLanguage` is set at the top level or per state. "Passing
+/// data between states with variables"
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html>): `Assign` in
+/// either language, on states, Choice rules and catchers. "Choice workflow state"
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html>): a JSONata rule's
+/// `Condition` is an expression giving true or false.
 fn state_lines(state: &State, resolve: impl Fn(&str) -> String) -> Vec<String> {
     let mut lines = Vec::new();
     match state {
         State::Task(Task { resource, timeout_seconds, heartbeat_seconds, .. }) => {
             lines.push(format!("Task · {}", resolve(&integration(resource))));
+            lines.extend(pattern(resource).map(str::to_owned));
             lines.extend(timeout_seconds.as_ref().map(|s| format!("TimeoutSeconds {s}")));
             lines.extend(heartbeat_seconds.as_ref().map(|s| format!("HeartbeatSeconds {s}")));
         }
@@ -430,8 +452,12 @@ fn state_lines(state: &State, resolve: impl Fn(&str) -> String) -> Vec<String> {
         State::Wait(Wait { seconds, timestamp, seconds_path, timestamp_path, .. }) => {
             let how = seconds
                 .as_ref()
-                .map(|s| format!("{s} s"))
-                .or_else(|| timestamp.as_ref().map(|t| format!("until {t}")))
+                .map(|s| match s {
+                    NumberOrExpression::Number(n) => format!("{n} s"),
+                    // "Wait {% $x %} s" would read as if the unit were part of the expression.
+                    NumberOrExpression::Expression(e) => format!("Seconds {}", cut(e.to_string())),
+                })
+                .or_else(|| timestamp.as_ref().map(|t| format!("until {}", cut(t.clone()))))
                 .or_else(|| seconds_path.as_ref().map(|p| format!("SecondsPath {p}")))
                 .or_else(|| timestamp_path.as_ref().map(|p| format!("TimestampPath {p}")))
                 .unwrap_or_default();
@@ -446,13 +472,104 @@ fn state_lines(state: &State, resolve: impl Fn(&str) -> String) -> Vec<String> {
             lines.extend(fail.cause_path.as_ref().map(|c| format!("CausePath {c}")));
         }
         State::Parallel(Parallel { branches, .. }) => lines.push(format!("Parallel · {} branch(es)", branches.len())),
-        State::Map(Map { items_path, max_concurrency, .. }) => {
-            lines.push(format!("Map · each item of {}", items_path.as_deref().unwrap_or("$")));
-            lines.extend(max_concurrency.map(|n| format!("MaxConcurrency {n}")));
+        State::Map(Map { items_path, items, max_concurrency, .. }) => {
+            // JSONata's `Items` (an array or an expression giving one) replaces `ItemsPath`.
+            let source = match items {
+                Some(items) => shown(items),
+                None => items_path.clone().unwrap_or_else(|| "$".to_owned()),
+            };
+            lines.push(format!("Map · each item of {source}"));
+            lines.extend(max_concurrency.as_ref().map(|n| format!("MaxConcurrency {n}")));
         }
     }
+    if state.query_language() == Some(QueryLanguage::JSONata) {
+        lines.insert(1, "QueryLanguage JSONata".to_owned());
+    }
+    let arguments = match state {
+        State::Task(task) => task.arguments.as_ref(),
+        State::Parallel(parallel) => parallel.arguments.as_ref(),
+        _ => None,
+    };
+    lines.extend(arguments.map(|a| format!("Arguments {}", shown(a))));
+    if let State::Choice(choice) = state {
+        for (index, rule) in choice.choices.iter().enumerate() {
+            lines.extend(rule_lines(index, rule));
+        }
+    }
+    lines.extend(output_and_assign(state.output(), state.assign()));
     lines.extend(state.retry().iter().flat_map(retry_lines));
+    for catcher in state.catch() {
+        let set = output_and_assign(catcher.output.as_ref(), catcher.assign.as_ref());
+        if !set.is_empty() {
+            lines.push(format!("Catch {} → {}", catcher.error_equals.join(", "), catcher.next));
+            lines.extend(set);
+        }
+    }
     lines
+}
+
+/// The lines of a Choice rule that carries what its arrow cannot show: a JSONata `Condition`
+/// (the arrow shows the rule's Comment instead when it has one, and folds long text into a
+/// narrow label), or an `Assign` or `Output` that takes effect when the rule matches. `Rule 2` is the
+/// arrow's `data-rule`. A JSONPath rule with neither adds nothing: its arrow says it all.
+fn rule_lines(index: usize, rule: &ChoiceRule) -> Vec<String> {
+    let expression = match &rule.condition {
+        Condition::Expression(expression) => Some(expression),
+        _ => None,
+    };
+    let set = output_and_assign(rule.output.as_ref(), rule.assign.as_ref());
+    if expression.is_none() && set.is_empty() {
+        return Vec::new();
+    }
+    let target = rule.next.as_deref().map_or_else(String::new, |next| format!(" → {next}"));
+    let mut lines = vec![format!("Rule {}{target}", index + 1)];
+    lines.extend(expression.map(|e| format!("Condition {}", cut(e.to_string()))));
+    lines.extend(set);
+    lines
+}
+
+/// `Output ...` and one `Assign name = value` line per variable, in the order of the model's map
+/// (by name: this workspace's serde_json does not keep the written order; Step Functions
+/// evaluates every value of one Assign before it sets any, so the order says nothing). A
+/// JSONPath variable keeps its `.$` (`Assign total.$ = $.result.total`), which says its value is
+/// a path, not a literal.
+fn output_and_assign(output: Option<&Value>, assign: Option<&Variables>) -> Vec<String> {
+    let mut lines: Vec<String> = output.map(|o| format!("Output {}", shown(o))).into_iter().collect();
+    for (name, value) in assign.into_iter().flatten() {
+        lines.push(format!("Assign {name} = {}", shown(value)));
+    }
+    lines
+}
+
+/// A free-form value as a box shows it: a string as written (an expression with its `{% %}`
+/// markers, so it reads as one), anything else as compact JSON; cut to [`MAX_VALUE_CHARS`].
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(text) => cut(text.clone()),
+        other => cut(other.to_string()),
+    }
+}
+
+/// `text`, or its first [`MAX_VALUE_CHARS`] characters ending in `…` when it is longer.
+fn cut(text: String) -> String {
+    if text.chars().count() <= MAX_VALUE_CHARS {
+        return text;
+    }
+    let mut kept: String = text.chars().take(MAX_VALUE_CHARS - 1).collect();
+    kept.push('…');
+    kept
+}
+
+/// What a Task waits for, by its integration pattern (AWS's "Discover service integration
+/// patterns"): the callback's token or the job's end; a request-response call waits for nothing.
+fn pattern(resource: &str) -> Option<&'static str> {
+    if resource.ends_with(".waitForTaskToken") {
+        Some("waits for its task token: the result is what the task reports")
+    } else if resource.ends_with(".sync") || resource.ends_with(".sync:2") {
+        Some("waits for the job to end: the result is its final description")
+    } else {
+        None
+    }
 }
 
 /// `ecs:runTask.sync` from `arn:${AWS::Partition}:states:::ecs:runTask.sync`.
