@@ -70,8 +70,11 @@ async fn build_push_provision_run_update_run_delete() {
     assert_eq!(summary["status"], "SUCCEEDED", "{summary}");
     assert_eq!(summary["states"], serde_json::json!(["RunTask", "NotifySuccess", "Succeeded"]), "{summary}");
     let task_arn = summary["task_arn"].as_str().expect("the task ARN from the execution history").to_owned();
-    assert_eq!(summary["output"]["task"]["TaskArn"], task_arn.as_str(), "{summary}");
-    assert_eq!(summary["output"]["task"]["StopCode"], "EssentialContainerExited", "{summary}");
+    // The task's own result, returned through its task token, is the workflow's output.
+    let result = &summary["output"]["result"];
+    assert_eq!(result["greeting"], "Hello, e2e!", "{summary}");
+    assert_eq!(result["words"], 3, "{summary}");
+    assert_eq!(result["task_arn"], task_arn.as_str(), "the ARN the task read from its metadata: {summary}");
     let followed: Vec<String> =
         summary["log_lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_owned()).collect();
     let stored = log_lines(&aws_sdk_cloudwatchlogs::Client::new(config), log_group, &task_arn).await;
@@ -84,19 +87,21 @@ async fn build_push_provision_run_update_run_delete() {
     let sent = notifications(&sqs, &queue_url, 1).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["status"], "SUCCEEDED");
-    assert_eq!(sent[0]["task"]["TaskArn"], task_arn.as_str());
+    assert_eq!(sent[0]["result"], *result, "the notification carries the task's result");
 
-    // A run whose task fails: caught, notified, the execution FAILED, `run` exits non-zero with the
-    // task's exit code and its last lines.
+    // A run whose task fails: the task's own error and message (SendTaskFailure) are caught,
+    // notified and the execution's; `run` exits non-zero with them and the task's last lines.
     let failed = cli.run(&["run", "--follow", "--input", r#"{"fail":true}"#]).await;
     assert_eq!(failed.code, Some(1), "{failed:?}");
     let error = &failed.stderr[failed.stderr.find("error:").expect("an error")..];
-    assert!(error.contains("FAILED") && error.contains("States.TaskFailed"), "{}", failed.stderr);
-    assert!(error.contains("exited with code 1") && error.contains("failed on purpose"), "{}", failed.stderr);
+    let message = "the task failed on purpose: its input holds \"fail\": true";
+    assert!(error.contains("ended FAILED in state RunTask: TaskFailed"), "{}", failed.stderr);
+    assert!(error.contains(&format!("cause: {message}")), "{}", failed.stderr);
+    assert!(error.contains("its last log lines:") && error.contains("task started"), "{}", failed.stderr);
     let sent = notifications(&sqs, &queue_url, 1).await;
     assert_eq!(sent.len(), 1, "exactly one notification: {sent:?}");
     assert_eq!(sent[0]["status"], "FAILED");
-    assert_eq!(sent[0]["error"], "States.TaskFailed");
+    assert_eq!((sent[0]["error"].as_str(), sent[0]["cause"].as_str()), (Some("TaskFailed"), Some(message)));
 
     // A new image, then a run of it.
     let mut bundle = std::fs::read(provisioner::image::inputs::DEFAULT_CA_CERTIFICATES).unwrap();

@@ -258,7 +258,8 @@ async fn ctrl_c_during_the_provision_wait_leaves_the_stack_to_cloudformation_and
 async fn ctrl_c_during_run_follow_leaves_the_execution_running_and_says_how_to_see_and_stop_it() {
     let cloud = LocalCloud::start().await;
     let cli = Provisioner::for_cloud(&cloud);
-    provisioned(&cli.run(&["provision", "--json", "--package", TEST_TASK]).await);
+    let provision = provisioned(&cli.run(&["provision", "--json", "--package", TEST_TASK]).await);
+    let cluster = provision["outputs"]["ClusterArn"].as_str().expect("the cluster's ARN").to_owned();
 
     let mut run = cli.spawn(&["run", "--follow", "--input", r#"{"name":"followed","work_seconds":600}"#]).await;
     run.wait_for_stderr("started (arn:", EXIT).await;
@@ -275,8 +276,9 @@ async fn ctrl_c_during_run_follow_leaves_the_execution_running_and_says_how_to_s
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|| panic!("the stop command names the execution: {error}"));
 
-    // As on AWS, the execution is whole and goes on; the printed command stops it, and then no
-    // container is left.
+    // As on AWS, the execution is whole and goes on; the printed command stops it. Its task waits
+    // for a token (the callback), which StopExecution does not stop on AWS (only `.sync` does), nor
+    // here: it is stopped as it would be there, with ECS's StopTask, and then no container is left.
     let sfn = aws_sdk_sfn::Client::new(cloud.sdk_config());
     let described = sfn.describe_execution().execution_arn(&execution_arn).send().await.unwrap();
     assert_eq!(described.status().as_str(), "RUNNING", "{described:?}");
@@ -284,6 +286,10 @@ async fn ctrl_c_during_run_follow_leaves_the_execution_running_and_says_how_to_s
     sfn.stop_execution().execution_arn(&execution_arn).send().await.unwrap();
     let stopped = sfn.describe_execution().execution_arn(&execution_arn).send().await.unwrap();
     assert_eq!(stopped.status().as_str(), "ABORTED");
+    let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
+    let tasks = ecs.list_tasks().cluster(&cluster).send().await.unwrap();
+    assert_eq!(tasks.task_arns().len(), 1, "the callback task outlives its execution: {tasks:?}");
+    ecs.stop_task().cluster(&cluster).task(&tasks.task_arns()[0]).send().await.unwrap();
     for _ in 0..600 {
         if cloud.task_containers().await.is_empty() {
             return;

@@ -52,6 +52,35 @@ fn text(out: &Output) -> String {
     format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
+/// A failed cargo run as a report that starts with what matters: the lines that say why (a
+/// linker's own words sit among thousands of characters of its command line), the disk and the
+/// memory left, then everything it printed.
+fn cargo_failure(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let telling = ["error", "ld:", "collect2", "No space", "Killed", "signal", "memory", "Bus error"];
+    let why: Vec<String> = stderr
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("= note: \"cc\"") && !line.contains("\"-Wl,"))
+        .filter(|line| telling.iter().any(|t| line.contains(t)))
+        .map(|line| line.chars().take(300).collect())
+        .collect();
+    let machine = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_else(|e| format!("{program}: {e}"))
+    };
+    let target = target_dir();
+    format!(
+        "why:\n{}\ndisk:\n{}memory:\n{}{}",
+        why.join("\n"),
+        machine("df", &["-h", target.to_str().unwrap_or(".")]),
+        machine("free", &["-m"]),
+        text(out)
+    )
+}
+
 struct Fork {
     dir: PathBuf,
     /// The fork's own target directory: what its builds produce.
@@ -101,7 +130,7 @@ impl Fork {
 
     async fn build_provisioner(&self) -> PathBuf {
         let out = self.cargo(&["build", "--locked", "-p", "provisioner", "--bin", "provisioner"]).await;
-        assert!(out.status.success(), "building the fork's provisioner failed\n{}", text(&out));
+        assert!(out.status.success(), "building the fork's provisioner failed\n{}", cargo_failure(&out));
         self.target.join("debug/provisioner")
     }
 }
@@ -175,7 +204,7 @@ async fn a_fork_differs_only_in_its_names_builds_passes_its_unit_tests_and_names
     // It builds, and its unit tests pass, with and without the task subcommand.
     let out =
         fork.cargo(&["test", "--no-fail-fast", "--locked", "-p", FORK, "-p", "provisioner", "--all-features"]).await;
-    assert!(out.status.success(), "the fork's tests failed\n{}", text(&out));
+    assert!(out.status.success(), "the fork's tests failed\n{}", cargo_failure(&out));
     let passed = String::from_utf8_lossy(&out.stdout).matches("test result: ok.").count();
     assert!(passed >= 10, "the fork's test targets ran ({passed})\n{}", text(&out));
     let out = fork.cargo(&["test", "--locked", "-p", FORK]).await;

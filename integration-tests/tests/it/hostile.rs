@@ -218,6 +218,20 @@ async fn a_state_machine_with_a_bad_jsonpath_is_refused() {
 }
 
 #[tokio::test]
+async fn a_state_machine_with_a_jsonata_expression_that_does_not_parse_is_refused() {
+    let out = merge_state_machine(
+        "jsonata",
+        serde_json::json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Output": {"total": "{% $sum($states.input.prices %}"}, "End": true}}}),
+    )
+    .await;
+    assert_refused(
+        &out,
+        &["state \"A\"", "the JSONata expression '$sum($states.input.prices' of field Output does not parse"],
+    );
+}
+
+#[tokio::test]
 async fn a_state_machine_with_an_unknown_intrinsic_is_refused() {
     let out = merge_state_machine(
         "intrinsic",

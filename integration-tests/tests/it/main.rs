@@ -6,8 +6,8 @@
 //!
 //! Run them with cargo nextest, which runs every test in a process of its own. The suites rely on
 //! that: the fault tests kill and restart the local cloud, the load and Step Functions tests set the
-//! gateway's environment (`LOCALCLOUD_MAX_TASKS`, `LOCALCLOUD_SFN_TIME_SCALE`) before starting it,
-//! and `localcloud_fixture` drops the last handle on it; while [`integration_tests::LocalCloud`]
+//! gateway's environment (`LOCALCLOUD_MAX_TASKS`, `LOCALCLOUD_SFN_TIME_SCALE`, `SFN_MOCK_CONFIG`)
+//! before starting it, and `localcloud_fixture` drops the last handle on it; while [`integration_tests::LocalCloud`]
 //! shares one local cloud between the tests of a process. Plain `cargo test` runs them all on
 //! threads of one process, where those tests would pull the cloud from under the others.
 
@@ -27,3 +27,4 @@ mod push;
 mod security;
 mod stepfunctions;
 mod support;
+mod teststate;

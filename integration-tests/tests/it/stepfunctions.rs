@@ -3,11 +3,13 @@
 //! DescribeExecution, the history's shape, the API's errors, StopExecution; and, with this
 //! project's own image run by the local Fargate, `ecs:runTask.sync` states that succeed, fail,
 //! are caught into an SNS notification that reaches a subscribed SQS queue, are retried, and are
-//! stopped with their execution.
+//! stopped with their execution; and the shipped workflow's test cases of a Step Functions Local
+//! mock configuration file (`SFN_MOCK_CONFIG`, `stateMachineArn#TestCase`), run with no container.
 //!
-//! Each test process starts its own local cloud with `LOCALCLOUD_SFN_TIME_SCALE` set, so Waits and
-//! Retry intervals take a fraction of their definition time. An external endpoint is skipped:
-//! only our gateway runs executions (moto leaves them RUNNING).
+//! Each test process starts its own local cloud with `LOCALCLOUD_SFN_TIME_SCALE` set (and, for the
+//! mock tests, `SFN_MOCK_CONFIG`), so Waits and Retry intervals take a fraction of their definition
+//! time. An external endpoint is skipped: only our gateway runs executions (moto leaves them
+//! RUNNING).
 
 use crate::support;
 
@@ -93,6 +95,21 @@ fn has_task_state(definition: &Value) -> bool {
     }
 }
 
+/// CreateStateMachine of `definition` as `name`, which must answer InvalidDefinition: its message.
+async fn refused_definition(sfn: &aws_sdk_sfn::Client, name: &str, definition: &Value) -> String {
+    let err = sfn
+        .create_state_machine()
+        .name(name)
+        .definition(definition.to_string())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_definition(), "{err:?}");
+    err.meta().message().unwrap_or_default().to_owned()
+}
+
 #[tokio::test]
 async fn an_invalid_definition_is_refused_and_the_conformance_table_runs_through_the_api() {
     let Some(cloud) = own_cloud("0.001").await else {
@@ -101,28 +118,24 @@ async fn an_invalid_definition_is_refused_and_the_conformance_table_runs_through
     let sfn = sfn(&cloud);
 
     let invalid = json!({"StartAt": "First", "States": {"First": {"Type": "Pass", "Next": "Nowhere"}}});
-    let err = sfn
-        .create_state_machine()
-        .name("Broken")
-        .definition(invalid.to_string())
-        .role_arn(ROLE)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
-    assert!(err.is_invalid_definition(), "{err:?}");
-    let message = err.meta().message().unwrap_or_default().to_owned();
+    let message = refused_definition(&sfn, "Broken", &invalid).await;
     assert!(message.contains("First") && message.contains("Nowhere"), "{message}");
     let listed = sfn.list_state_machines().send().await.unwrap();
     assert!(listed.state_machines().iter().all(|m| m.name() != "Broken"), "a refused definition reaches no one");
 
-    let table: Value =
-        serde_json::from_str(include_str!("../../../localcloud/interpreter/tests/conformance.json")).unwrap();
+    // Both tables: JSONPath, and JSONata with workflow variables.
+    let tables: Vec<Value> = [
+        include_str!("../../../localcloud/interpreter/tests/conformance.json"),
+        include_str!("../../../localcloud/interpreter/tests/conformance-jsonata.json"),
+    ]
+    .iter()
+    .map(|text| serde_json::from_str(text).unwrap())
+    .collect();
     let machine_arn = format!("arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:Conformance");
     let role = format!("arn:aws:iam::{ACCOUNT}:role/Conformance");
     let mut created = false;
     let (mut ran, mut skipped, mut failures) = (0, Vec::new(), Vec::new());
-    for case in table["cases"].as_array().unwrap() {
+    for case in tables.iter().flat_map(|table| table["cases"].as_array().unwrap()) {
         let name = case["name"].as_str().unwrap();
         let expected = &case["expected"];
         let status = expected["status"].as_str().unwrap();
@@ -344,6 +357,33 @@ async fn the_execution_api_answers_with_aws_shapes_and_errors() {
     let nowhere = format!("arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{}", unique("Nowhere"));
     let err = sfn.start_execution().state_machine_arn(&nowhere).send().await.unwrap_err().into_service_error();
     assert!(err.is_state_machine_does_not_exist(), "{err:?}");
+
+    // JSONata and workflow variables: the history shows what each state assigned (AWS's
+    // StateExitedEventDetails.assignedVariables, each value as JSON text); an expression that
+    // does not parse is InvalidDefinition naming its state and field.
+    let jsonata = create_machine(
+        &sfn,
+        &unique("Jsonata"),
+        &json!({"QueryLanguage": "JSONata", "StartAt": "Count", "States": {
+            "Count": {"Type": "Pass", "Assign": {"n": "{% $count($states.input.items) %}", "first": "{% $states.input.items[0] %}"}, "Next": "Say"},
+            "Say": {"Type": "Pass", "Output": {"said": "{% $first & ' of ' & $string($n) %}"}, "End": true}
+        }}),
+    )
+    .await;
+    let run = sfn.start_execution().state_machine_arn(&jsonata).input(r#"{"items":["a","b"]}"#).send().await.unwrap();
+    let done = finished(&sfn, run.execution_arn()).await;
+    assert_eq!(*done.status(), ExecutionStatus::Succeeded, "{:?} {:?}", done.error(), done.cause());
+    assert_eq!(serde_json::from_str::<Value>(done.output().unwrap()).unwrap(), json!({"said": "a of 2"}));
+    let exited =
+        history(&sfn, run.execution_arn()).await.into_iter().find(|e| e.r#type().as_str() == "PassStateExited");
+    let assigned =
+        exited.unwrap().state_exited_event_details().unwrap().assigned_variables().cloned().unwrap_or_default();
+    assert_eq!(assigned.get("n").map(String::as_str), Some("2"), "{assigned:?}");
+    assert_eq!(assigned.get("first").map(String::as_str), Some("\"a\""), "{assigned:?}");
+    let broken = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Output": "{% $states.input. %}", "End": true}}});
+    let message = refused_definition(&sfn, &unique("BadExpression"), &broken).await;
+    assert!(message.contains("state \"A\"") && message.contains("field Output"), "{message}");
 }
 
 /// The gateway's peak resident memory so far (VmHWM), in KiB.
@@ -526,6 +566,139 @@ fn run_task_state(cluster: &str, task_definition: &str, task_input_key: &str, ta
             "Overrides": {"ContainerOverrides": [{"Name": CONTAINER, "Environment": [environment]}]}
         }
     })
+}
+
+/// The callback pattern end to end: a `runTask.waitForTaskToken` state hands its token to the
+/// container in TASK_TOKEN; the task's runtime reports its result with SendTaskSuccess (the state's
+/// output) or its error with SendTaskFailure, signed and sent to the gateway that AWS_ENDPOINT_URL
+/// names on the task network.
+#[tokio::test]
+async fn a_callback_task_returns_its_result_and_its_error_through_the_runtime() {
+    let Some(cloud) = own_cloud("1").await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let (cluster, task_definition) = ecs_setup(&cloud).await;
+    let mut run = callback_state(&cluster, &task_definition, json!("$.task_input"), None);
+    run["End"] = json!(true);
+    let machine = create_machine(&sfn, &unique("Callback"), &json!({"StartAt": "Run", "States": {"Run": run}})).await;
+    let start = |input: &str| {
+        sfn.start_execution().state_machine_arn(&machine).input(json!({"task_input": input}).to_string()).send()
+    };
+
+    let ok = start(r#"{"name":"callback","text":"a b c"}"#).await.unwrap();
+    let done = finished(&sfn, ok.execution_arn()).await;
+    assert_eq!(*done.status(), ExecutionStatus::Succeeded, "{:?} {:?}", done.error(), done.cause());
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    assert_eq!(output["greeting"], "Hello, callback!", "the task's own result is the state's output: {output}");
+
+    let failing = start(r#"{"fail":true}"#).await.unwrap();
+    let failed = finished(&sfn, failing.execution_arn()).await;
+    assert_eq!(*failed.status(), ExecutionStatus::Failed);
+    assert_eq!(failed.error(), Some("TaskFailed"), "the task's error name, not States.TaskFailed");
+    assert!(failed.cause().unwrap().contains("failed on purpose"), "{:?}", failed.cause());
+}
+
+/// A `runTask.waitForTaskToken` state: the `task_input` value in TASK_INPUT, the token in
+/// TASK_TOKEN and, when `heartbeat` is given, HeartbeatSeconds and TASK_HEARTBEAT_SECONDS.
+fn callback_state(cluster: &str, task_definition: &str, task_input: Value, heartbeat: Option<u64>) -> Value {
+    let mut run = run_task_state(cluster, task_definition, "Value.$", task_input);
+    run["Resource"] = json!("arn:aws:states:::ecs:runTask.waitForTaskToken");
+    let environment = run["Parameters"]["Overrides"]["ContainerOverrides"][0]["Environment"].as_array_mut().unwrap();
+    environment.push(json!({"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}));
+    if let Some(seconds) = heartbeat {
+        environment.push(json!({"Name": "TASK_HEARTBEAT_SECONDS", "Value": seconds.to_string()}));
+        run["HeartbeatSeconds"] = json!(seconds);
+    }
+    run["TimeoutSeconds"] = json!(120);
+    run
+}
+
+#[tokio::test]
+async fn a_second_task_receives_the_first_task_s_result_and_a_killed_task_ends_in_heartbeat_timeout() {
+    let Some(cloud) = own_cloud("1").await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let (cluster, task_definition) = ecs_setup(&cloud).await;
+
+    // Two tasks in a row: what the first returns (through its token) is the second's input.
+    let mut first = callback_state(&cluster, &task_definition, json!("$.task_input"), None);
+    first["ResultSelector"] = json!({"name.$": "$.greeting", "text.$": "$.greeting"});
+    first["Next"] = json!("Second");
+    let mut second = callback_state(&cluster, &task_definition, json!("States.JsonToString($)"), None);
+    second["End"] = json!(true);
+    let chain = json!({"StartAt": "First", "States": {"First": first, "Second": second}});
+    let machine = create_machine(&sfn, &unique("Chain"), &chain).await;
+    let input = json!({"task_input": r#"{"name":"chain"}"#}).to_string();
+    let started = sfn.start_execution().state_machine_arn(&machine).input(input).send().await.unwrap();
+    let done = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(*done.status(), ExecutionStatus::Succeeded, "{:?} {:?}", done.error(), done.cause());
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    assert_eq!(output["greeting"], "Hello, Hello, chain!!", "the second task greeted the first's greeting: {output}");
+    assert_eq!(output["words"], 2, "{output}");
+
+    // A task killed (SIGKILL, as an OOM kill or a crash) cannot report: its heartbeats stop, and
+    // the state ends in States.HeartbeatTimeout once HeartbeatSeconds pass without one.
+    let mut beating = callback_state(&cluster, &task_definition, json!("$.task_input"), Some(3));
+    beating["End"] = json!(true);
+    let machine = create_machine(&sfn, &unique("Killed"), &json!({"StartAt": "Run", "States": {"Run": beating}})).await;
+    let input = json!({"task_input": r#"{"work_seconds":60}"#}).to_string();
+    let started = sfn.start_execution().state_machine_arn(&machine).input(input).send().await.unwrap();
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    // Kill it once it runs and has beaten more than HeartbeatSeconds: its heartbeats kept it alive.
+    let container = loop {
+        if let Some(id) = cloud.task_containers().await.first().cloned() {
+            let inspected = docker.inspect_container(&id, None).await.unwrap();
+            if inspected.state.and_then(|s| s.running) == Some(true) {
+                break id;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let running = sfn.describe_execution().execution_arn(started.execution_arn()).send().await.unwrap();
+    assert_eq!(*running.status(), ExecutionStatus::Running, "heartbeats kept the state waiting past 3 s");
+    let killed_at = std::time::Instant::now();
+    docker
+        .kill_container(&container, Some(bollard::query_parameters::KillContainerOptions { signal: "KILL".into() }))
+        .await
+        .unwrap();
+    let failed = finished(&sfn, started.execution_arn()).await;
+    let waited = killed_at.elapsed();
+    assert_eq!(*failed.status(), ExecutionStatus::Failed);
+    assert_eq!(failed.error(), Some("States.HeartbeatTimeout"), "{:?}", failed.cause());
+    eprintln!("HeartbeatTimeout {waited:?} after the kill (HeartbeatSeconds 3)");
+    let events = history(&sfn, started.execution_arn()).await;
+    assert!(events.iter().any(|e| e.r#type() == &aws_sdk_sfn::types::HistoryEventType::TaskTimedOut));
+
+    // A task stopped (ECS's StopTask: SIGTERM) reports the stop itself: the state fails with the
+    // runtime's `Terminated`, not a timeout.
+    let input = json!({"task_input": r#"{"work_seconds":60}"#}).to_string();
+    let started = sfn.start_execution().state_machine_arn(&machine).input(input).send().await.unwrap();
+    let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
+    let logs = aws_sdk_cloudwatchlogs::Client::new(cloud.sdk_config());
+    // This execution's task (its TaskSubmitted event names it); once it has logged its start, its
+    // runtime listens for SIGTERM.
+    let task = loop {
+        let events = history(&sfn, started.execution_arn()).await;
+        let submitted = events.iter().find_map(|e| e.task_submitted_event_details()).and_then(|d| d.output());
+        let arn = submitted
+            .and_then(|o| serde_json::from_str::<Value>(o).ok())
+            .and_then(|answer| answer["Tasks"][0]["TaskArn"].as_str().map(str::to_owned));
+        if let Some(arn) = arn {
+            let stream = format!("ecs/{CONTAINER}/{}", arn.rsplit('/').next().unwrap());
+            let read = logs.get_log_events().log_group_name(LOG_GROUP).log_stream_name(stream).send().await;
+            if read.is_ok_and(|r| r.events().iter().any(|e| e.message().is_some_and(|m| m.contains("task started")))) {
+                break arn;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    ecs.stop_task().cluster(&cluster).task(&task).reason("stopped by the test").send().await.unwrap();
+    let stopped = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(*stopped.status(), ExecutionStatus::Failed);
+    assert_eq!(stopped.error(), Some("Terminated"), "the task's own report: {:?}", stopped.cause());
 }
 
 #[tokio::test]
@@ -758,4 +931,320 @@ async fn a_task_that_runs_past_its_timeout_fails_with_states_timeout_and_is_stop
         left = cloud.task_containers().await;
     }
     assert!(left.is_empty(), "the timed-out task's container is removed: {left:?}");
+}
+
+/// The task token a running callback execution's task was given, read from its TaskScheduled
+/// event (the state sends it as `Message.token`), once the task is waiting (TaskSubmitted).
+async fn waiting_token(sfn: &aws_sdk_sfn::Client, arn: &str) -> String {
+    for _ in 0..2000 {
+        let events = history(sfn, arn).await;
+        if events.iter().any(|e| e.r#type().as_str() == "TaskSubmitted") {
+            let scheduled = events.iter().find_map(|e| e.task_scheduled_event_details()).unwrap();
+            let parameters: Value = serde_json::from_str(scheduled.parameters()).unwrap();
+            return parameters["Message"]["token"].as_str().unwrap().to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("the callback task of {arn} never waited");
+}
+
+#[tokio::test]
+async fn a_callback_task_ends_by_its_token_and_the_token_operations_answer_with_aws_errors() {
+    // AWS: a .waitForTaskToken task waits for SendTaskSuccess/SendTaskFailure with its token
+    // ($$.Task.Token); SendTaskHeartbeat keeps it within HeartbeatSeconds. The API's errors:
+    // InvalidOutput, InvalidToken, TaskDoesNotExist, TaskTimedOut.
+    let Some(cloud) = own_cloud("0.01").await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let sns = aws_sdk_sns::Client::new(cloud.sdk_config());
+    let topic = sns.create_topic().name(unique("asks")).send().await.unwrap().topic_arn().unwrap().to_owned();
+    let callback = |heartbeat: u64| {
+        json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish.waitForTaskToken", "HeartbeatSeconds": heartbeat,
+            "Parameters": {"TopicArn": topic, "Message": {"token.$": "$$.Task.Token"}}, "End": true}}})
+    };
+    // 3000 s at the time scale of 0.01: 30 s, ample for the calls below.
+    let machine = create_machine(&sfn, &unique("Callback"), &callback(3000)).await;
+    let started = sfn.start_execution().state_machine_arn(&machine).send().await.unwrap();
+    let token = waiting_token(&sfn, started.execution_arn()).await;
+    sfn.send_task_heartbeat().task_token(&token).send().await.unwrap();
+    let err = sfn.send_task_success().task_token(&token).output("{not json").send().await.unwrap_err();
+    assert!(err.into_service_error().is_invalid_output());
+    let big = format!("\"{}\"", "x".repeat(256 * 1024));
+    let err = sfn.send_task_success().task_token(&token).output(big).send().await.unwrap_err();
+    assert!(err.into_service_error().is_invalid_output());
+    sfn.send_task_success().task_token(&token).output(r#"{"answer":42}"#).send().await.unwrap();
+    let done = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(*done.status(), ExecutionStatus::Succeeded, "{:?} {:?}", done.error(), done.cause());
+    assert_eq!(serde_json::from_str::<Value>(done.output().unwrap()).unwrap(), json!({"answer": 42}));
+    // The task is closed: its token is timed out; an unknown one does not exist; garbage is invalid.
+    let err = sfn.send_task_heartbeat().task_token(&token).send().await.unwrap_err().into_service_error();
+    assert!(err.is_task_timed_out(), "{err:?}");
+    let unknown = "0b2d3b64-7d2a-4a8e-9a4e-6e1d2c3b4a5f";
+    let err = sfn.send_task_success().task_token(unknown).output("{}").send().await.unwrap_err().into_service_error();
+    assert!(err.is_task_does_not_exist(), "{err:?}");
+    let err = sfn.send_task_failure().task_token("not-a-token").send().await.unwrap_err().into_service_error();
+    assert!(err.is_invalid_token(), "{err:?}");
+
+    // SendTaskFailure fails the task with its error and cause.
+    let started = sfn.start_execution().state_machine_arn(&machine).send().await.unwrap();
+    let token = waiting_token(&sfn, started.execution_arn()).await;
+    sfn.send_task_failure().task_token(&token).error("Task.Broken").cause("it broke").send().await.unwrap();
+    let done = finished(&sfn, started.execution_arn()).await;
+    assert_eq!((done.error(), done.cause()), (Some("Task.Broken"), Some("it broke")));
+
+    // No heartbeat within HeartbeatSeconds (1 s, 10 ms at this scale): States.HeartbeatTimeout.
+    let silent = create_machine(&sfn, &unique("Silent"), &callback(1)).await;
+    let started = sfn.start_execution().state_machine_arn(&silent).send().await.unwrap();
+    let done = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(*done.status(), ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("States.HeartbeatTimeout"));
+}
+
+/// Our own cloud (durations scaled by `scale`) whose gateway reads the mock configuration `mocks`
+/// (Step Functions Local's format) from a file named by SFN_MOCK_CONFIG, and that file's path. The
+/// gateway reads the file when it starts, so it is removed once the cloud runs.
+async fn own_cloud_with_mocks(scale: &str, mocks: &Value) -> Option<(LocalCloud, String)> {
+    let file = std::env::temp_dir().join(format!("{}.json", unique("sfn-mocks")));
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        std::fs::write(&file, serde_json::to_vec_pretty(mocks).unwrap()).unwrap();
+        // SAFETY: as in own_cloud, before the cloud (and any thread that reads the environment)
+        // starts.
+        unsafe { std::env::set_var(localcloud::stepfunctions::mock_config::MOCK_CONFIG_ENV, &file) };
+    }
+    let cloud = own_cloud(scale).await;
+    let _ = std::fs::remove_file(&file);
+    Some((cloud?, file.display().to_string()))
+}
+
+/// The shipped workflow (run the task and wait for its token, retrying ECS's own errors; a Catch to
+/// the SNS failure notification; the success notification) on a cluster and task definition that
+/// do not exist: every test case mocks RunTask, so no container runs.
+fn sample_workflow(topic_arn: &str) -> Value {
+    let resources = service::description::WorkflowResources {
+        service_name: CONTAINER.into(),
+        partition: "aws".into(),
+        cluster: format!("arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/mocked"),
+        task_definition: format!("arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/mocked:1"),
+        container_name: CONTAINER.into(),
+        subnets: vec!["subnet-local".into()],
+        security_groups: vec!["sg-local".into()],
+        topic_arn: topic_arn.into(),
+    };
+    let machine = service::description::describe().expect("the shipped description is valid").workflow(&resources);
+    serde_json::from_str(&machine.to_json()).unwrap()
+}
+
+const MOCKED_TASK_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task/mocked/0123";
+/// What the task's runtime reports with SendTaskFailure when the task fails on purpose.
+const TASK_FAILED: (&str, &str) = ("TaskFailed", "the task failed on purpose: its input holds \"fail\": true");
+
+/// The mock configuration of the sample workflow's test cases for the state machine `name`.
+fn sample_mocks(name: &str) -> Value {
+    json!({
+        "StateMachines": {name: {"TestCases": {
+            "HappyPath": {"RunTask": "TaskReported", "NotifySuccess": "Published"},
+            // NotifyFailure is not mocked: it publishes to the real (moto's) topic.
+            "FailurePath": {"RunTask": "EcsBusyThenTaskFailed"},
+            // The retry of ECS's error finds no entry for invocation 1.
+            "TooFewResponses": {"RunTask": "EcsBusyOnce"}
+        }}},
+        "MockedResponses": {
+            // What the task sends back with its token: its own result.
+            "TaskReported": {"0": {"Return": {"greeting": "Hello, demo!", "words": 3, "task_arn": MOCKED_TASK_ARN}}},
+            "Published": {"0": {"Return": {"MessageId": "mocked-message"}}},
+            "EcsBusyThenTaskFailed": {
+                "0": {"Throw": {"Error": "ECS.AmazonECSException", "Cause": "capacity is unavailable"}},
+                "1-2": {"Throw": {"Error": TASK_FAILED.0, "Cause": TASK_FAILED.1}}
+            },
+            "EcsBusyOnce": {"0": {"Throw": {"Error": "ECS.AmazonECSException", "Cause": "capacity is unavailable"}}}
+        }
+    })
+}
+
+/// The (type, state name or resource) of each Task... event of a history, in order.
+fn task_events(events: &[aws_sdk_sfn::types::HistoryEvent]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter_map(|e| {
+            let kind = e.r#type().as_str().to_owned();
+            let state = e.state_entered_event_details().map(|d| d.name().to_owned()).unwrap_or_default();
+            (kind.starts_with("Task") && kind != "TaskStateExited").then_some((kind, state))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sample_workflow_runs_its_mock_file_test_cases_and_no_container() {
+    let name = unique("Sample");
+    let Some((cloud, _)) = own_cloud_with_mocks("0.01", &sample_mocks(&name)).await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let sns = aws_sdk_sns::Client::new(cloud.sdk_config());
+    let topic = sns.create_topic().name(unique("alerts")).send().await.unwrap().topic_arn().unwrap().to_owned();
+    let endpoint = cloud.endpoint_url().unwrap().to_owned();
+    let queue_name = unique("alerts-queue");
+    let created = sqs(&endpoint, &[("Action", "CreateQueue"), ("QueueName", &queue_name)]);
+    let queue_url = localcloud::upstream::xml_element(&created, "QueueUrl").unwrap().to_owned();
+    let queue_arn = format!("arn:aws:sqs:us-east-1:{ACCOUNT}:{queue_name}");
+    sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(&queue_arn).send().await.unwrap();
+    let machine = create_machine(&sfn, &name, &sample_workflow(&topic)).await;
+
+    // HappyPath: the task's reported result and the publish's answer come from the file.
+    let input = json!({"name": "demo", "text": "one two three"});
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(format!("{machine}#HappyPath"))
+        .name("happy")
+        .input(input.to_string())
+        .send()
+        .await
+        .unwrap();
+    // The execution is the machine's own, as Step Functions Local names it: no test case in it.
+    let happy = format!("{}:happy", machine.replace(":stateMachine:", ":execution:"));
+    assert_eq!(started.execution_arn(), happy);
+    let done = finished(&sfn, &happy).await;
+    assert_eq!(*done.status(), ExecutionStatus::Succeeded, "{:?} {:?}", done.error(), done.cause());
+    assert_eq!(done.state_machine_arn(), machine);
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    assert_eq!(output["result"], json!({"greeting": "Hello, demo!", "words": 3, "task_arn": MOCKED_TASK_ARN}));
+    let events = history(&sfn, &happy).await;
+    let steps: Vec<(String, String)> = task_events(&events);
+    let step = |kind: &str, name: &str| (kind.to_owned(), name.to_owned());
+    assert_eq!(
+        steps,
+        [
+            step("TaskStateEntered", "RunTask"),
+            step("TaskScheduled", ""),
+            step("TaskStarted", ""),
+            step("TaskSubmitted", ""),
+            step("TaskSucceeded", ""),
+            step("TaskStateEntered", "NotifySuccess"),
+            step("TaskScheduled", ""),
+            step("TaskStarted", ""),
+            step("TaskSucceeded", ""),
+        ],
+        "a mocked callback task is submitted, then answered by its mock; a mocked publish submits nothing"
+    );
+    let published = events.iter().rev().find_map(|e| e.task_succeeded_event_details()).unwrap();
+    assert_eq!(published.output(), Some(r#"{"MessageId":"mocked-message"}"#));
+
+    // FailurePath: ECS's error is retried (invocation 1 is the retry), the task's failure is
+    // caught, and the real NotifyFailure publishes it to the topic.
+    let started = sfn.start_execution().state_machine_arn(format!("{machine}#FailurePath")).send().await.unwrap();
+    let failed = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(*failed.status(), ExecutionStatus::Failed);
+    assert_eq!((failed.error(), failed.cause()), (Some(TASK_FAILED.0), Some(TASK_FAILED.1)));
+    let events = history(&sfn, started.execution_arn()).await;
+    let errors: Vec<&str> =
+        events.iter().filter_map(|e| e.task_failed_event_details()).filter_map(|d| d.error()).collect();
+    assert_eq!(errors, ["ECS.AmazonECSException", TASK_FAILED.0]);
+    let entered: Vec<&str> = events.iter().filter_map(|e| e.state_entered_event_details()).map(|d| d.name()).collect();
+    assert_eq!(entered, ["RunTask", "NotifyFailure", "Failed"]);
+    let received =
+        sqs(&endpoint, &[("Action", "ReceiveMessage"), ("QueueUrl", &queue_url), ("MaxNumberOfMessages", "10")]);
+    assert_eq!(received.matches("<Message>").count(), 1, "exactly one real notification: {received}");
+    assert!(received.contains("failed on purpose") && received.contains(started.execution_arn()), "{received}");
+
+    assert!(cloud.task_containers().await.is_empty(), "no task ran");
+}
+
+#[tokio::test]
+async fn a_test_case_must_exist_and_a_call_past_its_mocked_responses_fails_the_execution() {
+    let name = unique("Mocked");
+    let express = unique("MockedExpress");
+    let mut mocks = sample_mocks(&name);
+    mocks["StateMachines"][&express] = mocks["StateMachines"][&name].clone();
+    let Some((cloud, file)) = own_cloud_with_mocks("0.01", &mocks).await else {
+        return;
+    };
+    let sfn = sfn(&cloud);
+    let workflow = sample_workflow(&format!("arn:aws:sns:us-east-1:{ACCOUNT}:never-published"));
+    let machine = create_machine(&sfn, &name, &workflow).await;
+
+    let err = sfn
+        .start_execution()
+        .state_machine_arn(format!("{machine}#SadPath"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_validation_exception(), "{err:?}");
+    let message = err.meta().message().unwrap_or_default();
+    for part in ["\"SadPath\"", &format!("{name:?}"), &file, "FailurePath, HappyPath, TooFewResponses"] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
+    let other = create_machine(&sfn, &unique("NotInFile"), &workflow).await;
+    let err = sfn
+        .start_execution()
+        .state_machine_arn(format!("{other}#HappyPath"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_validation_exception(), "{err:?}");
+    assert!(err.meta().message().unwrap_or_default().contains("has no state machine"), "{err:?}");
+    let missing = machine.replace(&name, &unique("Missing"));
+    let err = sfn
+        .start_execution()
+        .state_machine_arn(format!("{missing}#HappyPath"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_state_machine_does_not_exist(), "the machine is looked up first: {err:?}");
+
+    // The retry after ECS's error is invocation 1, which the file does not define: States.Runtime,
+    // which the workflow's Catch on States.ALL does not catch.
+    let started = sfn.start_execution().state_machine_arn(format!("{machine}#TooFewResponses")).send().await.unwrap();
+    let failed = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(*failed.status(), ExecutionStatus::Failed);
+    assert_eq!(failed.error(), Some("States.Runtime"));
+    let cause = failed.cause().unwrap_or_default();
+    assert!(cause.contains("invocation 1") && cause.contains("\"EcsBusyOnce\"") && cause.contains(&file), "{cause}");
+    let entered: Vec<String> = history(&sfn, started.execution_arn())
+        .await
+        .iter()
+        .filter_map(|e| e.state_entered_event_details())
+        .map(|d| d.name().to_owned())
+        .collect();
+    assert_eq!(entered, ["RunTask"]);
+
+    // StartSyncExecution of an EXPRESS machine takes a test case too.
+    let created = sfn
+        .create_state_machine()
+        .name(&express)
+        .definition(workflow.to_string())
+        .role_arn(ROLE)
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = cloud.endpoint_url().unwrap();
+    let answer = start_sync(
+        endpoint,
+        &json!({"stateMachineArn": format!("{}#HappyPath", created.state_machine_arn()), "input": r#"{"name":"sync"}"#}),
+    );
+    assert_eq!(answer["status"], "SUCCEEDED", "{answer}");
+    let output: Value = serde_json::from_str(answer["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["result"]["task_arn"], MOCKED_TASK_ARN);
+    assert!(!answer["executionArn"].as_str().unwrap().contains('#'), "{answer}");
+    assert!(cloud.task_containers().await.is_empty());
+}
+
+/// StartSyncExecution in AWS JSON 1.0 straight to `endpoint`: the SDK sends it to the host
+/// `sync-<endpoint host>` (the API's host prefix), which a loopback address does not have.
+fn start_sync(endpoint: &str, request: &Value) -> Value {
+    let mut response = ureq::post(endpoint)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", "AWSStepFunctions.StartSyncExecution")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .send(request.to_string())
+        .unwrap_or_else(|e| panic!("StartSyncExecution {request}: {e}"));
+    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
 }
