@@ -63,6 +63,16 @@ pub enum CallbackError {
     Refused { operation: String, code: String, message: String },
 }
 
+impl CallbackError {
+    /// True when Step Functions says no one waits for this token any more: the execution ended
+    /// (stopped, timed out, failed elsewhere) or the state closed. AWS answers `TaskTimedOut` then;
+    /// `TaskDoesNotExist` and `InvalidToken` say the same of a token it no longer knows.
+    pub fn workflow_moved_on(&self) -> bool {
+        matches!(self, CallbackError::Refused { code, .. }
+            if matches!(code.as_str(), "TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken"))
+    }
+}
+
 /// Static credentials, or where to fetch the task role's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum CredentialSource {

@@ -5,6 +5,8 @@
 //! its message and exit code. `Root::add_task` makes it a subcommand.
 
 use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -16,7 +18,7 @@ use crate::task::TaskContext;
 
 /// What a task reporting to its workflow keeps of the grace period after SIGTERM: a task still
 /// running this long before the runtime must exit is reported `Terminated`, while there is time.
-pub const REPORT_TIME: std::time::Duration = std::time::Duration::from_secs(3);
+pub const REPORT_TIME: Duration = Duration::from_secs(3);
 
 /// The subcommand the image's entrypoint runs (`/usr/local/bin/task fargateTask`), as Sparta named it.
 pub const TASK_COMMAND: &str = "fargateTask";
@@ -50,6 +52,28 @@ where
     run.call(input, context).await
 }
 
+/// `call`, and with `cut_off` a task still running that long after a stop was asked for ends
+/// as `Terminated` (the task itself is dropped).
+async fn call_within<I, O, F>(run: &F, context: &TaskContext, cut_off: Option<Duration>) -> Result<O, TaskError>
+where
+    I: DeserializeOwned,
+    F: for<'a> Task<'a, I, O>,
+{
+    let Some(budget) = cut_off else {
+        return call(run, context).await;
+    };
+    let shutdown = context.shutdown().clone();
+    tokio::select! {
+        result = call(run, context) => result,
+        () = async { shutdown.requested().await; tokio::time::sleep(budget).await } => {
+            Err(TaskError::terminated(format!(
+                "the task was stopped (SIGTERM) and did not finish within {} s",
+                budget.as_secs_f64()
+            )))
+        }
+    }
+}
+
 /// The handler `Root::add_task` registers: the context from the environment, `call`, and the
 /// result line on stdout.
 pub(crate) fn handler<I, O, F>(run: F) -> impl Fn(Invocation) -> CommandFuture + 'static
@@ -63,30 +87,17 @@ where
         Box::pin(async move {
             let context = TaskContext::from_env(invocation.shutdown).map_err(TaskError::from)?;
             let callback = Callback::from_env().map_err(|e| CommandError::task_failed(e.to_string()))?;
+            let moved_on = Arc::new(OnceLock::new());
             let beating = callback.clone().zip(Callback::heartbeat_interval(|n| std::env::var(n).ok())).map(
                 |(callback, every)| {
                     let shutdown = context.shutdown().clone();
-                    tokio::spawn(heartbeats(callback, every, shutdown))
+                    tokio::spawn(heartbeats(callback, every, shutdown, moved_on.clone()))
                 },
             );
-            let result = match &callback {
-                None => call(&run, &context).await,
-                // A task that does not stop in time after SIGTERM is reported stopped while the
-                // runtime can still report it; otherwise the workflow would wait for its heartbeat.
-                Some(_) => {
-                    let budget = invocation.grace.saturating_sub(REPORT_TIME);
-                    let shutdown = context.shutdown().clone();
-                    tokio::select! {
-                        result = call(&run, &context) => result,
-                        () = async { shutdown.requested().await; tokio::time::sleep(budget).await } => {
-                            Err(TaskError::terminated(format!(
-                                "the task was stopped (SIGTERM) and did not finish within {} s",
-                                budget.as_secs_f64()
-                            )))
-                        }
-                    }
-                }
-            };
+            // A task that does not stop in time after SIGTERM is reported stopped while the
+            // runtime can still report it; otherwise the workflow would wait for its heartbeat.
+            let cut_off = callback.as_ref().map(|_| invocation.grace.saturating_sub(REPORT_TIME));
+            let result = call_within(&run, &context, cut_off).await;
             if let Some(beating) = beating {
                 beating.abort();
             }
@@ -99,8 +110,12 @@ where
             if let Ok(value) = &outcome {
                 println!("{value}");
             }
-            if let Some(callback) = callback {
-                report(callback, outcome.clone()).await?;
+            match (callback, moved_on.get()) {
+                (Some(_), Some(refusal)) => {
+                    tracing::warn!("the outcome is not reported: the workflow no longer waits for it ({refusal})")
+                }
+                (Some(callback), None) => report(callback, outcome.clone()).await?,
+                (None, _) => {}
             }
             outcome.map(|_| ()).map_err(CommandError::from)
         })
@@ -129,12 +144,21 @@ pub async fn report(callback: Callback, outcome: Result<serde_json::Value, TaskE
 
 /// SendTaskHeartbeat as the task starts (its HeartbeatSeconds then need only cover the container's
 /// start) and every `every` after, until the task ends (the caller aborts this) or a stop is asked
-/// for; a refused heartbeat (the workflow moved on) is logged, and the task goes on.
-async fn heartbeats(callback: Callback, every: std::time::Duration, shutdown: crate::Shutdown) {
+/// for. A heartbeat that fails on the way is logged and the task goes on; one Step Functions
+/// refuses because no one waits for the token any more (the execution was stopped, timed out or
+/// failed: `TaskTimedOut`) stops the task as SIGTERM would, with the refusal in `moved_on`: on AWS
+/// a callback task outlives StopExecution, and this is what ends it.
+async fn heartbeats(callback: Callback, every: Duration, shutdown: crate::Shutdown, moved_on: Arc<OnceLock<String>>) {
     loop {
         let beat = callback.clone();
         match tokio::task::spawn_blocking(move || beat.heartbeat()).await {
             Ok(Ok(())) => tracing::debug!("heartbeat sent"),
+            Ok(Err(e)) if e.workflow_moved_on() => {
+                tracing::warn!("the workflow no longer waits for this task ({e}); stopping it");
+                let _ = moved_on.set(e.to_string());
+                shutdown.request();
+                return;
+            }
             Ok(Err(e)) => tracing::warn!("{e}"),
             Err(e) => tracing::warn!("the heartbeat did not run: {e}"),
         }
@@ -237,23 +261,73 @@ mod tests {
         let (url, server) = serve_once(200, "{}");
         let shutdown = Shutdown::new();
         // An interval no test waits out: the beat that comes is the one at the start.
-        let beating =
-            tokio::spawn(heartbeats(callback_to(&url), std::time::Duration::from_secs(3600), shutdown.clone()));
+        let beating = tokio::spawn(heartbeats(
+            callback_to(&url),
+            Duration::from_secs(3600),
+            shutdown.clone(),
+            Default::default(),
+        ));
         let (head, body) = tokio::task::spawn_blocking(move || server.join().unwrap()).await.unwrap();
         assert!(head.to_ascii_lowercase().contains("awsstepfunctions.sendtaskheartbeat"), "{head}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap(), serde_json::json!({"taskToken": "tok"}));
         shutdown.request();
-        tokio::time::timeout(std::time::Duration::from_secs(5), beating)
+        tokio::time::timeout(Duration::from_secs(5), beating).await.expect("a stop ends the heartbeats").unwrap();
+    }
+
+    async fn stubborn(_: Input, context: &TaskContext) -> Result<u32, TaskError> {
+        context.shutdown().requested().await;
+        tokio::time::sleep(Duration::from_secs(3600)).await; // ignores the stop
+        Ok(0)
+    }
+
+    #[tokio::test]
+    async fn a_task_still_running_past_its_cut_off_after_a_stop_ends_as_terminated() {
+        let stopping = context(r#"{"n":1}"#);
+        stopping.shutdown().request();
+        let cut_off = Some(Duration::from_millis(50));
+        let err = tokio::time::timeout(Duration::from_secs(5), call_within(&stubborn, &stopping, cut_off))
             .await
-            .expect("a stop ends the heartbeats")
-            .unwrap();
+            .expect("the cut-off ends it")
+            .unwrap_err();
+        assert_eq!((err.exit(), err.error()), (Exit::Terminated, TaskError::TERMINATED));
+        assert!(err.message().contains("did not finish within 0.05 s"), "{err}");
+        // A task that stops in time keeps its own outcome; without a cut-off nothing is cut.
+        assert_eq!(call_within(&double, &context(r#"{"n":2}"#), cut_off).await, Ok(4));
+        let waiting = tokio::time::timeout(Duration::from_millis(200), call_within(&stubborn, &stopping, None));
+        assert!(waiting.await.is_err(), "no cut-off without a callback");
+    }
+
+    #[tokio::test]
+    async fn a_heartbeat_refused_as_timed_out_stops_the_task_and_nothing_else_does() {
+        use crate::callback::test_server::serve_once;
+        // What Step Functions answers once the execution was stopped.
+        let timed_out = r#"{"__type":"com.amazonaws.swf.service.v2.model#TaskTimedOut","message":"Task Timed Out"}"#;
+        let (url, server) = serve_once(400, timed_out);
+        let (shutdown, moved_on) = (Shutdown::new(), Arc::new(OnceLock::new()));
+        let beating =
+            tokio::spawn(heartbeats(callback_to(&url), Duration::from_secs(3600), shutdown.clone(), moved_on.clone()));
+        tokio::time::timeout(Duration::from_secs(5), beating).await.expect("the refusal ends the heartbeats").unwrap();
+        server.join().unwrap();
+        assert!(shutdown.is_requested(), "the task is asked to stop");
+        let refusal = moved_on.get().expect("the refusal is kept");
+        assert!(refusal.contains("SendTaskHeartbeat was refused: TaskTimedOut"), "{refusal}");
+
+        // Any other failure (throttling, a network error) leaves the task at work.
+        let (url, server) = serve_once(400, r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#);
+        let (shutdown, moved_on) = (Shutdown::new(), Arc::new(OnceLock::new()));
+        let beating =
+            tokio::spawn(heartbeats(callback_to(&url), Duration::from_secs(3600), shutdown.clone(), moved_on.clone()));
+        tokio::task::spawn_blocking(move || server.join().unwrap()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!shutdown.is_requested() && moved_on.get().is_none());
+        beating.abort();
     }
 
     #[test]
     fn heartbeats_come_every_third_of_heartbeat_seconds() {
         let every = |v: &'static str| Callback::heartbeat_interval(move |_| Some(v.to_owned()));
-        assert_eq!(every("60"), Some(std::time::Duration::from_secs(20)));
-        assert_eq!(every("2"), Some(std::time::Duration::from_secs(1)));
+        assert_eq!(every("60"), Some(Duration::from_secs(20)));
+        assert_eq!(every("2"), Some(Duration::from_secs(1)));
         assert_eq!(every("0"), None);
         assert_eq!(Callback::heartbeat_interval(|_| None), None);
     }

@@ -678,27 +678,61 @@ async fn a_second_task_receives_the_first_task_s_result_and_a_killed_task_ends_i
     let started = sfn.start_execution().state_machine_arn(&machine).input(input).send().await.unwrap();
     let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
     let logs = aws_sdk_cloudwatchlogs::Client::new(cloud.sdk_config());
-    // This execution's task (its TaskSubmitted event names it); once it has logged its start, its
-    // runtime listens for SIGTERM.
-    let task = loop {
-        let events = history(&sfn, started.execution_arn()).await;
+    let (task, _) = started_task(&sfn, &logs, started.execution_arn()).await;
+    ecs.stop_task().cluster(&cluster).task(&task).reason("stopped by the test").send().await.unwrap();
+    let stopped = finished(&sfn, started.execution_arn()).await;
+    assert_eq!(*stopped.status(), ExecutionStatus::Failed);
+    assert_eq!(stopped.error(), Some("Terminated"), "the task's own report: {:?}", stopped.cause());
+
+    // StopExecution does not stop a callback task, on AWS (only `.sync` integrations are stopped)
+    // nor here. Its next heartbeat is refused (TaskTimedOut: no one waits for the token), and the
+    // runtime stops the task as SIGTERM would, within a heartbeat interval (1 s here).
+    let input = json!({"task_input": r#"{"work_seconds":60}"#}).to_string();
+    let started = sfn.start_execution().state_machine_arn(&machine).input(input).send().await.unwrap();
+    let (task, stream) = started_task(&sfn, &logs, started.execution_arn()).await;
+    sfn.stop_execution().execution_arn(started.execution_arn()).send().await.unwrap();
+    let stopped_at = std::time::Instant::now();
+    let exit_code = loop {
+        let described = ecs.describe_tasks().cluster(&cluster).tasks(&task).send().await.unwrap();
+        let task = &described.tasks()[0];
+        if task.last_status() == Some("STOPPED") {
+            break task.containers()[0].exit_code();
+        }
+        assert!(stopped_at.elapsed() < Duration::from_secs(60), "the task still runs a minute after StopExecution");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    eprintln!("the callback task stopped itself {:?} after StopExecution (heartbeats every 1 s)", stopped_at.elapsed());
+    assert_eq!(exit_code, Some(143), "the runtime's exit for a stop");
+    let read = logs.get_log_events().log_group_name(LOG_GROUP).log_stream_name(&stream).send().await.unwrap();
+    let lines: Vec<&str> = read.events().iter().filter_map(|e| e.message()).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("the workflow no longer waits for this task") && l.contains("TaskTimedOut")),
+        "the task says why it stopped: {lines:#?}"
+    );
+}
+
+/// The task an execution's TaskSubmitted event names, and its log stream, once the task has
+/// logged its start (its runtime then listens for SIGTERM and beats).
+async fn started_task(
+    sfn: &aws_sdk_sfn::Client,
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    execution_arn: &str,
+) -> (String, String) {
+    loop {
+        let events = history(sfn, execution_arn).await;
         let submitted = events.iter().find_map(|e| e.task_submitted_event_details()).and_then(|d| d.output());
         let arn = submitted
             .and_then(|o| serde_json::from_str::<Value>(o).ok())
             .and_then(|answer| answer["Tasks"][0]["TaskArn"].as_str().map(str::to_owned));
         if let Some(arn) = arn {
             let stream = format!("ecs/{CONTAINER}/{}", arn.rsplit('/').next().unwrap());
-            let read = logs.get_log_events().log_group_name(LOG_GROUP).log_stream_name(stream).send().await;
+            let read = logs.get_log_events().log_group_name(LOG_GROUP).log_stream_name(&stream).send().await;
             if read.is_ok_and(|r| r.events().iter().any(|e| e.message().is_some_and(|m| m.contains("task started")))) {
-                break arn;
+                return (arn, stream);
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    ecs.stop_task().cluster(&cluster).task(&task).reason("stopped by the test").send().await.unwrap();
-    let stopped = finished(&sfn, started.execution_arn()).await;
-    assert_eq!(*stopped.status(), ExecutionStatus::Failed);
-    assert_eq!(stopped.error(), Some("Terminated"), "the task's own report: {:?}", stopped.cause());
+    }
 }
 
 #[tokio::test]
