@@ -568,12 +568,28 @@ fn run_task_state(cluster: &str, task_definition: &str, task_input_key: &str, ta
     })
 }
 
-/// The callback pattern end to end: a `runTask.waitForTaskToken` state hands its token to the
-/// container in TASK_TOKEN; the task's runtime reports its result with SendTaskSuccess (the state's
-/// output) or its error with SendTaskFailure, signed and sent to the gateway that AWS_ENDPOINT_URL
-/// names on the task network.
+/// A `runTask.waitForTaskToken` state: the `task_input` value in TASK_INPUT, the token in
+/// TASK_TOKEN and, when `heartbeat` is given, HeartbeatSeconds and TASK_HEARTBEAT_SECONDS.
+fn callback_state(cluster: &str, task_definition: &str, task_input: Value, heartbeat: Option<u64>) -> Value {
+    let mut run = run_task_state(cluster, task_definition, "Value.$", task_input);
+    run["Resource"] = json!("arn:aws:states:::ecs:runTask.waitForTaskToken");
+    let environment = run["Parameters"]["Overrides"]["ContainerOverrides"][0]["Environment"].as_array_mut().unwrap();
+    environment.push(json!({"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}));
+    if let Some(seconds) = heartbeat {
+        environment.push(json!({"Name": "TASK_HEARTBEAT_SECONDS", "Value": seconds.to_string()}));
+        run["HeartbeatSeconds"] = json!(seconds);
+    }
+    run["TimeoutSeconds"] = json!(120);
+    run
+}
+
+/// The callback pattern end to end, on one local cloud: a `runTask.waitForTaskToken` state hands its
+/// token to the container in TASK_TOKEN; the task's runtime reports its result with SendTaskSuccess
+/// (the state's output) or its error with SendTaskFailure, signed and sent to the gateway that
+/// AWS_ENDPOINT_URL names on the task network. Then a chain of two tasks, a killed task, a task
+/// stopped by ECS and an execution stopped under its task.
 #[tokio::test]
-async fn a_callback_task_returns_its_result_and_its_error_through_the_runtime() {
+async fn callback_tasks_return_results_and_errors_chain_and_end_when_killed_or_stopped() {
     let Some(cloud) = own_cloud("1").await else {
         return;
     };
@@ -597,30 +613,6 @@ async fn a_callback_task_returns_its_result_and_its_error_through_the_runtime() 
     assert_eq!(*failed.status(), ExecutionStatus::Failed);
     assert_eq!(failed.error(), Some("TaskFailed"), "the task's error name, not States.TaskFailed");
     assert!(failed.cause().unwrap().contains("failed on purpose"), "{:?}", failed.cause());
-}
-
-/// A `runTask.waitForTaskToken` state: the `task_input` value in TASK_INPUT, the token in
-/// TASK_TOKEN and, when `heartbeat` is given, HeartbeatSeconds and TASK_HEARTBEAT_SECONDS.
-fn callback_state(cluster: &str, task_definition: &str, task_input: Value, heartbeat: Option<u64>) -> Value {
-    let mut run = run_task_state(cluster, task_definition, "Value.$", task_input);
-    run["Resource"] = json!("arn:aws:states:::ecs:runTask.waitForTaskToken");
-    let environment = run["Parameters"]["Overrides"]["ContainerOverrides"][0]["Environment"].as_array_mut().unwrap();
-    environment.push(json!({"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}));
-    if let Some(seconds) = heartbeat {
-        environment.push(json!({"Name": "TASK_HEARTBEAT_SECONDS", "Value": seconds.to_string()}));
-        run["HeartbeatSeconds"] = json!(seconds);
-    }
-    run["TimeoutSeconds"] = json!(120);
-    run
-}
-
-#[tokio::test]
-async fn a_second_task_receives_the_first_task_s_result_and_a_killed_task_ends_in_heartbeat_timeout() {
-    let Some(cloud) = own_cloud("1").await else {
-        return;
-    };
-    let sfn = sfn(&cloud);
-    let (cluster, task_definition) = ecs_setup(&cloud).await;
 
     // Two tasks in a row: what the first returns (through its token) is the second's input.
     let mut first = callback_state(&cluster, &task_definition, json!("$.task_input"), None);
@@ -645,17 +637,12 @@ async fn a_second_task_receives_the_first_task_s_result_and_a_killed_task_ends_i
     let machine = create_machine(&sfn, &unique("Killed"), &json!({"StartAt": "Run", "States": {"Run": beating}})).await;
     let input = json!({"task_input": r#"{"work_seconds":60}"#}).to_string();
     let started = sfn.start_execution().state_machine_arn(&machine).input(input).send().await.unwrap();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(cloud.sdk_config());
+    let (task, _) = started_task(&sfn, &logs, started.execution_arn()).await;
+    // This task's container (earlier tasks' containers may still be winding down); killed once it
+    // has beaten for longer than HeartbeatSeconds: its heartbeats kept it alive.
+    let container = format!("localcloud-{}-{CONTAINER}", task.rsplit('/').next().unwrap());
     let docker = bollard::Docker::connect_with_local_defaults().unwrap();
-    // Kill it once it runs and has beaten more than HeartbeatSeconds: its heartbeats kept it alive.
-    let container = loop {
-        if let Some(id) = cloud.task_containers().await.first().cloned() {
-            let inspected = docker.inspect_container(&id, None).await.unwrap();
-            if inspected.state.and_then(|s| s.running) == Some(true) {
-                break id;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
     tokio::time::sleep(Duration::from_secs(4)).await;
     let running = sfn.describe_execution().execution_arn(started.execution_arn()).send().await.unwrap();
     assert_eq!(*running.status(), ExecutionStatus::Running, "heartbeats kept the state waiting past 3 s");
@@ -677,7 +664,6 @@ async fn a_second_task_receives_the_first_task_s_result_and_a_killed_task_ends_i
     let input = json!({"task_input": r#"{"work_seconds":60}"#}).to_string();
     let started = sfn.start_execution().state_machine_arn(&machine).input(input).send().await.unwrap();
     let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
-    let logs = aws_sdk_cloudwatchlogs::Client::new(cloud.sdk_config());
     let (task, _) = started_task(&sfn, &logs, started.execution_arn()).await;
     ecs.stop_task().cluster(&cluster).task(&task).reason("stopped by the test").send().await.unwrap();
     let stopped = finished(&sfn, started.execution_arn()).await;
