@@ -85,6 +85,14 @@ async fn history(sfn: &aws_sdk_sfn::Client, arn: &str) -> Vec<aws_sdk_sfn::types
     sfn.get_execution_history().execution_arn(arn).max_results(1000).send().await.unwrap().events().to_vec()
 }
 
+/// The ARN of the task an execution's TaskSubmitted event names (RunTask's answer), as `provisioner
+/// run --follow` reads it; None before the task is submitted.
+fn submitted_task_arn(events: &[aws_sdk_sfn::types::HistoryEvent]) -> Option<String> {
+    let submitted = events.iter().find_map(|e| e.task_submitted_event_details())?;
+    let answer: Value = serde_json::from_str(submitted.output()?).expect("TaskSubmitted's output is JSON");
+    answer["Tasks"][0]["TaskArn"].as_str().map(str::to_owned)
+}
+
 /// A case's Task states call the conformance table's mocked `lambda:invoke`, which only the
 /// interpreter's own test can answer.
 fn has_task_state(definition: &Value) -> bool {
@@ -704,13 +712,8 @@ async fn started_task(
     logs: &aws_sdk_cloudwatchlogs::Client,
     execution_arn: &str,
 ) -> (String, String) {
-    loop {
-        let events = history(sfn, execution_arn).await;
-        let submitted = events.iter().find_map(|e| e.task_submitted_event_details()).and_then(|d| d.output());
-        let arn = submitted
-            .and_then(|o| serde_json::from_str::<Value>(o).ok())
-            .and_then(|answer| answer["Tasks"][0]["TaskArn"].as_str().map(str::to_owned));
-        if let Some(arn) = arn {
+    for _ in 0..600 {
+        if let Some(arn) = submitted_task_arn(&history(sfn, execution_arn).await) {
             let stream = format!("ecs/{CONTAINER}/{}", arn.rsplit('/').next().unwrap());
             let read = logs.get_log_events().log_group_name(LOG_GROUP).log_stream_name(&stream).send().await;
             if read.is_ok_and(|r| r.events().iter().any(|e| e.message().is_some_and(|m| m.contains("task started")))) {
@@ -719,6 +722,7 @@ async fn started_task(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    panic!("the task of {execution_arn} was not submitted, or did not log its start, within a minute");
 }
 
 #[tokio::test]
@@ -873,10 +877,8 @@ async fn stop_execution_stops_the_running_task_and_its_container_is_gone() {
     // The task's ARN, from TaskSubmitted, as `provisioner run --follow` reads it.
     let mut task_arn = None;
     for _ in 0..3000 {
-        let events = history(&sfn, started.execution_arn()).await;
-        if let Some(details) = events.iter().find_map(|e| e.task_submitted_event_details()) {
-            let answer: Value = serde_json::from_str(details.output().unwrap()).unwrap();
-            task_arn = answer["Tasks"][0]["TaskArn"].as_str().map(str::to_owned);
+        task_arn = submitted_task_arn(&history(&sfn, started.execution_arn()).await);
+        if task_arn.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -929,9 +931,7 @@ async fn a_task_that_runs_past_its_timeout_fails_with_states_timeout_and_is_stop
 
     let events = history(&sfn, started.execution_arn()).await;
     assert!(events.iter().any(|e| e.r#type().as_str() == "TaskTimedOut"), "{events:?}");
-    let submitted = events.iter().find_map(|e| e.task_submitted_event_details()).expect("TaskSubmitted is recorded");
-    let answer: Value = serde_json::from_str(submitted.output().unwrap()).unwrap();
-    let task_arn = answer["Tasks"][0]["TaskArn"].as_str().expect("the task's ARN").to_owned();
+    let task_arn = submitted_task_arn(&events).expect("TaskSubmitted is recorded with the task's ARN");
     let mut stopped = false;
     for _ in 0..3000 {
         let described = ecs.describe_tasks().cluster(&cluster).tasks(&task_arn).send().await.unwrap();
