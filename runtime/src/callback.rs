@@ -80,6 +80,92 @@ enum CredentialSource {
     Container { url: String, authorization: Option<String> },
 }
 
+/// Credentials for a task's own signed AWS calls (with [`signature_headers`]), found the way the
+/// callback finds them: the environment's keys, else the task role's from the ECS container
+/// credentials endpoint.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+    /// The task role they are for, when they came from the container credentials endpoint.
+    pub role_arn: Option<String>,
+}
+
+impl std::fmt::Debug for AwsCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .field("session_token", &self.session_token.as_ref().map(|_| "** redacted **"))
+            .field("role_arn", &self.role_arn)
+            .finish()
+    }
+}
+
+impl AwsCredentials {
+    /// From the process environment: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
+    /// (`AWS_SESSION_TOKEN`), else `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or `_FULL_URI` (one
+    /// request to the endpoint each call: ECS renews the role's credentials behind it).
+    pub fn from_env() -> Result<Self, CallbackError> {
+        CredentialSource::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))?.resolve()
+    }
+}
+
+impl CredentialSource {
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CallbackError> {
+        Ok(match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
+            (Some(access_key_id), Some(secret_access_key)) => {
+                CredentialSource::Static { access_key_id, secret_access_key, session_token: get("AWS_SESSION_TOKEN") }
+            }
+            _ => match (get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"), get("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+                (Some(path), _) => CredentialSource::Container {
+                    url: format!("{CONTAINER_CREDENTIALS_HOST}{path}"),
+                    authorization: None,
+                },
+                (None, Some(url)) => {
+                    CredentialSource::Container { url, authorization: get("AWS_CONTAINER_AUTHORIZATION_TOKEN") }
+                }
+                (None, None) => return Err(CallbackError::NoCredentials),
+            },
+        })
+    }
+
+    fn resolve(&self) -> Result<AwsCredentials, CallbackError> {
+        match self {
+            CredentialSource::Static { access_key_id, secret_access_key, session_token } => Ok(AwsCredentials {
+                access_key_id: access_key_id.clone(),
+                secret_access_key: secret_access_key.clone(),
+                session_token: session_token.clone(),
+                role_arn: None,
+            }),
+            CredentialSource::Container { url, authorization } => {
+                let failed = |detail: String| CallbackError::Credentials { url: url.clone(), detail };
+                let mut request = agent(url, true).map_err(failed)?.get(url);
+                if let Some(token) = authorization {
+                    request = request.header("Authorization", token.as_str());
+                }
+                let answer: Value = request
+                    .call()
+                    .map_err(|e| failed(e.to_string()))?
+                    .body_mut()
+                    .read_json()
+                    .map_err(|e| failed(e.to_string()))?;
+                let field = |name: &str| answer[name].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
+                match (field("AccessKeyId"), field("SecretAccessKey")) {
+                    (Some(access_key_id), Some(secret_access_key)) => Ok(AwsCredentials {
+                        access_key_id,
+                        secret_access_key,
+                        session_token: field("Token"),
+                        role_arn: field("RoleArn"),
+                    }),
+                    _ => Err(failed(format!("no AccessKeyId and SecretAccessKey in {answer}"))),
+                }
+            }
+        }
+    }
+}
+
 /// A task's way back to the workflow that waits for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Callback {
@@ -107,21 +193,7 @@ impl Callback {
             .unwrap_or_else(|| format!("https://states.{region}.amazonaws.com"))
             .trim_end_matches('/')
             .to_owned();
-        let credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
-            (Some(access_key_id), Some(secret_access_key)) => {
-                CredentialSource::Static { access_key_id, secret_access_key, session_token: get("AWS_SESSION_TOKEN") }
-            }
-            _ => match (get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"), get("AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
-                (Some(path), _) => CredentialSource::Container {
-                    url: format!("{CONTAINER_CREDENTIALS_HOST}{path}"),
-                    authorization: None,
-                },
-                (None, Some(url)) => {
-                    CredentialSource::Container { url, authorization: get("AWS_CONTAINER_AUTHORIZATION_TOKEN") }
-                }
-                (None, None) => return Err(CallbackError::NoCredentials),
-            },
-        };
+        let credentials = CredentialSource::from_lookup(get)?;
         Ok(Some(Self { token, endpoint, region, credentials }))
     }
 
@@ -160,7 +232,7 @@ impl Callback {
     }
 
     fn call(&self, operation: &str, body: Value) -> Result<(), CallbackError> {
-        let (access_key_id, secret_access_key, session_token) = self.resolve_credentials()?;
+        let AwsCredentials { access_key_id, secret_access_key, session_token, .. } = self.credentials.resolve()?;
         let body = body.to_string();
         let url = format!("{}/", self.endpoint);
         let host = host_of(&url);
@@ -210,32 +282,6 @@ impl Callback {
             code: code.unwrap_or_else(|| format!("HTTP {status}")),
             message,
         })
-    }
-
-    fn resolve_credentials(&self) -> Result<(String, String, Option<String>), CallbackError> {
-        match &self.credentials {
-            CredentialSource::Static { access_key_id, secret_access_key, session_token } => {
-                Ok((access_key_id.clone(), secret_access_key.clone(), session_token.clone()))
-            }
-            CredentialSource::Container { url, authorization } => {
-                let failed = |detail: String| CallbackError::Credentials { url: url.clone(), detail };
-                let mut request = agent(url, true).map_err(failed)?.get(url);
-                if let Some(token) = authorization {
-                    request = request.header("Authorization", token.as_str());
-                }
-                let answer: Value = request
-                    .call()
-                    .map_err(|e| failed(e.to_string()))?
-                    .body_mut()
-                    .read_json()
-                    .map_err(|e| failed(e.to_string()))?;
-                let field = |name: &str| answer[name].as_str().map(str::to_owned);
-                match (field("AccessKeyId"), field("SecretAccessKey")) {
-                    (Some(key), Some(secret)) => Ok((key, secret, field("Token"))),
-                    _ => Err(failed(format!("no AccessKeyId and SecretAccessKey in {answer}"))),
-                }
-            }
-        }
     }
 }
 
@@ -503,6 +549,27 @@ mod tests {
         let (head, _) = server.join().unwrap();
         let head = head.to_ascii_lowercase();
         assert!(head.contains("credential=rolekey/") && head.contains("x-amz-security-token: role-session"), "{head}");
+    }
+
+    #[test]
+    fn resolved_credentials_name_the_role_and_debug_hides_the_secrets() {
+        let (creds_url, creds) = serve_once(
+            200,
+            r#"{"AccessKeyId":"ASIAROLE","SecretAccessKey":"s3cret","Token":"t0ken","Expiration":"2030-01-01T00:00:00Z","RoleArn":"arn:aws:iam::123456789012:role/task"}"#,
+        );
+        let source = CredentialSource::Container { url: format!("{creds_url}/v2/credentials/x"), authorization: None };
+        let resolved = source.resolve().unwrap();
+        creds.join().unwrap();
+        assert_eq!(resolved.access_key_id, "ASIAROLE");
+        assert_eq!(resolved.session_token.as_deref(), Some("t0ken"));
+        assert_eq!(resolved.role_arn.as_deref(), Some("arn:aws:iam::123456789012:role/task"));
+        let shown = format!("{resolved:?}");
+        assert!(shown.contains("ASIAROLE") && !shown.contains("s3cret") && !shown.contains("t0ken"), "{shown}");
+        let (creds_url, creds) = serve_once(400, r#"{"code":"InvalidIdInRequest"}"#);
+        let source = CredentialSource::Container { url: format!("{creds_url}/v2/credentials/y"), authorization: None };
+        let err = source.resolve().unwrap_err();
+        creds.join().unwrap();
+        assert!(matches!(&err, CallbackError::Credentials { url, .. } if url.ends_with("/v2/credentials/y")), "{err}");
     }
 
     #[test]
