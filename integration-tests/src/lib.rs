@@ -200,13 +200,19 @@ impl LocalCloud {
 }
 
 /// The ids of the task containers a local cloud whose state directory is `state_dir` has in the
-/// engine (its state-dir label), in any state: created, running or exited.
+/// engine (its state-dir label), in any state: created, running or exited. Not the tasks'
+/// credentials agents (ECS's pause containers): one task, one container here, as ECS counts.
 pub async fn task_containers(docker: &bollard::Docker, state_dir: &Path) -> Vec<String> {
     let label = format!("localcloud.state-dir={}", state_dir.display());
     let filters = std::collections::HashMap::from([("label".to_string(), vec![label])]);
     let options =
         bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    docker.list_containers(Some(options)).await.unwrap().into_iter().filter_map(|c| c.id).collect()
+    let containers = docker.list_containers(Some(options)).await.unwrap();
+    let agent = |c: &bollard::models::ContainerSummary| {
+        c.labels.as_ref().and_then(|l| l.get(localcloud::fargate::engine::CONTAINER_NAME_LABEL)).map(String::as_str)
+            == Some(localcloud::fargate::engine::PAUSE_CONTAINER_NAME)
+    };
+    containers.into_iter().filter(|c| !agent(c)).filter_map(|c| c.id).collect()
 }
 
 /// A new SQS queue named `name`, subscribed to the SNS `topic`; its URL.

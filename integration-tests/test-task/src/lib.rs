@@ -4,8 +4,8 @@
 //! on purpose with `"fail": true`) it has the knobs the platform's tests turn: long work that
 //! SIGTERM cuts short (`work_seconds`) or that ignores it (`ignore_sigterm`), memory held against
 //! the task's limit (`allocate_mib`), the words counted through a file in /tmp (the image gives the
-//! non-root user a writable /tmp), and who it runs as (uid, gid, effective capabilities) in its
-//! "task started" log line. Its exit codes and log lines are the runtime's and the sample's.
+//! non-root user a writable /tmp), who it runs as (uid, gid, effective capabilities) in its
+//! "task started" log line, and on request (`credentials`) which role its credentials are for. Its exit codes and log lines are the runtime's and the sample's.
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,10 @@ pub struct Input {
     /// then kills it after the container's stop timeout (exit 137).
     #[serde(default)]
     pub ignore_sigterm: bool,
+    /// Fetch the task's credentials as its own AWS calls would (the environment's keys, else the
+    /// task role's from the container credentials endpoint) and report their role and key id.
+    #[serde(default)]
+    pub credentials: bool,
 }
 
 /// The one JSON line the task writes on stdout: the sample service's fields.
@@ -48,6 +52,10 @@ pub struct Output {
     pub words: usize,
     pub task_arn: Option<String>,
     pub elapsed_ms: u128,
+    /// With `credentials`: the role and access key id the task's credentials are for, or why it
+    /// has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<serde_json::Value>,
 }
 
 /// The binary's root command: the task as `fargateTask`.
@@ -102,12 +110,17 @@ pub async fn run(input: Input, context: &TaskContext) -> Result<Output, TaskErro
         }
     }
     let words = count_words_through_a_file(input.text.as_deref().unwrap_or(""))?;
+    let credentials = input.credentials.then(|| match runtime::callback::AwsCredentials::from_env() {
+        Ok(found) => serde_json::json!({"role_arn": found.role_arn, "access_key_id": found.access_key_id}),
+        Err(none) => serde_json::json!({"error": none.to_string()}),
+    });
     let output = Output {
         service: NAME.to_owned(),
         greeting: format!("Hello, {}!", input.name.as_deref().unwrap_or("world")),
         words,
         task_arn,
         elapsed_ms: started.elapsed().as_millis(),
+        credentials,
     };
     tracing::info!(
         words = output.words,

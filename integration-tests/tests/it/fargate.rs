@@ -24,6 +24,8 @@ use serde_json::Value;
 
 const CONTAINER: &str = "servicefull";
 const LOG_GROUP: &str = "/ecs/servicefull-test";
+/// A task role (moto's STS assumes a role whether or not IAM holds it).
+const TASK_ROLE: &str = "arn:aws:iam::123456789012:role/servicefull-test-task";
 
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
@@ -66,8 +68,15 @@ struct Setup {
     task_definition: String,
 }
 
-/// A cluster, the log group, and a task definition for `image` as CloudFormation would make them.
-async fn setup(cloud: &LocalCloud, image: &str, container_memory: i32, stop_timeout: i32) -> Setup {
+/// A cluster, the log group, and a task definition for `image` as CloudFormation would make them,
+/// with `task_role` as its task role.
+async fn setup(
+    cloud: &LocalCloud,
+    image: &str,
+    container_memory: i32,
+    stop_timeout: i32,
+    task_role: Option<&str>,
+) -> Setup {
     let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
     let logs = aws_sdk_cloudwatchlogs::Client::new(cloud.sdk_config());
     let cluster = unique("cluster");
@@ -101,6 +110,7 @@ async fn setup(cloud: &LocalCloud, image: &str, container_memory: i32, stop_time
         .network_mode(NetworkMode::Awsvpc)
         .cpu("256")
         .memory("512")
+        .set_task_role_arn(task_role.map(str::to_owned))
         .container_definitions(container)
         .send()
         .await
@@ -111,7 +121,13 @@ async fn setup(cloud: &LocalCloud, image: &str, container_memory: i32, stop_time
 
 impl Setup {
     async fn run(&self, input: &str) -> Task {
+        self.run_as(input, None).await
+    }
+
+    /// RunTask with `input`, and `task_role` as the override's task role when given.
+    async fn run_as(&self, input: &str, task_role: Option<&str>) -> Task {
         let overrides = TaskOverride::builder()
+            .set_task_role_arn(task_role.map(str::to_owned))
             .container_overrides(
                 ContainerOverride::builder()
                     .name(CONTAINER)
@@ -184,7 +200,7 @@ async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its
         return;
     };
     let image = pushed_image(&cloud).await;
-    let setup = setup(&cloud, &image, 128, 30).await;
+    let setup = setup(&cloud, &image, 128, 30, None).await;
 
     let started = setup.run(r#"{"name":"x","text":"a b"}"#).await;
     let arn = started.task_arn().unwrap().to_owned();
@@ -225,6 +241,90 @@ async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its
     assert_eq!(lines.len(), 3, "two log lines and the result: {lines:?}");
 
     assert!(cloud.task_containers().await.is_empty(), "the stopped task's container is removed");
+}
+
+/// A task with a task role gets that role's credentials as on Fargate: the container credentials
+/// endpoint's URI in AWS_CONTAINER_CREDENTIALS_FULL_URI, on the task's own loopback (the SDKs take
+/// plain HTTP only there), served through its credentials agent by the gateway, which assumes the
+/// role through the local cloud's STS; no static keys beside it. An override's role wins. The URI
+/// names a random id, and answers only while its task runs. A task without a role has no
+/// credentials at all, as on AWS.
+#[tokio::test]
+async fn a_task_gets_its_role_s_credentials_from_its_endpoint_and_none_without_a_role() {
+    let Some(cloud) = own_cloud().await else {
+        return;
+    };
+    let image = pushed_image(&cloud).await;
+    let with_role = setup(&cloud, &image, 128, 30, Some(TASK_ROLE)).await;
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    let http = integration_tests::loopback_agent();
+    let endpoint = cloud.endpoint_url().unwrap().trim_end_matches('/').to_owned();
+    let fetch = |path: &str| {
+        let mut answer = http.get(&format!("{endpoint}{path}")).call().unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.body_mut().read_json::<Value>().unwrap_or(Value::Null))
+    };
+
+    // Running long enough to look at from outside: its environment, and its endpoint's answer.
+    let arn = with_role.run(r#"{"credentials":true,"work_seconds":5}"#).await.task_arn().unwrap().to_owned();
+    with_role.until(&arn, "RUNNING").await;
+    let id = arn.rsplit('/').next().unwrap();
+    let inspected = docker.inspect_container(&format!("localcloud-{id}-{CONTAINER}"), None).await.unwrap();
+    let env = inspected.config.unwrap().env.unwrap_or_default();
+    let uri = env
+        .iter()
+        .find_map(|v| v.strip_prefix("AWS_CONTAINER_CREDENTIALS_FULL_URI="))
+        .unwrap_or_else(|| panic!("no credentials URI: {env:?}"))
+        .to_owned();
+    let path = uri.strip_prefix("http://127.0.0.1:51679").unwrap_or_else(|| panic!("not on loopback: {uri}"));
+    assert!(path.starts_with("/v2/credentials/") && !path.contains(id), "a random id, not the task's: {uri}");
+    assert!(!env.iter().any(|v| v.starts_with("AWS_ACCESS_KEY_ID=")), "the role's credentials only: {env:?}");
+    let (status, document) = fetch(path);
+    assert_eq!(status, 200, "{document}");
+    assert_eq!(document["RoleArn"], TASK_ROLE, "{document}");
+    for field in ["AccessKeyId", "SecretAccessKey", "Token", "Expiration"] {
+        assert!(document[field].as_str().is_some_and(|v| !v.is_empty()), "{field} in {document}");
+    }
+    assert!(document["AccessKeyId"].as_str().unwrap().starts_with("ASIA"), "STS's temporary keys: {document}");
+    let (status, unknown) = fetch("/v2/credentials/5e0e7e3c-6a1b-4d4e-9c3f-2d6f8e1a0b7c");
+    assert_eq!((status, &unknown["code"]), (400, &Value::from("InvalidIdInRequest")), "{unknown}");
+
+    // From inside, through the agent: the same role and keys, the output says.
+    with_role.until(&arn, "STOPPED").await;
+    let lines = json_lines(&with_role.log_lines(&arn).await);
+    let result = lines.iter().find(|l| l.get("greeting").is_some()).unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(result["credentials"]["role_arn"], TASK_ROLE, "{result}");
+    assert_eq!(result["credentials"]["access_key_id"], document["AccessKeyId"], "{result}");
+    let (status, gone) = fetch(path);
+    assert_eq!(status, 400, "a stopped task's credentials are no longer served: {gone}");
+    let filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![format!("{}={arn}", localcloud::fargate::engine::TASK_ARN_LABEL)],
+    )]);
+    let options =
+        bollard::query_parameters::ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
+    let left = docker.list_containers(Some(options)).await.unwrap();
+    assert!(left.is_empty(), "the task's container and its credentials agent are removed: {left:?}");
+
+    // RunTask's override names another role.
+    let other = "arn:aws:iam::123456789012:role/servicefull-test-other";
+    let arn = with_role.run_as(r#"{"credentials":true}"#, Some(other)).await.task_arn().unwrap().to_owned();
+    with_role.until(&arn, "STOPPED").await;
+    let lines = json_lines(&with_role.log_lines(&arn).await);
+    let result = lines.iter().find(|l| l.get("greeting").is_some()).unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(result["credentials"]["role_arn"], other, "{result}");
+
+    // No task role: no credentials of any kind.
+    let without = setup(&cloud, &image, 128, 30, None).await;
+    let arn = without.run(r#"{"credentials":true}"#).await.task_arn().unwrap().to_owned();
+    without.until(&arn, "STOPPED").await;
+    let lines = json_lines(&without.log_lines(&arn).await);
+    let result = lines.iter().find(|l| l.get("greeting").is_some()).unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(
+        result["credentials"]["error"].as_str().is_some_and(|e| e.contains("no credentials")),
+        "a task without a role has none: {result}"
+    );
+    assert!(cloud.task_containers().await.is_empty());
 }
 
 /// A small image the cloud never pulled, imported into the engine under `references`; removed by
@@ -274,7 +374,7 @@ async fn down_removes_the_images_the_cloud_pulled_and_keeps_every_other() {
     imported_image(&docker, &[&unrelated, &same_registry]).await;
 
     let image = pushed_image(&cloud).await;
-    let setup = setup(&cloud, &image, 128, 30).await;
+    let setup = setup(&cloud, &image, 128, 30, None).await;
     let arn = setup.run(r#"{"name":"x","text":"a b"}"#).await.task_arn().unwrap().to_owned();
     setup.until(&arn, "STOPPED").await;
     assert!(docker.inspect_image(&image).await.is_ok(), "the cloud pulled {image} to run the task");
@@ -297,7 +397,7 @@ async fn a_failing_task_exits_1_and_describe_tasks_reports_unknown_arns_missing(
         return;
     };
     let image = pushed_image(&cloud).await;
-    let setup = setup(&cloud, &image, 128, 30).await;
+    let setup = setup(&cloud, &image, 128, 30, None).await;
 
     let arn = setup.run(r#"{"fail": true}"#).await.task_arn().unwrap().to_owned();
     let (stopped, _) = setup.until(&arn, "STOPPED").await;
@@ -330,7 +430,7 @@ async fn stop_task_sends_sigterm_and_reports_user_initiated_with_the_reason() {
         return;
     };
     let image = pushed_image(&cloud).await;
-    let setup = setup(&cloud, &image, 128, 20).await;
+    let setup = setup(&cloud, &image, 128, 20, None).await;
 
     let arn = setup.run(r#"{"work_seconds": 600}"#).await.task_arn().unwrap().to_owned();
     setup.until(&arn, "RUNNING").await;
@@ -360,7 +460,7 @@ async fn a_task_that_ignores_sigterm_is_killed_after_its_stop_timeout() {
     };
     let image = pushed_image(&cloud).await;
     // A stop timeout of 2 s, far below the task's own 25 s grace: only a kill can end it that soon.
-    let setup = setup(&cloud, &image, 128, 2).await;
+    let setup = setup(&cloud, &image, 128, 2, None).await;
     let arn = setup.run(r#"{"work_seconds": 600, "ignore_sigterm": true}"#).await.task_arn().unwrap().to_owned();
     setup.until(&arn, "RUNNING").await;
     setup.ecs.stop_task().cluster(&setup.cluster).task(&arn).reason("stuck").send().await.unwrap();
@@ -379,7 +479,7 @@ async fn an_image_that_cannot_be_pulled_fails_to_start_with_cannot_pull_containe
         return;
     };
     let image = format!("{}/{}:latest", cloud.registry(), unique("no-such-image"));
-    let setup = setup(&cloud, &image, 128, 30).await;
+    let setup = setup(&cloud, &image, 128, 30, None).await;
 
     let arn = setup.run("{}").await.task_arn().unwrap().to_owned();
     let (stopped, seen) = setup.until(&arn, "STOPPED").await;
@@ -398,7 +498,7 @@ async fn a_task_over_its_memory_is_killed_with_out_of_memory_error() {
     };
     let image = pushed_image(&cloud).await;
     // 16 MiB for the container, 64 MiB filled by the task: the kernel kills it.
-    let setup = setup(&cloud, &image, 16, 30).await;
+    let setup = setup(&cloud, &image, 16, 30, None).await;
 
     let arn = setup.run(r#"{"allocate_mib": 64}"#).await.task_arn().unwrap().to_owned();
     let (stopped, _) = setup.until(&arn, "STOPPED").await;
@@ -420,7 +520,7 @@ async fn the_aws_cli_runs_a_task_against_the_gateway() {
     };
     assert!(version.status.success());
     let image = pushed_image(&cloud).await;
-    let setup = setup(&cloud, &image, 128, 30).await;
+    let setup = setup(&cloud, &image, 128, 30, None).await;
     let overrides = serde_json::json!({"containerOverrides": [{"name": CONTAINER,
         "environment": [{"name": "TASK_INPUT", "value": "{\"name\":\"cli\"}"}]}]});
     let output = std::process::Command::new("aws")

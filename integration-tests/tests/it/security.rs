@@ -16,7 +16,7 @@ use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, LaunchType, TaskOverri
 use base64::Engine;
 use integration_tests::cli::{CliOutput, Provisioner};
 use integration_tests::{LocalCloud, TEST_TASK};
-use localcloud::fargate::engine::{STATE_DIR_LABEL, TASK_ARN_LABEL};
+use localcloud::fargate::engine::{CONTAINER_NAME_LABEL, PAUSE_CONTAINER_NAME, STATE_DIR_LABEL, TASK_ARN_LABEL};
 use serde_json::Value;
 
 async fn own_cloud() -> Option<LocalCloud> {
@@ -262,11 +262,20 @@ async fn a_task_runs_as_non_root_without_added_capabilities_in_a_network_namespa
     let mut namespaces = BTreeSet::new();
     let mut sandboxes = BTreeSet::new();
     for arn in &arns {
+        // The task's container and its credentials agent (the stack's task definition has a task
+        // role), whose network namespace the task's container joins, as a Fargate task's
+        // containers join their pause container's.
         let filters = HashMap::from([("label".to_string(), vec![format!("{TASK_ARN_LABEL}={arn}")])]);
         let options = bollard::query_parameters::ListContainersOptions { filters: Some(filters), ..Default::default() };
         let listed = docker.list_containers(Some(options)).await.unwrap();
-        assert_eq!(listed.len(), 1, "one running container for {arn}");
-        let inspected = docker.inspect_container(listed[0].id.as_deref().unwrap(), None).await.unwrap();
+        assert_eq!(listed.len(), 2, "the task's container and its credentials agent run for {arn}: {listed:?}");
+        let name_of = |c: &bollard::models::ContainerSummary| {
+            c.labels.as_ref().and_then(|l| l.get(CONTAINER_NAME_LABEL)).cloned().unwrap_or_default()
+        };
+        let (agents, tasks): (Vec<_>, Vec<_>) = listed.iter().partition(|c| name_of(c) == PAUSE_CONTAINER_NAME);
+        assert_eq!((agents.len(), tasks.len()), (1, 1), "{listed:?}");
+        let agent = docker.inspect_container(agents[0].id.as_deref().unwrap(), None).await.unwrap();
+        let inspected = docker.inspect_container(tasks[0].id.as_deref().unwrap(), None).await.unwrap();
         let config = inspected.config.clone().unwrap();
         let host = inspected.host_config.clone().unwrap();
         let user = config.user.clone().unwrap_or_default();
@@ -280,15 +289,28 @@ async fn a_task_runs_as_non_root_without_added_capabilities_in_a_network_namespa
         );
         assert_eq!(host.privileged, Some(false));
         assert!(host.port_bindings.clone().unwrap_or_default().is_empty(), "nothing published on the host");
-        assert_eq!(host.network_mode.as_deref(), Some(network.as_str()), "on the local cloud's task network only");
-        let settings = inspected.network_settings.clone().unwrap();
+        let agent_id = agent.id.clone().unwrap();
+        assert_eq!(host.network_mode, Some(format!("container:{agent_id}")), "in its own agent's namespace only");
+        // The agent: no root, no capability, nothing published, on the task network only.
+        let agent_host = agent.host_config.clone().unwrap();
+        let agent_user = agent.config.clone().unwrap().user.unwrap_or_default();
+        assert_eq!(agent_user, "65534:65534", "the agent runs as nobody");
+        assert_eq!(agent_host.cap_drop.clone().unwrap_or_default(), ["ALL"]);
+        assert_eq!((agent_host.privileged, agent_host.readonly_rootfs), (Some(false), Some(true)));
+        assert!(agent_host.port_bindings.clone().unwrap_or_default().is_empty(), "nothing published on the host");
+        assert_eq!(agent_host.network_mode.as_deref(), Some(network.as_str()), "on the task network only");
+        let settings = agent.network_settings.clone().unwrap();
         let attached: Vec<String> = settings.networks.clone().unwrap_or_default().into_keys().collect();
         assert_eq!(attached, std::slice::from_ref(&network));
         sandboxes.insert(settings.sandbox_key.clone().filter(|k| !k.is_empty()).expect("a sandbox of its own"));
-        // The kernel's word: the container's process is in a network namespace that is neither
-        // the host's nor the other task's.
-        let pid = inspected.state.as_ref().and_then(|s| s.pid).expect("a running container has a PID");
-        let namespace = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+        // The kernel's word: the task's process is in its agent's network namespace, which is
+        // neither the host's nor the other task's.
+        let pid_of = |c: &bollard::models::ContainerInspectResponse| {
+            c.state.as_ref().and_then(|s| s.pid).expect("a running container has a PID")
+        };
+        let namespace = std::fs::read_link(format!("/proc/{}/ns/net", pid_of(&inspected))).unwrap();
+        let agent_namespace = std::fs::read_link(format!("/proc/{}/ns/net", pid_of(&agent))).unwrap();
+        assert_eq!(namespace, agent_namespace, "{arn} shares its own agent's network namespace");
         assert_ne!(namespace, host_namespace, "{arn} runs in the host's network namespace");
         namespaces.insert(namespace);
     }

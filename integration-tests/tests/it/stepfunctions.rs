@@ -519,7 +519,8 @@ async fn pushed_image(cloud: &LocalCloud) -> String {
     pipeline::push(&built, &target, &progress).await.expect("the image pushes").image_uri
 }
 
-/// A cluster and a task definition for the image; returns (cluster ARN, task definition ARN).
+/// A cluster and a task definition (with a task role) for the image; returns (cluster ARN, task
+/// definition ARN).
 async fn ecs_setup(cloud: &LocalCloud) -> (String, String) {
     let image = pushed_image(cloud).await;
     let ecs = aws_sdk_ecs::Client::new(cloud.sdk_config());
@@ -550,6 +551,9 @@ async fn ecs_setup(cloud: &LocalCloud) -> (String, String) {
         .network_mode(NetworkMode::Awsvpc)
         .cpu("256")
         .memory("512")
+        // The callback's SendTask* calls are signed with this role's credentials, from the task's
+        // container credentials endpoint (moto's STS assumes a role whether or not IAM holds it).
+        .task_role_arn("arn:aws:iam::123456789012:role/servicefull-sfn-test-task")
         .container_definitions(container)
         .send()
         .await

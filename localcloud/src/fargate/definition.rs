@@ -20,6 +20,9 @@ pub struct TaskDefinition {
     pub memory: Option<String>,
     #[serde(default)]
     pub container_definitions: Vec<ContainerDefinition>,
+    /// The role the task's own AWS calls run as (its credentials endpoint's), when it has one.
+    #[serde(default)]
+    pub task_role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +102,9 @@ pub struct TaskOverride {
     pub cpu: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
+    /// Replaces the task definition's task role for this task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
@@ -162,6 +168,9 @@ pub struct ContainerPlan {
     /// What DescribeTasks reports as the task's cpu and memory.
     pub task_cpu: Option<String>,
     pub task_memory: Option<String>,
+    /// The task role: the override's, else the task definition's. None: the task has no
+    /// credentials, as on AWS.
+    pub task_role_arn: Option<String>,
 }
 
 impl TaskDefinition {
@@ -267,6 +276,11 @@ impl TaskDefinition {
             awslogs,
             task_cpu: task_cpu.or_else(|| cpu.map(|c| c.to_string())),
             task_memory: task_memory.or_else(|| memory_mib.map(|m| m.to_string())),
+            task_role_arn: overrides
+                .task_role_arn
+                .clone()
+                .or_else(|| self.task_role_arn.clone())
+                .filter(|r| !r.is_empty()),
         })
     }
 }
@@ -333,6 +347,19 @@ mod tests {
         assert_eq!(plan.command, Some(vec!["--help".to_string()]));
         let names: Vec<_> = plan.environment.iter().map(|p| (p.name.as_str(), p.value.as_str())).collect();
         assert_eq!(names, [("RUST_LOG", "info"), ("KEEP", "1"), ("TASK_INPUT", "{}"), ("RUST_LOG", "debug")]);
+    }
+
+    #[test]
+    fn the_task_role_is_the_override_s_else_the_definition_s_else_none() {
+        assert_eq!(definition().plan(&TaskOverride::default()).unwrap().task_role_arn, None, "no role, no credentials");
+        let mut with_role = definition();
+        with_role.task_role_arn = Some("arn:aws:iam::123456789012:role/task".into());
+        let plan = with_role.plan(&TaskOverride::default()).unwrap();
+        assert_eq!(plan.task_role_arn.as_deref(), Some("arn:aws:iam::123456789012:role/task"));
+        let overrides: TaskOverride =
+            serde_json::from_value(json!({"taskRoleArn": "arn:aws:iam::123456789012:role/other"})).unwrap();
+        let plan = with_role.plan(&overrides).unwrap();
+        assert_eq!(plan.task_role_arn.as_deref(), Some("arn:aws:iam::123456789012:role/other"));
     }
 
     #[test]

@@ -29,6 +29,16 @@ pub const CONTAINER_NAME_LABEL: &str = "com.amazonaws.ecs.container-name";
 /// In the state directory: the image references this cloud pulled into the engine, one a line.
 pub const PULLED_IMAGES_FILE: &str = "pulled-images";
 
+/// The credentials agent (`localcloud/agent/main.rs`), a static binary compiled by the build
+/// script; empty when that build could not make it.
+pub const AGENT_BINARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/credentials-agent"));
+/// Where the agent listens in a task's network namespace: the port on which the ECS agent serves
+/// a task's credentials on an EC2 container instance.
+pub const AGENT_PORT: u16 = 51679;
+/// The container name ECS gives the pause container whose network namespace a task's containers
+/// share; the agent's container carries it in [`CONTAINER_NAME_LABEL`].
+pub const PAUSE_CONTAINER_NAME: &str = "~internal~ecs~pause";
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("the Docker engine is not reachable ({0}); start it, or check that this user may use /var/run/docker.sock")]
@@ -81,6 +91,111 @@ impl Engine {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         self.state_dir.hash(&mut hasher);
         format!("localcloud-tasks-{:016x}", hasher.finish())
+    }
+
+    /// The credentials agent's image reference for this state directory: a tag of its own, so
+    /// `down` removes this cloud's and never another's in use.
+    pub fn agent_image(&self) -> String {
+        format!("localcloud-credentials-agent:{}", self.network_name().trim_start_matches("localcloud-tasks-"))
+    }
+
+    /// Imports the credentials agent's image (FROM scratch: the binary alone, as its entrypoint)
+    /// under [`Engine::agent_image`]; returns the reference. Err says why there is none.
+    pub async fn import_agent_image(&self) -> Result<String, String> {
+        if AGENT_BINARY.is_empty() {
+            return Err("this build of localcloud has no credentials agent (its build script could not link a \
+                        static binary: install libc6-dev and rebuild)"
+                .into());
+        }
+        let mut layer = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(AGENT_BINARY.len() as u64);
+        header.set_mode(0o755);
+        header.set_cksum();
+        layer
+            .append_data(&mut header, "credentials-agent", AGENT_BINARY)
+            .and_then(|()| layer.finish())
+            .map_err(|e| format!("could not pack the credentials agent: {e}"))?;
+        let layer = layer.into_inner().map_err(|e| format!("could not pack the credentials agent: {e}"))?;
+        let reference = self.agent_image();
+        let (repo, tag) = reference.split_once(':').unwrap_or((&reference, "latest"));
+        let options = CreateImageOptions {
+            from_src: Some("-".into()),
+            repo: Some(repo.into()),
+            tag: Some(tag.into()),
+            changes: vec![r#"ENTRYPOINT ["/credentials-agent"]"#.into()],
+            ..Default::default()
+        };
+        let mut import = self.docker.create_image(Some(options), Some(bollard::body_full(layer.into())), None);
+        while let Some(step) = import.next().await {
+            match step {
+                Ok(info) => {
+                    if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                        return Err(format!("could not import the credentials agent's image: {detail}"));
+                    }
+                }
+                Err(e) => {
+                    return Err(format!("could not import the credentials agent's image: {}", engine_message(&e)));
+                }
+            }
+        }
+        Ok(reference)
+    }
+
+    /// Removes this state directory's credentials agent image; true when there was one.
+    pub async fn remove_agent_image(&self) -> bool {
+        let options = RemoveImageOptions { force: false, noprune: false, ..Default::default() };
+        match self.docker.remove_image(&self.agent_image(), Some(options), None).await {
+            Ok(_) => true,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => false,
+            Err(e) => {
+                tracing::warn!(image = self.agent_image(), "could not remove the credentials agent's image: {e}");
+                false
+            }
+        }
+    }
+
+    /// Creates and starts a task's credentials agent on the task `network`: it listens on
+    /// 127.0.0.1:[`AGENT_PORT`] in its network namespace, which the task's container then joins,
+    /// and forwards to `gateway` (the gateway's address on the task network). Returns its id.
+    pub async fn start_agent(
+        &self,
+        image: &str,
+        container_name: &str,
+        task_arn: &str,
+        network: &str,
+        gateway: &str,
+    ) -> Result<String, String> {
+        let labels = HashMap::from([
+            (STATE_DIR_LABEL.to_string(), self.state_dir.clone()),
+            (TASK_ARN_LABEL.to_string(), task_arn.to_owned()),
+            (CONTAINER_NAME_LABEL.to_string(), PAUSE_CONTAINER_NAME.to_owned()),
+        ]);
+        let host_config = HostConfig {
+            network_mode: Some(network.to_owned()),
+            // It needs nothing: a port above 1024, no file written.
+            privileged: Some(false),
+            cap_drop: Some(vec!["ALL".into()]),
+            readonly_rootfs: Some(true),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            memory: Some(16 * 1024 * 1024),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(image.to_owned()),
+            cmd: Some(vec![format!("127.0.0.1:{AGENT_PORT}"), gateway.to_owned()]),
+            user: Some("65534:65534".into()),
+            labels: Some(labels),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let options = CreateContainerOptions { name: Some(container_name.to_owned()), ..Default::default() };
+        let created = self.docker.create_container(Some(options), body).await.map_err(|e| engine_message(&e))?;
+        if let Err(e) = self.start(&created.id).await {
+            let _ = self.remove(&created.id).await;
+            return Err(e);
+        }
+        Ok(created.id)
     }
 
     /// Removes every container and network made for this state directory; returns how many of
@@ -228,7 +343,9 @@ impl Engine {
         removed
     }
 
-    /// Creates the task's container (not started) and returns its id.
+    /// Creates the task's container (not started) and returns its id. `network`: the task
+    /// network's name, or `container:<agent id>` to join the task's credentials agent's network
+    /// namespace; None: no network at all.
     pub async fn create(
         &self,
         plan: &ContainerPlan,
@@ -248,8 +365,9 @@ impl Engine {
             memory_swap: plan.memory_mib.map(|m| m * 1024 * 1024),
             nano_cpus: plan.nano_cpus,
             // No network at all rather than the default bridge, which reaches the internet. Either
-            // way the container has a network namespace of its own: never the host's, never
-            // another container's.
+            // way the container's network namespace is its task's own: never the host's, never
+            // another task's (with a credentials agent, the agent's, as a Fargate task's
+            // containers share their pause container's).
             network_mode: Some(network.unwrap_or("none").to_owned()),
             // As on Fargate: never privileged (the definition is refused before this), no
             // capability beyond Docker's defaults except what the definition adds (SYS_PTRACE at
@@ -382,7 +500,8 @@ pub fn ping_blocking() -> Result<(), String> {
 }
 
 /// For `localcloud down`, which is synchronous: removes what the gateway of `state_dir` left and,
-/// its containers gone, the images it pulled from the registry on `registry_port` (when known), on
+/// its containers gone, the images it pulled from the registry on `registry_port` (when known) and
+/// its credentials agent's image, on
 /// a thread of its own (the caller may itself be inside an async runtime). Without a Docker
 /// engine there is nothing to remove.
 pub fn remove_leftovers_blocking(state_dir: &Path, registry_port: Option<u16>) {
@@ -392,10 +511,11 @@ pub fn remove_leftovers_blocking(state_dir: &Path, registry_port: Option<u16>) {
         runtime.block_on(async {
             let engine = Engine::connect(&state_dir).await.ok()?;
             let (containers, networks) = engine.remove_leftovers().await;
-            let images = match registry_port {
+            let pulled = match registry_port {
                 Some(port) => engine.remove_pulled_images(port).await,
                 None => 0,
             };
+            let images = pulled + usize::from(engine.remove_agent_image().await);
             Some((containers, networks, images))
         })
     });

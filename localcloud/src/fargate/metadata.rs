@@ -121,6 +121,7 @@ mod tests {
             }),
             task_cpu: Some("256".into()),
             task_memory: Some("512".into()),
+            task_role_arn: None,
         };
         let facts = Facts { family: "servicefull", revision: 1, plan: &plan, address: Some("172.18.0.2") };
         let doc = super::task(&task, &facts);

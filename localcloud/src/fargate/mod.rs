@@ -133,8 +133,44 @@ struct Slot {
     plan: ContainerPlan,
     family: String,
     revision: u64,
+    region: String,
     address: Mutex<Option<String>>,
+    /// The last part of the task's credentials URI: random, as ECS's, so no other task on the
+    /// network can name it.
+    credentials_id: String,
+    /// The task role's credentials as last assumed, and until when they are handed out again.
+    credentials: Mutex<Option<(Value, std::time::Instant)>>,
 }
+
+impl Slot {
+    fn new(task: Task, plan: ContainerPlan, family: String, revision: u64, region: String) -> Slot {
+        Slot {
+            state: watch::channel(task).0,
+            stop: watch::channel(None).0,
+            plan,
+            family,
+            revision,
+            region,
+            address: Mutex::new(None),
+            credentials_id: uuid::Uuid::new_v4().to_string(),
+            credentials: Mutex::new(None),
+        }
+    }
+}
+
+/// What a task has for its own AWS calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TaskCredentials {
+    /// No task role: nothing, as on AWS (its SDK finds no credentials).
+    None,
+    /// Its role's credentials at this URI, through its credentials agent on its own loopback.
+    Endpoint(String),
+    /// A task role, but no credentials agent to serve it (see the build script): the test keys.
+    TestKeys,
+}
+
+/// How long an assumed role's credentials are handed out again: well inside STS's default hour.
+const CREDENTIALS_REUSED_FOR: Duration = Duration::from_secs(45 * 60);
 
 struct Inner {
     upstream: Upstream,
@@ -144,6 +180,29 @@ struct Inner {
     running: tokio_util_tracker::Tracker,
     /// One permit per task that may have a container now; fair, so the queue is FIFO.
     capacity: Arc<Semaphore>,
+    /// The credentials agent's image, imported at the first task with a task role; None when it
+    /// could not be (the warning says why once).
+    agent_image: tokio::sync::OnceCell<Option<String>>,
+}
+
+impl Inner {
+    async fn agent_image(&self, engine: &Engine) -> Option<String> {
+        self.agent_image
+            .get_or_init(|| async {
+                match engine.import_agent_image().await {
+                    Ok(image) => Some(image),
+                    Err(why) => {
+                        tracing::warn!(
+                            "tasks with a task role get the test keys instead of their role's credentials \
+                             endpoint: {why}"
+                        );
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
 }
 
 /// The local Fargate. Cheap to clone; every clone sees the same tasks.
@@ -165,6 +224,7 @@ impl Fargate {
                 tasks: Mutex::new(HashMap::new()),
                 running: Default::default(),
                 capacity: Arc::new(Semaphore::new(max_tasks.clamp(1, Semaphore::MAX_PERMITS))),
+                agent_image: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -229,16 +289,13 @@ impl Fargate {
         let mut tasks = Vec::new();
         for _ in 0..count {
             let task = self.new_task(&cluster_arn, &definition, &plan, &request, &overrides);
-            let (state, _) = watch::channel(task.clone());
-            let (stop, _) = watch::channel(None);
-            let slot = Arc::new(Slot {
-                state,
-                stop,
-                plan: plan.clone(),
-                family: definition.family.clone(),
-                revision: definition.revision,
-                address: Mutex::new(None),
-            });
+            let slot = Arc::new(Slot::new(
+                task.clone(),
+                plan.clone(),
+                definition.family.clone(),
+                definition.revision,
+                region.to_owned(),
+            ));
             self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).insert(task.task_arn.clone(), slot.clone());
             let inner = self.inner.clone();
             let engine = engine.clone();
@@ -409,6 +466,57 @@ impl Fargate {
         Some((metadata::container(&task, &facts), metadata::task(&task, &facts)))
     }
 
+    /// The container credentials endpoint's document for the task whose credentials id is `id`
+    /// (ECS's shape: AccessKeyId, SecretAccessKey, Token, Expiration, RoleArn): its task role,
+    /// assumed through the local cloud's STS. Err: the HTTP status and ECS agent's error document,
+    /// for an id no running task with a task role holds.
+    pub async fn credentials(&self, id: &str) -> Result<Value, (u16, Value)> {
+        let not_found = || {
+            (
+                400,
+                json!({"code": "InvalidIdInRequest", "message": format!("CredentialsV2Request: Credentials not found for id {id}")}),
+            )
+        };
+        let slot = {
+            let tasks = self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            tasks.values().find(|s| s.credentials_id == id).cloned()
+        }
+        .filter(|s| !s.state.borrow().is_stopped())
+        .ok_or_else(not_found)?;
+        let role = slot.plan.task_role_arn.clone().ok_or_else(not_found)?;
+        let cached = slot.credentials.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((document, until)) = cached
+            && std::time::Instant::now() < until
+        {
+            return Ok(document);
+        }
+        let task_id = slot.state.borrow().id().to_owned();
+        let params: Vec<(String, String)> = [
+            ("Action", "AssumeRole"),
+            ("Version", "2011-06-15"),
+            ("RoleArn", role.as_str()),
+            ("RoleSessionName", task_id.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let answer = self.inner.upstream.call_query("sts", &slot.region, &params).await.map_err(|e| {
+            tracing::warn!(role, "the task role could not be assumed: {e}");
+            (500, json!({"code": "InternalError", "message": format!("could not assume the task role {role}: {e}")}))
+        })?;
+        let field = |name: &str| crate::upstream::xml_element(&answer, name).unwrap_or_default().to_owned();
+        let document = json!({
+            "AccessKeyId": field("AccessKeyId"),
+            "SecretAccessKey": field("SecretAccessKey"),
+            "Token": field("SessionToken"),
+            "Expiration": field("Expiration"),
+            "RoleArn": role,
+        });
+        *slot.credentials.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((document.clone(), std::time::Instant::now() + CREDENTIALS_REUSED_FOR));
+        Ok(document)
+    }
+
     /// Stops every task still running (SIGKILL: the gateway is going away) and waits for their
     /// lifecycles to finish, so their containers are removed.
     pub async fn shutdown(&self, grace: Duration) {
@@ -528,22 +636,68 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
         return;
     }
 
-    let environment = task_environment(&plan, &task_id, &region, inner.task_side.as_ref());
-    let network = inner.task_side.as_ref().map(|s| s.network.name.as_str());
+    // A task with a task role gets its credentials agent first: a container on the task network
+    // whose network namespace the task's container joins, as a Fargate task's join their pause
+    // container's.
+    let side = inner.task_side.as_ref();
+    let agent_image = match (side, &plan.task_role_arn) {
+        (Some(_), Some(_)) => inner.agent_image(&engine).await,
+        _ => None,
+    };
+    let (agent, credentials) = match (side, agent_image) {
+        (Some(side), Some(image)) => {
+            let gateway = side.endpoint.trim_start_matches("http://");
+            let name = format!("localcloud-{task_id}.credentials");
+            match engine.start_agent(&image, &name, &task_arn, &side.network.name, gateway).await {
+                Ok(agent) => (
+                    Some(agent),
+                    TaskCredentials::Endpoint(format!(
+                        "http://127.0.0.1:{}/v2/credentials/{}",
+                        engine::AGENT_PORT,
+                        slot.credentials_id
+                    )),
+                ),
+                Err(message) => {
+                    return fail(format!(
+                        "ResourceInitializationError: could not start the task's credentials agent: {message}"
+                    ));
+                }
+            }
+        }
+        _ if plan.task_role_arn.is_some() && side.is_some() => (None, TaskCredentials::TestKeys),
+        _ => (None, TaskCredentials::None),
+    };
+    let remove_agent = || async {
+        if let Some(agent) = &agent
+            && let Err(e) = engine.remove(agent).await
+        {
+            tracing::warn!(task = %task_arn, container = %agent, "could not remove the task's credentials agent: {e}");
+        }
+    };
+    let environment = task_environment(&plan, &task_id, &region, side, &credentials);
+    let network = match &agent {
+        Some(agent) => Some(format!("container:{agent}")),
+        None => side.map(|s| s.network.name.clone()),
+    };
     let container_name = format!("localcloud-{task_id}-{}", sanitize(&plan.name));
     // Whole seconds, a second early: Docker's `since` takes seconds, and an event of this container
     // cannot come before it exists.
     let created_at =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64 - 1);
-    let id = match engine.create(&plan, &container_name, &task_arn, network, environment).await {
+    let id = match engine.create(&plan, &container_name, &task_arn, network.as_deref(), environment).await {
         Ok(id) => id,
-        Err(message) => return fail(format!("CannotCreateContainerError: {message}")),
+        Err(message) => {
+            remove_agent().await;
+            return fail(format!("CannotCreateContainerError: {message}"));
+        }
     };
     if let Err(message) = engine.start(&id).await {
         let _ = engine.remove(&id).await;
+        remove_agent().await;
         return fail(format!("CannotStartContainerError: {message}"));
     }
-    *slot.address.lock().unwrap_or_else(|e| e.into_inner()) = engine.address(&id).await;
+    // The task's address is its network namespace's: the agent's when it has one.
+    *slot.address.lock().unwrap_or_else(|e| e.into_inner()) = engine.address(agent.as_deref().unwrap_or(&id)).await;
     slot.state.send_modify(|t| t.running(now(), &id));
     tracing::info!(task = %task_arn, container = %id, "task running");
 
@@ -584,14 +738,21 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
     if let Err(e) = engine.remove(&id).await {
         tracing::warn!(task = %task_arn, container = %id, "could not remove the task's container: {e}");
     }
+    remove_agent().await;
     slot.state.send_modify(|t| t.stopped(now(), Some(exit)));
     tracing::info!(task = %task_arn, stop_code = ?slot.state.borrow().stop_code, "task stopped");
 }
 
-/// What a task finds in its environment: what Fargate sets (the metadata endpoint, the region),
-/// the local cloud's endpoint and dummy credentials where a task on AWS has its role, then the
-/// task definition's and the overrides' own variables, which win.
-fn task_environment(plan: &ContainerPlan, task_id: &str, region: &str, task_side: Option<&TaskSide>) -> Vec<String> {
+/// What a task finds in its environment: what Fargate sets (the metadata endpoint, the region, its
+/// task role's credentials URI), the local cloud's endpoint, then the task definition's and the
+/// overrides' own variables, which win.
+fn task_environment(
+    plan: &ContainerPlan,
+    task_id: &str,
+    region: &str,
+    task_side: Option<&TaskSide>,
+    credentials: &TaskCredentials,
+) -> Vec<String> {
     let mut env: Vec<(String, String)> = vec![
         ("AWS_EXECUTION_ENV".into(), "AWS_ECS_FARGATE".into()),
         ("AWS_REGION".into(), region.into()),
@@ -603,9 +764,14 @@ fn task_environment(plan: &ContainerPlan, task_id: &str, region: &str, task_side
             ("ECS_CONTAINER_METADATA_URI_V4".into(), metadata.clone()),
             ("ECS_CONTAINER_METADATA_URI".into(), metadata),
             ("AWS_ENDPOINT_URL".into(), side.endpoint.clone()),
-            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
         ]);
+    }
+    match credentials {
+        TaskCredentials::None => {}
+        TaskCredentials::Endpoint(uri) => env.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), uri.clone())),
+        TaskCredentials::TestKeys => {
+            env.extend([("AWS_ACCESS_KEY_ID".into(), "test".into()), ("AWS_SECRET_ACCESS_KEY".into(), "test".into())])
+        }
     }
     for pair in &plan.environment {
         env.retain(|(k, _)| *k != pair.name);
@@ -641,6 +807,7 @@ mod tests {
             awslogs: None,
             task_cpu: None,
             task_memory: None,
+            task_role_arn: None,
         }
     }
 
@@ -650,21 +817,42 @@ mod tests {
             network: TaskNetwork { name: "n".into(), gateway: "172.18.0.1".parse().unwrap() },
             endpoint: "http://172.18.0.1:4566".into(),
         };
+        let uri = "http://127.0.0.1:51679/v2/credentials/5e0e7e3c-6a1b-4d4e-9c3f-2d6f8e1a0b7c";
         let env = task_environment(
             &plan(vec![KeyValuePair { name: "AWS_REGION".into(), value: "eu-west-1".into() }]),
             "0123456789abcdef0123456789abcdef",
             "us-east-1",
             Some(&side),
+            &TaskCredentials::Endpoint(uri.into()),
         );
         assert!(env.contains(
             &"ECS_CONTAINER_METADATA_URI_V4=http://172.18.0.1:4566/v4/0123456789abcdef0123456789abcdef".into()
         ));
         assert!(env.contains(&"AWS_ENDPOINT_URL=http://172.18.0.1:4566".into()));
-        assert!(env.contains(&"AWS_ACCESS_KEY_ID=test".into()));
+        assert!(env.contains(&format!("AWS_CONTAINER_CREDENTIALS_FULL_URI={uri}")), "{env:?}");
+        assert!(!env.iter().any(|v| v.starts_with("AWS_ACCESS_KEY_ID=")), "the role's, not static keys: {env:?}");
         assert!(
             env.contains(&"AWS_REGION=eu-west-1".into()) && !env.contains(&"AWS_REGION=us-east-1".into()),
             "{env:?}"
         );
+    }
+
+    /// On AWS a task without a task role has no credentials at all; with a role but no agent to
+    /// serve it (a build without one), the local Fargate falls back to the test keys.
+    #[test]
+    fn a_task_without_a_role_has_no_credentials_and_without_an_agent_the_test_keys() {
+        let side = TaskSide {
+            network: TaskNetwork { name: "n".into(), gateway: "172.18.0.1".parse().unwrap() },
+            endpoint: "http://172.18.0.1:4566".into(),
+        };
+        let id = "0123456789abcdef0123456789abcdef";
+        let none = task_environment(&plan(vec![]), id, "us-east-1", Some(&side), &TaskCredentials::None);
+        assert!(
+            !none.iter().any(|v| v.starts_with("AWS_ACCESS_KEY_ID=") || v.starts_with("AWS_CONTAINER_CREDENTIALS"))
+        );
+        let keys = task_environment(&plan(vec![]), id, "us-east-1", Some(&side), &TaskCredentials::TestKeys);
+        assert!(keys.contains(&"AWS_ACCESS_KEY_ID=test".into()) && keys.contains(&"AWS_SECRET_ACCESS_KEY=test".into()));
+        assert!(!keys.iter().any(|v| v.starts_with("AWS_CONTAINER_CREDENTIALS")), "{keys:?}");
     }
 
     #[test]
@@ -696,14 +884,7 @@ mod tests {
             if let Some(when) = stopped_at {
                 task.stopped(when, None);
             }
-            let slot = Slot {
-                state: watch::channel(task.clone()).0,
-                stop: watch::channel(None).0,
-                plan: plan(vec![]),
-                family: "f".into(),
-                revision: 1,
-                address: Mutex::new(None),
-            };
+            let slot = Slot::new(task.clone(), plan(vec![]), "f".into(), 1, "us-east-1".into());
             fargate.inner.tasks.lock().unwrap().insert(task.task_arn.clone(), Arc::new(slot));
             arns.push(task.task_arn);
         }

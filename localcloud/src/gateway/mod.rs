@@ -143,6 +143,19 @@ impl Gateway {
                     .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
                 respond(response)
             }
+            Route::Credentials { id } => {
+                let (status, document) = match self.fargate.credentials(&id).await {
+                    Ok(document) => (StatusCode::OK, document),
+                    Err((status, error)) => {
+                        (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), error)
+                    }
+                };
+                let mut response = awsjson::json_response(status, &document);
+                response
+                    .headers_mut()
+                    .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+                respond(response)
+            }
             Route::Served { api, operation } => {
                 let region = awsjson::signed_region(request.headers()).unwrap_or_else(|| crate::REGION.to_owned());
                 let content_type = awsjson::content_type_of(request.headers());

@@ -29,6 +29,10 @@ pub const SERVED: &[(&str, ServedApi, &[&str])] = &[
 /// for the task.
 pub const METADATA_PREFIX: &str = "/v4/";
 
+/// The container credentials endpoint: `/v2/credentials/<credentials id>`, the path ECS serves a
+/// task role's credentials on (a task reaches it through its credentials agent).
+pub const CREDENTIALS_PREFIX: &str = "/v2/credentials/";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// The gateway's own readiness check.
@@ -37,6 +41,8 @@ pub enum Route {
     Memory,
     /// A task's metadata document.
     Metadata { task_id: String, document: MetadataDocument },
+    /// A task role's credentials, by the task's credentials id.
+    Credentials { id: String },
     /// An AWS operation the gateway serves.
     Served { api: ServedApi, operation: &'static str },
     /// Everything else: moto, unchanged.
@@ -70,6 +76,12 @@ pub fn route(method: &Method, path: &str, headers: &HeaderMap) -> Route {
     // signed, and a task id is 32 hex digits.
     if method != Method::GET || headers.contains_key(hyper::header::AUTHORIZATION) {
         return Route::Forward;
+    }
+    if let Some(id) = path.strip_prefix(CREDENTIALS_PREFIX) {
+        return match uuid::Uuid::try_parse(id) {
+            Ok(_) => Route::Credentials { id: id.to_owned() },
+            Err(_) => Route::Forward,
+        };
     }
     let Some(rest) = path.strip_prefix(METADATA_PREFIX) else {
         return Route::Forward;
@@ -130,6 +142,19 @@ mod tests {
         // A target naming a served operation, but not by POST, is not a JSON 1.1 call.
         let run = headers(&[("x-amz-target", "AmazonEC2ContainerServiceV20141113.RunTask")]);
         assert_eq!(route(&Method::GET, "/", &run), Route::Forward);
+    }
+
+    #[test]
+    fn the_credentials_endpoint_is_served_for_credentials_ids_only_and_unsigned_only() {
+        let none = HeaderMap::new();
+        let id = "5e0e7e3c-6a1b-4d4e-9c3f-2d6f8e1a0b7c";
+        let path = format!("/v2/credentials/{id}");
+        assert_eq!(route(&Method::GET, &path, &none), Route::Credentials { id: id.to_owned() });
+        assert_eq!(route(&Method::GET, "/v2/credentials/not-an-id", &none), Route::Forward);
+        assert_eq!(route(&Method::GET, &format!("{path}/more"), &none), Route::Forward);
+        assert_eq!(route(&Method::PUT, &path, &none), Route::Forward, "an S3 PUT to bucket v2");
+        let signed = headers(&[("authorization", "AWS4-HMAC-SHA256 Credential=test/...")]);
+        assert_eq!(route(&Method::GET, &path, &signed), Route::Forward, "an S3 GET of bucket v2");
     }
 
     #[test]
