@@ -246,7 +246,7 @@ async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its
 /// A task with a task role gets that role's credentials as on Fargate: the container credentials
 /// endpoint's URI in AWS_CONTAINER_CREDENTIALS_FULL_URI, on the task's own loopback (the SDKs take
 /// plain HTTP only there), served through its credentials agent by the gateway, which assumes the
-/// role through the local cloud's STS; no static keys beside it. An override's role wins. The URI
+/// role through the local cloud's STS; no static keys beside it; an AWS SDK's chain accepts it. An override's role wins. The URI
 /// names a random id, and answers only while its task runs. A task without a role has no
 /// credentials at all, as on AWS.
 #[tokio::test]
@@ -266,7 +266,7 @@ async fn a_task_gets_its_role_s_credentials_from_its_endpoint_and_none_without_a
     };
 
     // Running long enough to look at from outside: its environment, and its endpoint's answer.
-    let arn = with_role.run(r#"{"credentials":true,"work_seconds":5}"#).await.task_arn().unwrap().to_owned();
+    let arn = with_role.run(r#"{"credentials":true,"work_seconds":15}"#).await.task_arn().unwrap().to_owned();
     with_role.until(&arn, "RUNNING").await;
     let id = arn.rsplit('/').next().unwrap();
     let inspected = docker.inspect_container(&format!("localcloud-{id}-{CONTAINER}"), None).await.unwrap();
@@ -286,6 +286,25 @@ async fn a_task_gets_its_role_s_credentials_from_its_endpoint_and_none_without_a
         assert!(document[field].as_str().is_some_and(|v| !v.is_empty()), "{field} in {document}");
     }
     assert!(document["AccessKeyId"].as_str().unwrap().starts_with("ASIA"), "STS's temporary keys: {document}");
+    // An AWS SDK's own default chain takes the document: botocore (moto's virtualenv holds it),
+    // with no keys and the URI on loopback as the task has it (here the gateway's own loopback
+    // listener), asks STS who it is, and STS answers with the task role's assumed-role session.
+    let python = support::workspace().join(".venv/bin/python");
+    let whoami = std::process::Command::new(&python)
+        .args(["-c", "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"])
+        .env_clear()
+        .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", format!("{endpoint}{path}"))
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
+    assert!(whoami.status.success(), "{}", String::from_utf8_lossy(&whoami.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&whoami.stdout).trim(),
+        format!("arn:aws:sts::123456789012:assumed-role/servicefull-test-task/{id}"),
+        "the task role's session, named after the task"
+    );
     let (status, unknown) = fetch("/v2/credentials/5e0e7e3c-6a1b-4d4e-9c3f-2d6f8e1a0b7c");
     assert_eq!((status, &unknown["code"]), (400, &Value::from("InvalidIdInRequest")), "{unknown}");
 
