@@ -100,12 +100,23 @@ impl Engine {
     }
 
     /// Imports the credentials agent's image (FROM scratch: the binary alone, as its entrypoint)
-    /// under [`Engine::agent_image`]; returns the reference. Err says why there is none.
+    /// under [`Engine::agent_image`]; returns the reference. An image already there with this
+    /// binary (a restarted gateway's) is used as it is; one with another binary is replaced, so no
+    /// untagged image is left behind. Err says why there is none.
     pub async fn import_agent_image(&self) -> Result<String, String> {
         if AGENT_BINARY.is_empty() {
             return Err("this build of localcloud has no credentials agent (its build script could not link a \
                         static binary: install libc6-dev and rebuild)"
                 .into());
+        }
+        let reference = self.agent_image();
+        let fingerprint = agent_fingerprint();
+        if let Ok(existing) = self.docker.inspect_image(&reference).await {
+            let labels = existing.config.and_then(|c| c.labels).unwrap_or_default();
+            if labels.get(AGENT_LABEL) == Some(&fingerprint) {
+                return Ok(reference);
+            }
+            self.remove_agent_image().await;
         }
         let mut layer = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();
@@ -117,13 +128,12 @@ impl Engine {
             .and_then(|()| layer.finish())
             .map_err(|e| format!("could not pack the credentials agent: {e}"))?;
         let layer = layer.into_inner().map_err(|e| format!("could not pack the credentials agent: {e}"))?;
-        let reference = self.agent_image();
         let (repo, tag) = reference.split_once(':').unwrap_or((&reference, "latest"));
         let options = CreateImageOptions {
             from_src: Some("-".into()),
             repo: Some(repo.into()),
             tag: Some(tag.into()),
-            changes: vec![r#"ENTRYPOINT ["/credentials-agent"]"#.into()],
+            changes: vec![r#"ENTRYPOINT ["/credentials-agent"]"#.into(), format!("LABEL {AGENT_LABEL}={fingerprint}")],
             ..Default::default()
         };
         let mut import = self.docker.create_image(Some(options), Some(bollard::body_full(layer.into())), None);
@@ -462,6 +472,17 @@ impl Engine {
         let options = RemoveContainerOptions { force: true, v: true, ..Default::default() };
         self.docker.remove_container(id, Some(options)).await
     }
+}
+
+/// On the agent's image: which binary it holds ([`agent_fingerprint`]).
+const AGENT_LABEL: &str = "localcloud.credentials-agent";
+
+/// A fingerprint of [`AGENT_BINARY`]: the same for the same binary, in every process of one build.
+fn agent_fingerprint() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    AGENT_BINARY.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// Whether `reference` names an image in the registry on loopback port `port`.
