@@ -108,12 +108,14 @@ impl AwsCredentials {
     /// (`AWS_SESSION_TOKEN`), else `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or `_FULL_URI` (one
     /// request to the endpoint each call: ECS renews the role's credentials behind it).
     pub fn from_env() -> Result<Self, CallbackError> {
-        CredentialSource::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))?.resolve()
+        CredentialSource::from_lookup(|name| std::env::var(name).ok())?.resolve()
     }
 }
 
 impl CredentialSource {
-    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CallbackError> {
+    /// From `lookup` (an environment), a variable set to blanks counting as unset.
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, CallbackError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         Ok(match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
             (Some(access_key_id), Some(secret_access_key)) => {
                 CredentialSource::Static { access_key_id, secret_access_key, session_token: get("AWS_SESSION_TOKEN") }
@@ -193,7 +195,7 @@ impl Callback {
             .unwrap_or_else(|| format!("https://states.{region}.amazonaws.com"))
             .trim_end_matches('/')
             .to_owned();
-        let credentials = CredentialSource::from_lookup(get)?;
+        let credentials = CredentialSource::from_lookup(&lookup)?;
         Ok(Some(Self { token, endpoint, region, credentials }))
     }
 

@@ -190,6 +190,11 @@ impl Setup {
     }
 }
 
+/// The task's result: the one line with a greeting.
+fn result_line(lines: &[Value]) -> &Value {
+    lines.iter().find(|l| l.get("greeting").is_some()).unwrap_or_else(|| panic!("no result line: {lines:?}"))
+}
+
 fn json_lines(lines: &[String]) -> Vec<Value> {
     lines.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"))).collect()
 }
@@ -227,7 +232,7 @@ async fn a_task_runs_to_success_reads_its_arn_from_the_metadata_endpoint_and_its
 
     // stdout's result line and stderr's JSON log lines, as the task wrote them.
     let lines = json_lines(&setup.log_lines(&arn).await);
-    let result = lines.iter().find(|l| l.get("greeting").is_some()).unwrap_or_else(|| panic!("{lines:?}"));
+    let result = result_line(&lines);
     assert_eq!(result["greeting"], "Hello, x!");
     assert_eq!(result["words"], 2);
     assert_eq!(result["task_arn"], arn.as_str(), "the ARN the task read from its metadata endpoint");
@@ -311,7 +316,7 @@ async fn a_task_gets_its_role_s_credentials_from_its_endpoint_and_none_without_a
     // From inside, through the agent: the same role and keys, the output says.
     with_role.until(&arn, "STOPPED").await;
     let lines = json_lines(&with_role.log_lines(&arn).await);
-    let result = lines.iter().find(|l| l.get("greeting").is_some()).unwrap_or_else(|| panic!("{lines:?}"));
+    let result = result_line(&lines);
     assert_eq!(result["credentials"]["role_arn"], TASK_ROLE, "{result}");
     assert_eq!(result["credentials"]["access_key_id"], document["AccessKeyId"], "{result}");
     let (status, gone) = fetch(path);
@@ -330,7 +335,7 @@ async fn a_task_gets_its_role_s_credentials_from_its_endpoint_and_none_without_a
     let arn = with_role.run_as(r#"{"credentials":true}"#, Some(other)).await.task_arn().unwrap().to_owned();
     with_role.until(&arn, "STOPPED").await;
     let lines = json_lines(&with_role.log_lines(&arn).await);
-    let result = lines.iter().find(|l| l.get("greeting").is_some()).unwrap_or_else(|| panic!("{lines:?}"));
+    let result = result_line(&lines);
     assert_eq!(result["credentials"]["role_arn"], other, "{result}");
 
     // No task role: no credentials of any kind.
@@ -338,7 +343,7 @@ async fn a_task_gets_its_role_s_credentials_from_its_endpoint_and_none_without_a
     let arn = without.run(r#"{"credentials":true}"#).await.task_arn().unwrap().to_owned();
     without.until(&arn, "STOPPED").await;
     let lines = json_lines(&without.log_lines(&arn).await);
-    let result = lines.iter().find(|l| l.get("greeting").is_some()).unwrap_or_else(|| panic!("{lines:?}"));
+    let result = result_line(&lines);
     assert!(
         result["credentials"]["error"].as_str().is_some_and(|e| e.contains("no credentials")),
         "a task without a role has none: {result}"

@@ -640,31 +640,29 @@ async fn lifecycle(inner: Arc<Inner>, engine: Engine, slot: Arc<Slot>, region: S
     // whose network namespace the task's container joins, as a Fargate task's join their pause
     // container's.
     let side = inner.task_side.as_ref();
-    let agent_image = match (side, &plan.task_role_arn) {
-        (Some(_), Some(_)) => inner.agent_image(&engine).await,
-        _ => None,
-    };
-    let (agent, credentials) = match (side, agent_image) {
-        (Some(side), Some(image)) => {
-            let gateway = side.endpoint.trim_start_matches("http://");
-            let name = format!("localcloud-{task_id}.credentials");
-            match engine.start_agent(&image, &name, &task_arn, &side.network.name, gateway).await {
-                Ok(agent) => (
-                    Some(agent),
-                    TaskCredentials::Endpoint(format!(
-                        "http://127.0.0.1:{}/v2/credentials/{}",
-                        engine::AGENT_PORT,
-                        slot.credentials_id
-                    )),
-                ),
-                Err(message) => {
-                    return fail(format!(
-                        "ResourceInitializationError: could not start the task's credentials agent: {message}"
-                    ));
+    let (agent, credentials) = match (side, &plan.task_role_arn) {
+        (Some(side), Some(_)) => match inner.agent_image(&engine).await {
+            Some(image) => {
+                let gateway = side.endpoint.trim_start_matches("http://");
+                let name = format!("localcloud-{task_id}.credentials");
+                match engine.start_agent(&image, &name, &task_arn, &side.network.name, gateway).await {
+                    Ok(agent) => (
+                        Some(agent),
+                        TaskCredentials::Endpoint(format!(
+                            "http://127.0.0.1:{}/v2/credentials/{}",
+                            engine::AGENT_PORT,
+                            slot.credentials_id
+                        )),
+                    ),
+                    Err(message) => {
+                        return fail(format!(
+                            "ResourceInitializationError: could not start the task's credentials agent: {message}"
+                        ));
+                    }
                 }
             }
-        }
-        _ if plan.task_role_arn.is_some() && side.is_some() => (None, TaskCredentials::TestKeys),
+            None => (None, TaskCredentials::TestKeys),
+        },
         _ => (None, TaskCredentials::None),
     };
     let remove_agent = || async {
@@ -811,12 +809,16 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_task_reaches_the_gateway_on_the_task_network_and_its_own_variables_win() {
-        let side = TaskSide {
+    fn side() -> TaskSide {
+        TaskSide {
             network: TaskNetwork { name: "n".into(), gateway: "172.18.0.1".parse().unwrap() },
             endpoint: "http://172.18.0.1:4566".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_task_reaches_the_gateway_on_the_task_network_and_its_own_variables_win() {
+        let side = side();
         let uri = "http://127.0.0.1:51679/v2/credentials/5e0e7e3c-6a1b-4d4e-9c3f-2d6f8e1a0b7c";
         let env = task_environment(
             &plan(vec![KeyValuePair { name: "AWS_REGION".into(), value: "eu-west-1".into() }]),
@@ -841,10 +843,7 @@ mod tests {
     /// serve it (a build without one), the local Fargate falls back to the test keys.
     #[test]
     fn a_task_without_a_role_has_no_credentials_and_without_an_agent_the_test_keys() {
-        let side = TaskSide {
-            network: TaskNetwork { name: "n".into(), gateway: "172.18.0.1".parse().unwrap() },
-            endpoint: "http://172.18.0.1:4566".into(),
-        };
+        let side = side();
         let id = "0123456789abcdef0123456789abcdef";
         let none = task_environment(&plan(vec![]), id, "us-east-1", Some(&side), &TaskCredentials::None);
         assert!(

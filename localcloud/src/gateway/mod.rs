@@ -137,11 +137,7 @@ impl Gateway {
                     MetadataDocument::Container => container,
                     MetadataDocument::Task => task,
                 };
-                let mut response = awsjson::json_response(StatusCode::OK, &document);
-                response
-                    .headers_mut()
-                    .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
-                respond(response)
+                respond(awsjson::json_response_as("application/json", StatusCode::OK, &document))
             }
             Route::Credentials { id } => {
                 let (status, document) = match self.fargate.credentials(&id).await {
@@ -150,11 +146,7 @@ impl Gateway {
                         (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), error)
                     }
                 };
-                let mut response = awsjson::json_response(status, &document);
-                response
-                    .headers_mut()
-                    .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
-                respond(response)
+                respond(awsjson::json_response_as("application/json", status, &document))
             }
             Route::Served { api, operation } => {
                 let region = awsjson::signed_region(request.headers()).unwrap_or_else(|| crate::REGION.to_owned());
