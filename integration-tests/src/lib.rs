@@ -359,11 +359,10 @@ fn start_own() -> OwnCloud {
     panic!("the local cloud for this test run did not start after 3 tries: {last_error}");
 }
 
+/// Below the ephemeral range (`localcloud::spare_port`): the fault tests kill a service and
+/// `restart` binds its port again, which a client connection must not have taken meanwhile.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"))
+    localcloud::spare_port().unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[cfg(test)]

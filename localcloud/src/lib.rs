@@ -28,7 +28,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use error::Error;
-pub use process::{Lifetime, answers, port_holder, tail};
+pub use process::{Lifetime, answers, port_holder, spare_port, tail};
 pub use service::Service;
 pub use state::{Endpoints, REGION, REGISTRY_ENV, StateDir};
 

@@ -180,9 +180,37 @@ pub(crate) fn check_port_free(service: Service, port: u16) -> Result<(), Error> 
 
 /// A port on loopback that is free now (for moto, which only the gateway needs to find).
 pub(crate) fn free_port(service: Service) -> Result<u16, Error> {
-    let taken = |source| Error::Spawn { service, program: "a free port on 127.0.0.1".into(), source };
-    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(taken)?;
-    Ok(listener.local_addr().map_err(taken)?.port())
+    spare_port().map_err(|source| Error::Spawn { service, program: "a free port on 127.0.0.1".into(), source })
+}
+
+/// A port free on loopback now, below the kernel's ephemeral range, for a server that may have to
+/// bind it again after a crash. A port the kernel hands out for port 0 is one it also gives the
+/// local end of outgoing connections: once the server is gone, any client's connection can take it
+/// and the restart fails (a test run did). Below the range, only another server can.
+pub fn spare_port() -> io::Result<u16> {
+    use std::hash::{BuildHasher, Hasher};
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let (low, high) = below_ephemeral(&range);
+    for _ in 0..200 {
+        // RandomState is seeded afresh on each call: a random port without a crate for it.
+        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        let port = low + (random % u64::from(high - low)) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free port on 127.0.0.1 in {low}..{high}")))
+}
+
+/// Ports from 10000 up to the start of the ephemeral range (`low high`, as
+/// /proc/sys/net/ipv4/ip_local_port_range gives it); 10000..32768, Linux's default, when that
+/// cannot be read or leaves too little below it.
+fn below_ephemeral(ip_local_port_range: &str) -> (u16, u16) {
+    const FIRST: u16 = 10_000;
+    match ip_local_port_range.split_whitespace().next().and_then(|low| low.parse::<u16>().ok()) {
+        Some(low) if low >= FIRST + 1_000 => (FIRST, low),
+        _ => (FIRST, 32_768),
+    }
 }
 
 /// "pid 123 (python3 -m http.server 4566)" for the process listening on `port`, when /proc shows
@@ -194,7 +222,9 @@ pub fn port_holder(port: u16) -> Option<String> {
         .flat_map(|text| listening_inodes(&text, port))
         .collect();
     if inodes.is_empty() {
-        return None;
+        // No listener: the port may be the local end of a connection, which blocks a bind as well.
+        let text = std::fs::read_to_string("/proc/net/tcp").ok()?;
+        return connection_on(&text, port).map(|remote| format!("the local end of a connection to {remote}"));
     }
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
@@ -225,6 +255,20 @@ fn listening_inodes(table: &str, port: u16) -> Vec<String> {
             listening.then(|| fields.get(9).map(|inode| inode.to_string()))?
         })
         .collect()
+}
+
+/// The remote address ("127.0.0.1:40000") of a connection whose local end is `port`, from
+/// /proc/net/tcp (IPv4: the address is four little-endian bytes in hex, then the port).
+fn connection_on(table: &str, port: u16) -> Option<String> {
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let local_port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
+        let (address, remote_port) = fields.get(2)?.split_once(':')?;
+        let address = u32::from_str_radix(address, 16).ok()?;
+        let remote_port = u16::from_str_radix(remote_port, 16).ok()?;
+        (local_port == port && remote_port != 0)
+            .then(|| format!("{}:{remote_port}", std::net::Ipv4Addr::from(address.swap_bytes())))
+    })
 }
 
 /// Waits until `url` answers 200, failing early (with the log's end) if our child `pid` exits.
@@ -306,6 +350,9 @@ mod tests {
            1: 0100007F:11D6 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 4343 1\n";
         assert_eq!(listening_inodes(table, 4566), vec!["4242".to_string()]);
         assert!(listening_inodes(table, 5055).is_empty());
+        // 0x9C40 = 40000 is the local end of no connection here; 4566's connection goes to 40000.
+        assert_eq!(connection_on(table, 4566), Some("127.0.0.1:40000".to_string()));
+        assert_eq!(connection_on(table, 40000), None);
     }
 
     #[test]
@@ -316,6 +363,24 @@ mod tests {
         assert!(holder.starts_with(&format!("pid {} ", std::process::id())), "{holder}");
         let err = check_port_free(Service::Registry, port).unwrap_err().to_string();
         assert!(err.contains(&port.to_string()) && err.contains("--registry-port"), "{err}");
+
+        // A port the kernel gave a client's end of a connection cannot be bound either.
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let client_port = client.local_addr().unwrap().port();
+        let err = check_port_free(Service::Moto, client_port).unwrap_err().to_string();
+        assert!(err.contains(&format!("the local end of a connection to 127.0.0.1:{port}")), "{err}");
+    }
+
+    #[test]
+    fn a_spare_port_is_free_and_below_the_ephemeral_range() {
+        assert_eq!(below_ephemeral("32768\t60999\n"), (10_000, 32_768));
+        assert_eq!(below_ephemeral("40000 60999"), (10_000, 40_000));
+        assert_eq!(below_ephemeral(""), (10_000, 32_768), "unreadable: Linux's default");
+        assert_eq!(below_ephemeral("1024 65535"), (10_000, 32_768), "nothing left below: Linux's default");
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+        let (low, high) = below_ephemeral(&range);
+        let port = spare_port().unwrap();
+        assert!((low..high).contains(&port), "{port} in {low}..{high}");
     }
 
     #[test]

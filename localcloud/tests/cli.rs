@@ -14,8 +14,10 @@ fn checkout() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// Ports below the ephemeral range: a test that kills a service and has `up` restart it on its
+/// port must not find a client connection holding it.
 fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
+    localcloud::spare_port().unwrap()
 }
 
 /// A state directory of its own that is brought down, and removed, however the test ends.
