@@ -63,6 +63,7 @@ async fn oci_push_reads_back_runs_and_does_not_upload_twice() {
     assert_eq!(again.uploaded_blobs, Some(0), "{again:?}");
     assert_eq!(again.skipped_blobs, Some(2), "{again:?}");
     assert_eq!(again.digest, first.digest);
+    support::untag_images_of(cloud.registry()).await;
 }
 
 #[tokio::test]
@@ -92,6 +93,7 @@ async fn docker_push_reads_back_and_the_pulled_image_runs() {
     let docker = provisioner::image::docker::connect().await.unwrap();
     docker.remove_image(&pushed.tag, None::<bollard::query_parameters::RemoveImageOptions>, None).await.unwrap();
     support::assert_runs_the_task(image_of(&pushed.tag)).await;
+    support::untag_images_of(cloud.registry()).await;
 }
 
 #[tokio::test]
@@ -174,5 +176,6 @@ async fn oci_on_a_base_image_keeps_its_layers_mounts_them_and_runs() {
     assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
 
     support::assert_runs_the_task(image_of(&pushed.tag)).await;
+    support::untag_images_of(cloud.registry()).await;
     std::fs::remove_dir_all(dir).unwrap();
 }

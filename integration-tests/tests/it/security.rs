@@ -356,17 +356,6 @@ const ACCESS_KEY_ID: &str = "AKIASECURITYTEST7Q3Z";
 const SECRET_ACCESS_KEY: &str = "sEcReT/never+SHOWN/8c1e0f6a4b2d9e7f5a3c1b0d";
 const SESSION_TOKEN: &str = "SeSsIoNtOkEn//never+SHOWN/f00dfeedcafe0123456789abcdefFwoGZXIvYXdzEJr";
 
-/// Removes the engine's tags naming `registry` (`HOST:PORT`); the images stay under any other tag.
-async fn untag_images_of(registry: &str) {
-    let filters = HashMap::from([("reference".to_string(), vec![format!("{registry}/*")])]);
-    let options = bollard::query_parameters::ListImagesOptions { filters: Some(filters), ..Default::default() };
-    let images = docker().list_images(Some(options)).await.unwrap();
-    for tag in images.iter().flat_map(|i| i.repo_tags.iter()).filter(|t| t.starts_with(&format!("{registry}/"))) {
-        let removed = docker().remove_image(tag, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
-        removed.unwrap_or_else(|e| panic!("could not untag {tag}: {e}"));
-    }
-}
-
 fn assert_hides(what: &str, text: &str, secrets: &[(&str, String)]) {
     for (name, secret) in secrets {
         assert!(!text.contains(secret.as_str()), "{name} appears in {what}:\n{text}");
@@ -432,7 +421,7 @@ async fn credentials_and_registry_tokens_never_show_in_output_progress_or_the_lo
     }
     // `push` builds with the Docker engine by default, and tags the image for the registry it
     // pushes to, as `docker push` does; that registry's port is this cloud's, gone after the test.
-    untag_images_of(&registry).await;
+    crate::support::untag_images_of(&registry).await;
     let expected_failures = ["run --follow --input {\"fail\":true}", "run --stack-name no-such-stack"];
     for (args, out) in &runs {
         if expected_failures.contains(&args.as_str()) {

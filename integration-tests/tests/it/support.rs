@@ -2,6 +2,7 @@
 //! process through the provisioner's own build step), and running an image to completion.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use provisioner::image::binary::TaskBinary;
@@ -51,6 +52,21 @@ impl Finished {
     /// The JSON log lines on stderr.
     pub fn logs(&self) -> Vec<serde_json::Value> {
         self.stderr.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+}
+
+/// Removes the engine's tags naming `registry` (`HOST:PORT`); the images stay under any other
+/// tag. A test's registry is gone after the test, so a tag for it is one nobody can use again:
+/// a test that tagged or pulled images from its registry into the engine calls this at its end.
+pub async fn untag_images_of(registry: &str) {
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    let prefix = format!("{registry}/");
+    let filters = HashMap::from([("reference".to_string(), vec![format!("{registry}/*")])]);
+    let options = bollard::query_parameters::ListImagesOptions { filters: Some(filters), ..Default::default() };
+    let images = docker.list_images(Some(options)).await.unwrap();
+    for tag in images.iter().flat_map(|i| i.repo_tags.iter()).filter(|t| t.starts_with(&prefix)) {
+        let removed = docker.remove_image(tag, None::<bollard::query_parameters::RemoveImageOptions>, None).await;
+        removed.unwrap_or_else(|e| panic!("could not untag {tag}: {e}"));
     }
 }
 
