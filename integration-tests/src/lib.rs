@@ -284,9 +284,37 @@ impl LocalCloud {
 
     /// Starts again whatever of our own cloud is not running, on the same ports and state
     /// directory (what `localcloud up` does after a crash).
+    ///
+    /// A killed service's port can stay unbindable for a moment with no listener and no
+    /// connection visible in /proc (seen twice in full CI runs, never alone), so a taken port is
+    /// tried again for up to 10 s; if it stays taken, the panic shows the port's rows of
+    /// /proc/net/tcp{,6} for whoever chases it next.
     pub fn restart(&self) -> localcloud::Up {
         let own = self.own("restart");
-        localcloud::up(&own.config).unwrap_or_else(|e| panic!("the local cloud did not start again: {e}"))
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match localcloud::up(&own.config) {
+                Ok(up) => return up,
+                Err(localcloud::Error::PortTaken { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e @ localcloud::Error::PortTaken { port, .. }) => {
+                    let hex = format!(":{port:04X} ");
+                    let rows: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+                        .iter()
+                        .filter_map(|table| std::fs::read_to_string(table).ok())
+                        .flat_map(|text| {
+                            text.lines().filter(|l| l.contains(&hex)).map(str::to_owned).collect::<Vec<_>>()
+                        })
+                        .collect();
+                    panic!(
+                        "the local cloud did not start again after 10 s: {e}\nits rows in /proc/net/tcp{{,6}}:\n{}",
+                        rows.join("\n")
+                    )
+                }
+                Err(e) => panic!("the local cloud did not start again: {e}"),
+            }
+        }
     }
 }
 
