@@ -242,32 +242,40 @@ pub fn port_holder(port: u16) -> Option<String> {
     None
 }
 
+/// One socket of a /proc/net/tcp{,6} table: its local port, remote address (hex, `ADDR:PORT`),
+/// state (hex, `0A` = listening) and inode.
+struct SocketRow<'a> {
+    local_port: u16,
+    remote: &'a str,
+    state: &'a str,
+    inode: &'a str,
+}
+
+fn socket_rows(table: &str) -> impl Iterator<Item = SocketRow<'_>> {
+    table.lines().skip(1).filter_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let local_port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
+        Some(SocketRow { local_port, remote: fields.get(2)?, state: fields.get(3)?, inode: fields.get(9)? })
+    })
+}
+
 /// The socket inodes in a /proc/net/tcp{,6} table that listen on `port` (any address).
 fn listening_inodes(table: &str, port: u16) -> Vec<String> {
     const LISTEN: &str = "0A";
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = fields.get(1)?.rsplit(':').next()?;
-            let listening = u16::from_str_radix(local_port, 16).ok()? == port && *fields.get(3)? == LISTEN;
-            listening.then(|| fields.get(9).map(|inode| inode.to_string()))?
-        })
+    socket_rows(table)
+        .filter(|row| row.local_port == port && row.state == LISTEN)
+        .map(|row| row.inode.to_string())
         .collect()
 }
 
 /// The remote address ("127.0.0.1:40000") of a connection whose local end is `port`, from
 /// /proc/net/tcp (IPv4: the address is four little-endian bytes in hex, then the port).
 fn connection_on(table: &str, port: u16) -> Option<String> {
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let local_port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
-        let (address, remote_port) = fields.get(2)?.split_once(':')?;
+    socket_rows(table).filter(|row| row.local_port == port).find_map(|row| {
+        let (address, remote_port) = row.remote.split_once(':')?;
         let address = u32::from_str_radix(address, 16).ok()?;
         let remote_port = u16::from_str_radix(remote_port, 16).ok()?;
-        (local_port == port && remote_port != 0)
-            .then(|| format!("{}:{remote_port}", std::net::Ipv4Addr::from(address.swap_bytes())))
+        (remote_port != 0).then(|| format!("{}:{remote_port}", std::net::Ipv4Addr::from(address.swap_bytes())))
     })
 }
 
